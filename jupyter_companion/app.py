@@ -1,0 +1,115 @@
+"""The Jupyter server extension: configuration (traitlets) and wiring of services and handlers."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Dict, Float, List, Unicode, default
+
+from . import __version__
+
+
+class CompanionApp(ExtensionApp):
+    """jupyter-companion: coding-agent CLIs as long-lived sessions inside Jupyter."""
+
+    name = "jupyter_companion"
+    description = __doc__
+    load_other_extensions = True
+
+    db_path = Unicode(
+        help="Path of the SQLite database holding sessions, events and settings. "
+        "Default: <jupyter data dir>/companion/companion.db."
+    ).tag(config=True)
+
+    @default("db_path")
+    def _default_db_path(self) -> str:
+        return os.path.join(jupyter_data_dir(), "companion", "companion.db")
+
+    state_dir = Unicode(
+        help="Folder for per-session scratch state (e.g. a Codex home). Default: beside the database."
+    ).tag(config=True)
+
+    @default("state_dir")
+    def _default_state_dir(self) -> str:
+        return os.path.join(os.path.dirname(os.path.abspath(self.db_path)), "sessions")
+
+    worktrees_dir = Unicode(
+        "", help="Folder where session worktrees are created. Default: <state dir>/worktrees."
+    ).tag(config=True)
+
+    allowed_roots = List(
+        Unicode(),
+        default_value=[],
+        help="Extra folders (besides the server's root_dir) in which sessions may run.",
+    ).tag(config=True)
+
+    default_backend = Unicode("claude", help="Backend used when a create request names none.").tag(config=True)
+
+    default_sandbox = Unicode("local", help="Sandbox used when a create request names none.").tag(config=True)
+
+    idle_timeout = Float(
+        24 * 3600.0,
+        help="Seconds a session's CLI may stay idle with no client subscribed before it is stopped "
+        "(it restarts with resume on the next prompt).",
+    ).tag(config=True)
+
+    hang_timeout = Float(
+        90.0,
+        help="Seconds a CLI may stay silent during a turn (not counting pending permissions) before "
+        "it is treated as hung and stopped.",
+    ).tag(config=True)
+
+    relaunch_delays = List(
+        Float(),
+        default_value=[3.0, 6.0, 12.0],
+        help="Backoff (seconds) between automatic relaunches of a crashed CLI; its length is the budget.",
+    ).tag(config=True)
+
+    watchdog_interval = Float(10.0, help="Seconds between two idle/hang checks.").tag(config=True)
+
+    cli_env = Dict(
+        value_trait=Unicode(),
+        default_value={},
+        help="Extra environment variables for every agent CLI (on top of the server's environment).",
+    ).tag(config=True)
+
+    disabled_plugins = List(
+        Unicode(), default_value=[], help="Names of entry-point plugins not to load."
+    ).tag(config=True)
+
+    load_entry_points = Bool(
+        True, help="Load plugins from the 'jupyter_companion' entry-point group."
+    ).tag(config=True)
+
+    def initialize_settings(self) -> None:
+        """Build the store, the plugin manager and the orchestrator."""
+        from .services import build_services
+
+        services = build_services(self)
+        self.store = services.store
+        self.plugins = services.plugins
+        self.orchestrator = services.orchestrator
+        self.settings.update({"companion_orchestrator": self.orchestrator, "companion_app": self})
+
+    def initialize_handlers(self) -> None:
+        """Register REST and WebSocket routes (and those of plugins)."""
+        from .handlers.git import git_handlers
+        from .handlers.rest import rest_handlers
+        from .handlers.ws import ws_handlers
+
+        routes: list[Any] = [*rest_handlers(), *ws_handlers(), *git_handlers(self.orchestrator.session_cwd)]
+        for extra in self.plugins.call_each("register_routes", app=self):
+            routes.extend(extra)
+        self.handlers.extend(routes)
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Restore sessions as soon as the event loop runs."""
+        await self.orchestrator.ensure_active()
+
+    async def stop_extension(self) -> None:
+        """Stop every CLI and flush the store."""
+        await self.orchestrator.stop()
+        self.store.close()

@@ -1,0 +1,168 @@
+"""The contract between a Session and the adapter that drives one agent CLI.
+
+A backend is registered by a plugin (see :mod:`jupyter_companion.hookspecs`) as a
+:class:`BackendSpec`. For every running CLI the Session asks the spec for an adapter,
+handing it a :class:`LaunchSpec` (what to run, where, with which options) and an
+:class:`AdapterSink` (where normalized events go). The adapter speaks the CLI's own
+protocol and emits only events of the vocabulary in ``API.md``: the rest of the system
+never knows which CLI is behind a session.
+"""
+
+from __future__ import annotations
+
+import abc
+import shutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+#: Permission modes accepted everywhere (API.md).
+PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
+
+
+@dataclass
+class LaunchSpec:
+    """Everything an adapter needs to start (or resume) the CLI of one session."""
+
+    session_id: str
+    cwd: str
+    model: str | None = None
+    permission_mode: str = "default"
+    allowed_tools: list[str] = field(default_factory=list)
+    system_prompt: str = ""
+    #: The CLI's own conversation id (Claude session id, Codex thread id) to resume.
+    resume_id: str | None = None
+    #: Resume the history but continue under a new CLI conversation id.
+    fork: bool = False
+    #: Extra environment for the CLI (on top of the server's environment).
+    env: dict[str, str] = field(default_factory=dict)
+    #: Private scratch folder owned by the session (e.g. for a per-session CODEX_HOME).
+    state_dir: str = ""
+
+
+class CommandWrapper(Protocol):
+    """How a sandbox runs a command: returns the argv, env and cwd to execute."""
+
+    def __call__(
+        self, argv: list[str], env: dict[str, str], cwd: str
+    ) -> tuple[list[str], dict[str, str], str]: ...
+
+
+def no_wrapper(argv: list[str], env: dict[str, str], cwd: str) -> tuple[list[str], dict[str, str], str]:
+    """The identity wrapper of the ``local`` sandbox."""
+    return argv, env, cwd
+
+
+class AdapterSink(Protocol):
+    """Where an adapter reports what its CLI does. Implemented by the Session."""
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Record one normalized event (``{"type": ..., ...}``, no seq/ts/session_id)."""
+
+    def set_phase(self, phase: str) -> None:
+        """Ask for a phase transition (refused transitions are logged, never raised)."""
+
+    def set_cli_session_id(self, cli_session_id: str) -> None:
+        """Remember the CLI's own conversation id, used to resume after a relaunch."""
+
+    def update(self, fields: dict[str, Any]) -> None:
+        """Merge fields into the session object and emit a ``session_update`` for them."""
+
+    def drift(self, what: str, detail: str = "") -> None:
+        """Report protocol drift (an unknown message type); reported once per ``what``."""
+
+    def on_exit(self, returncode: int | None, stderr_tail: str) -> None:
+        """The CLI process has ended (whatever the reason)."""
+
+
+class BackendAdapter(abc.ABC):
+    """Drives one CLI process for one session."""
+
+    def __init__(self, spec: LaunchSpec, sink: AdapterSink, wrap: CommandWrapper = no_wrapper):
+        self.spec = spec
+        self.sink = sink
+        self.wrap = wrap
+
+    @property
+    @abc.abstractmethod
+    def pid(self) -> int | None:
+        """The process id of the running CLI, or None."""
+
+    @property
+    @abc.abstractmethod
+    def running(self) -> bool:
+        """True while the CLI process is alive."""
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Spawn the CLI and perform the protocol handshake; raise ``BackendError`` on failure."""
+
+    @abc.abstractmethod
+    async def send_user_message(self, content: str, images: list[dict[str, Any]]) -> None:
+        """Start a turn (or queue it behind the running one)."""
+
+    @abc.abstractmethod
+    async def respond_permission(
+        self,
+        request_id: str,
+        behavior: str,
+        *,
+        updated_input: dict[str, Any] | None = None,
+        message: str | None = None,
+        updated_permissions: list[dict[str, Any]] | None = None,
+        original: dict[str, Any] | None = None,
+    ) -> None:
+        """Answer a pending ``permission_request`` (``original`` is the stored request event)."""
+
+    @abc.abstractmethod
+    async def interrupt(self) -> None:
+        """Stop the running turn."""
+
+    @abc.abstractmethod
+    async def set_model(self, model: str) -> None:
+        """Switch the model for the next turns."""
+
+    @abc.abstractmethod
+    async def set_permission_mode(self, mode: str) -> None:
+        """Switch the permission mode."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Stop the CLI (gracefully, then by force); never raises."""
+
+
+class BackendError(Exception):
+    """A backend could not do what was asked; the message is shown to the user."""
+
+
+@dataclass
+class Availability:
+    """Whether a backend can run here, and why not."""
+
+    available: bool
+    reason: str | None = None
+    version: str | None = None
+    binary: str | None = None
+
+
+AdapterFactory = Callable[[LaunchSpec, AdapterSink, CommandWrapper], BackendAdapter]
+
+
+@dataclass
+class BackendSpec:
+    """A backend as registered by a plugin through ``register_backends``."""
+
+    name: str
+    label: str
+    create_adapter: AdapterFactory
+    check: Callable[[], Awaitable[Availability]]
+    models: list[dict[str, str]] = field(default_factory=list)
+    #: Optional live model discovery; falls back to ``models``.
+    list_models: Callable[[], Awaitable[list[dict[str, str]]]] | None = None
+
+
+def find_binary(configured: str | None, default_name: str) -> str | None:
+    """Resolve a CLI binary from a configured path/name or the PATH."""
+    candidate = configured or default_name
+    found = shutil.which(candidate)
+    return found

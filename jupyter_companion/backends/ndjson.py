@@ -1,0 +1,190 @@
+"""A child process that speaks one JSON object per line on stdin/stdout.
+
+Used by every stdio backend (Claude Code's stream-json, Codex's JSON-RPC). It frames lines
+itself (so a 50 MB line is fine), skips non-JSON lines, keeps the tail of stderr for error
+messages, and never runs a shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("jupyter_companion.ndjson")
+
+#: Lines longer than this are dropped (reported, not fatal).
+MAX_LINE_BYTES = 256 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
+
+
+class LineProcess:
+    """Spawn ``argv`` and call ``on_message`` for every JSON object it prints."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        cwd: str,
+        env: dict[str, str],
+        on_message: Callable[[dict[str, Any]], None],
+        on_exit: Callable[[int | None, str], None],
+        on_bad_line: Callable[[str], None] | None = None,
+        stderr_lines: int = 200,
+    ):
+        self.argv = argv
+        self.cwd = cwd
+        self.env = env
+        self.on_message = on_message
+        self.on_exit = on_exit
+        self.on_bad_line = on_bad_line or (lambda line: log.debug("non-JSON line: %.200s", line))
+        self.stderr_tail: deque[str] = deque(maxlen=stderr_lines)
+        self.proc: asyncio.subprocess.Process | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._write_lock = asyncio.Lock()
+        self._exited = asyncio.Event()
+
+    @property
+    def pid(self) -> int | None:
+        """Process id, or None before start."""
+        return self.proc.pid if self.proc else None
+
+    @property
+    def running(self) -> bool:
+        """True while the child has not exited."""
+        return self.proc is not None and self.proc.returncode is None and not self._exited.is_set()
+
+    async def start(self) -> None:
+        """Spawn the process (raises OSError when the binary cannot be executed)."""
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        self._tasks = [
+            asyncio.ensure_future(self._read_stdout()),
+            asyncio.ensure_future(self._read_stderr()),
+        ]
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Write one JSON line; raises ConnectionError when the process is gone."""
+        if not self.running or self.proc is None or self.proc.stdin is None:
+            raise ConnectionError("the CLI process is not running")
+        data = (json.dumps(message, separators=(",", ":")) + "\n").encode()
+        async with self._write_lock:
+            try:
+                self.proc.stdin.write(data)
+                await self.proc.stdin.drain()
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                raise ConnectionError("the CLI process closed its input") from exc
+
+    def stderr_text(self) -> str:
+        """The last lines the process wrote to stderr."""
+        return "\n".join(self.stderr_tail)
+
+    async def _read_stdout(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        stream = self.proc.stdout
+        buffer = bytearray()
+        skipping = False
+        try:
+            while True:
+                chunk = await stream.read(_READ_CHUNK)
+                if not chunk:
+                    break
+                start = 0
+                while True:
+                    newline = chunk.find(b"\n", start)
+                    if newline < 0:
+                        if not skipping:
+                            buffer += chunk[start:]
+                            if len(buffer) > MAX_LINE_BYTES:
+                                self.on_bad_line(f"line longer than {MAX_LINE_BYTES} bytes dropped")
+                                buffer.clear()
+                                skipping = True
+                        break
+                    if skipping:
+                        skipping = False
+                    else:
+                        buffer += chunk[start:newline]
+                        self._dispatch(bytes(buffer))
+                    buffer.clear()
+                    start = newline + 1
+            if buffer and not skipping:
+                self._dispatch(bytes(buffer))
+        except Exception:  # a reader must never die silently
+            log.exception("stdout reader failed")
+        finally:
+            await self._finish()
+
+    def _dispatch(self, raw: bytes) -> None:
+        line = raw.strip()
+        if not line:
+            return
+        if not line.startswith(b"{"):
+            self.on_bad_line(line[:500].decode("utf-8", "replace"))
+            return
+        try:
+            message = json.loads(line)
+        except ValueError:
+            self.on_bad_line(line[:500].decode("utf-8", "replace"))
+            return
+        if not isinstance(message, dict):
+            self.on_bad_line(line[:500].decode("utf-8", "replace"))
+            return
+        try:
+            self.on_message(message)
+        except Exception:
+            log.exception("handler failed for a CLI message of type %r", message.get("type"))
+
+    async def _read_stderr(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        with contextlib.suppress(Exception):
+            while True:
+                chunk = await self.proc.stderr.readline()
+                if not chunk:
+                    break
+                self.stderr_tail.append(chunk.decode("utf-8", "replace").rstrip()[:2000])
+
+    async def _finish(self) -> None:
+        assert self.proc is not None
+        returncode = await self.proc.wait()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._tasks[1], 2)
+        if not self._exited.is_set():
+            self._exited.set()
+            self.on_exit(returncode, self.stderr_text())
+
+    async def wait(self) -> None:
+        """Wait until the process has exited and its exit was reported."""
+        await self._exited.wait()
+
+    async def stop(self, grace: float = 3.0) -> None:
+        """Close stdin, then SIGTERM, then SIGKILL the process group; never raises."""
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(Exception):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        for sig, wait in ((None, 0.5), (signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            if sig is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, sig)
+            try:
+                await asyncio.wait_for(asyncio.shield(proc.wait()), wait)
+                break
+            except asyncio.TimeoutError:
+                continue
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._exited.wait(), 5)

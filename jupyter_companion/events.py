@@ -1,0 +1,173 @@
+"""The normalized event and command vocabulary (API.md), in one place.
+
+Every backend adapter emits these event types; every surface (panel, widgets, CLI, plugins)
+consumes them. Commands are what clients send over the WebSocket; :func:`parse_command`
+validates them and raises :class:`CommandError` with a message fit for the client.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from .backends.base import PERMISSION_MODES
+
+#: Event types of API.md's minimum vocabulary.
+EVENT_TYPES = frozenset(
+    {
+        "session_init",
+        "phase",
+        "user_message",
+        "stream_delta",
+        "assistant",
+        "tool_result",
+        "permission_request",
+        "permission_resolved",
+        "result",
+        "error",
+        "session_update",
+        # extensions (API.md allows adding types)
+        "system",
+        "notice",
+        "tool_progress",
+    }
+)
+
+#: Events that are fanned out but never stored (they carry ``seq: null``).
+TRANSIENT_TYPES = frozenset({"stream_delta", "tool_progress"})
+
+PHASES = (
+    "starting",
+    "initializing",
+    "ready",
+    "streaming",
+    "awaiting_permission",
+    "compacting",
+    "reconnecting",
+    "terminated",
+)
+
+MAX_CONTENT_CHARS = 1_000_000
+MAX_IMAGES = 20
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+def now_iso() -> str:
+    """The current UTC time as an ISO-8601 string with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now_ms() -> float:
+    """The current time in milliseconds since the epoch."""
+    return time.time() * 1000.0
+
+
+class CommandError(ValueError):
+    """A client command or request body is malformed; the message is safe to show."""
+
+
+def _require_str(body: dict[str, Any], key: str, *, optional: bool = False, limit: int = 10_000) -> Any:
+    value = body.get(key)
+    if value is None:
+        if optional:
+            return None
+        raise CommandError(f"'{key}' is required")
+    if not isinstance(value, str):
+        raise CommandError(f"'{key}' must be a string")
+    if len(value) > limit:
+        raise CommandError(f"'{key}' is too long (limit {limit} characters)")
+    return value
+
+
+def parse_images(raw: Any) -> list[dict[str, str]]:
+    """Validate ``images: [{media_type, data}]`` of a user message."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise CommandError("'images' must be a list")
+    if len(raw) > MAX_IMAGES:
+        raise CommandError(f"at most {MAX_IMAGES} images per message")
+    images = []
+    for image in raw:
+        if not isinstance(image, dict):
+            raise CommandError("each image must be an object {media_type, data}")
+        media_type = image.get("media_type")
+        data = image.get("data")
+        if media_type not in IMAGE_MEDIA_TYPES:
+            raise CommandError(f"image media_type must be one of {', '.join(IMAGE_MEDIA_TYPES)}")
+        if not isinstance(data, str) or not data:
+            raise CommandError("image data must be a non-empty base64 string")
+        if len(data) > MAX_IMAGE_BYTES:
+            raise CommandError("image is too large")
+        images.append({"media_type": media_type, "data": data})
+    return images
+
+
+def parse_user_message(body: dict[str, Any]) -> dict[str, Any]:
+    """Validate the body of a user message (REST or WebSocket)."""
+    content = _require_str(body, "content", limit=MAX_CONTENT_CHARS)
+    images = parse_images(body.get("images"))
+    if not content.strip() and not images:
+        raise CommandError("'content' must not be empty")
+    return {"content": content, "images": images, "client_msg_id": parse_client_msg_id(body)}
+
+
+def parse_client_msg_id(body: dict[str, Any]) -> str | None:
+    """Validate the optional ``client_msg_id`` of a command."""
+    value = body.get("client_msg_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise CommandError("'client_msg_id' must be a non-empty string of at most 200 characters")
+    return value
+
+
+def parse_permission_response(body: dict[str, Any]) -> dict[str, Any]:
+    """Validate a permission decision (REST or WebSocket)."""
+    behavior = body.get("behavior")
+    if behavior not in ("allow", "deny"):
+        raise CommandError("'behavior' must be 'allow' or 'deny'")
+    updated_input = body.get("updated_input")
+    if updated_input is not None and not isinstance(updated_input, dict):
+        raise CommandError("'updated_input' must be an object")
+    updated_permissions = body.get("updated_permissions")
+    if updated_permissions is not None and not (
+        isinstance(updated_permissions, list) and all(isinstance(p, dict) for p in updated_permissions)
+    ):
+        raise CommandError("'updated_permissions' must be a list of objects")
+    return {
+        "behavior": behavior,
+        "updated_input": updated_input,
+        "updated_permissions": updated_permissions,
+        "message": _require_str(body, "message", optional=True),
+        "client_msg_id": parse_client_msg_id(body),
+    }
+
+
+def parse_command(frame: Any) -> dict[str, Any]:
+    """Validate one WebSocket command frame (already JSON-decoded)."""
+    if not isinstance(frame, dict):
+        raise CommandError("a command must be a JSON object")
+    kind = frame.get("type")
+    if kind == "user_message":
+        return {"type": kind, **parse_user_message(frame)}
+    if kind == "permission_response":
+        request_id = _require_str(frame, "request_id", limit=200)
+        return {"type": kind, "request_id": request_id, **parse_permission_response(frame)}
+    if kind == "interrupt":
+        return {"type": kind, "client_msg_id": parse_client_msg_id(frame)}
+    if kind == "set_model":
+        model = _require_str(frame, "model", limit=200)
+        if not model.strip():
+            raise CommandError("'model' must not be empty")
+        return {"type": kind, "model": model, "client_msg_id": parse_client_msg_id(frame)}
+    if kind == "set_permission_mode":
+        mode = frame.get("mode")
+        if mode not in PERMISSION_MODES:
+            raise CommandError(f"'mode' must be one of {', '.join(PERMISSION_MODES)}")
+        return {"type": kind, "mode": mode, "client_msg_id": parse_client_msg_id(frame)}
+    if kind is None:
+        raise CommandError("a command needs a 'type'")
+    raise CommandError(f"unknown command type {str(kind)[:50]!r}")

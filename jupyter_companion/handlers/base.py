@@ -1,0 +1,104 @@
+"""Base class of every REST handler: Jupyter auth, JSON bodies, JSON errors, no stack traces."""
+
+from __future__ import annotations
+
+import json
+import logging
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from ..errors import ApiError
+
+if TYPE_CHECKING:
+    from ..sessions.orchestrator import Orchestrator
+
+log = logging.getLogger("jupyter_companion.handlers")
+
+#: The authorization resource of every companion route.
+AUTH_RESOURCE = "companion"
+#: Largest JSON body accepted (images included).
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
+    """Thin REST handler over the services; subclasses decorate methods with
+    ``@web.authenticated`` and ``@authorized``."""
+
+    auth_resource = AUTH_RESOURCE
+
+    def initialize(self, name: str = "jupyter_companion", **kwargs: Any) -> None:  # type: ignore[override]
+        """Bind to the extension."""
+        super().initialize(name=name, **kwargs)
+
+    async def prepare(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Jupyter's own checks, then make sure the sessions are restored."""
+        await super().prepare(*args, **kwargs)
+        await self.orch.ensure_active()
+
+    @property
+    def orch(self) -> Orchestrator:
+        """The orchestrator of this server."""
+        return self.settings["companion_orchestrator"]  # type: ignore[no-any-return]
+
+    def json_body(self, required: bool = True) -> Any:
+        """The request's JSON body, or ApiError 400/413."""
+        body = self.request.body or b""
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(413, f"request body too large (limit {MAX_BODY_BYTES // (1024 * 1024)} MB)")
+        if not body.strip():
+            if required:
+                raise ApiError(400, "a JSON body is required")
+            return {}
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"invalid JSON body: {exc}") from exc
+
+    def send_json(self, data: Any, status: int = 200) -> None:
+        """Answer with JSON."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data, default=str))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every error is ``{error: message}``; never a stack trace."""
+        exc_info = kwargs.get("exc_info")
+        exc = exc_info[1] if exc_info else None
+        body: dict[str, Any]
+        if isinstance(exc, ApiError):
+            self.set_status(exc.status)
+            body = exc.to_json()
+        elif isinstance(exc, web.HTTPError):
+            body = {"error": exc.log_message or _phrase(status_code)}
+        else:
+            if exc is not None:
+                log.error("unexpected error in %s %s", self.request.method, self.request.path, exc_info=exc_info)
+            body = {"error": "internal error; see the server log"}
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:  # type: ignore[override]
+        """ApiErrors are expected outcomes: log them quietly."""
+        if isinstance(value, ApiError):
+            log.info("%s %s -> %s: %s", self.request.method, self.request.path, value.status, value.message)
+            return
+        super().log_exception(typ, value, tb)
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, ApiError):
+            if self._finished:
+                return
+            self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+
+def _phrase(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return "request failed"

@@ -1,0 +1,244 @@
+"""REST routes of API.md under ``companion/api/``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from .. import __version__
+from ..backends.base import BackendError
+from ..errors import ApiError
+from ..events import CommandError, parse_permission_response, parse_user_message
+from ..sessions.session import NotPending
+from .base import CompanionAPIHandler
+
+_ID = r"(?P<session_id>[A-Za-z0-9_-]{1,64})"
+
+
+def _int_arg(handler: CompanionAPIHandler, name: str, default: int | None, minimum: int = 0) -> int | None:
+    raw = handler.get_argument(name, None)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"'{name}' must be an integer") from exc
+    if value < minimum:
+        raise ApiError(400, f"'{name}' must be >= {minimum}")
+    return value
+
+
+class StatusHandler(CompanionAPIHandler):
+    """``GET companion/api/status``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Version, backends and plugins."""
+        self.send_json({
+            "version": __version__,
+            "backends": await self.orch.backend_status(),
+            "sandboxes": [{"name": s.name, "label": s.label} for s in self.orch.sandboxes.values()],
+            "plugins": self.orch.plugins.report(),
+        })
+
+
+class BackendsHandler(CompanionAPIHandler):
+    """``GET companion/api/backends``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Backends with availability and models."""
+        self.send_json({"backends": await self.orch.backend_status(with_models=True)})
+
+
+class PluginsHandler(CompanionAPIHandler):
+    """``GET companion/api/plugins``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Every plugin, loaded or failed."""
+        self.send_json({"plugins": self.orch.plugins.report()})
+
+
+class SessionsHandler(CompanionAPIHandler):
+    """``GET/POST companion/api/sessions``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """List sessions (``?archived=true|false|all``)."""
+        archived = self.get_argument("archived", "false")
+        if archived not in ("true", "false", "all"):
+            raise ApiError(400, "'archived' must be true, false or all")
+        self.send_json({"sessions": [s.to_json() for s in self.orch.list(archived)]})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        """Create a session; streams NDJSON progress when the client accepts it."""
+        body = self.json_body()
+        if "application/x-ndjson" not in (self.request.headers.get("Accept") or ""):
+            session = await self.orch.create(body)
+            self.send_json(session.to_json(), status=201)
+            return
+        self.set_status(201)
+        self.set_header("Content-Type", "application/x-ndjson")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+
+        def progress(step: str, label: str, status: str, detail: str | None = None) -> None:
+            line: dict[str, Any] = {"type": "progress", "step": step, "label": label, "status": status}
+            if detail:
+                line["detail"] = detail
+            self.write(json.dumps(line) + "\n")
+            self.flush()
+
+        try:
+            session = await self.orch.create(body, progress)
+        except ApiError as exc:
+            self.finish(json.dumps({"type": "error", "error": exc.message, "status": exc.status}) + "\n")
+            return
+        self.finish(json.dumps({"type": "done", "session": session.to_json()}) + "\n")
+
+
+class SessionHandler(CompanionAPIHandler):
+    """``GET/PATCH/DELETE companion/api/sessions/{id}``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        """One session object."""
+        self.send_json(self.orch.get(session_id).to_json())
+
+    @web.authenticated
+    @authorized
+    async def patch(self, session_id: str) -> None:
+        """Rename."""
+        body = self.json_body()
+        if not isinstance(body, dict) or "name" not in body:
+            raise ApiError(400, "only 'name' can be changed")
+        self.send_json(self.orch.rename(session_id, body["name"]).to_json())
+
+    @web.authenticated
+    @authorized
+    async def delete(self, session_id: str) -> None:
+        """Stop, clean up and forget the session."""
+        self.send_json(await self.orch.delete(session_id))
+
+
+class SessionActionHandler(CompanionAPIHandler):
+    """``POST companion/api/sessions/{id}/{kill|relaunch|archive|unarchive|interrupt}``."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str, action: str) -> None:
+        """Run a lifecycle action."""
+        orch = self.orch
+        if action == "kill":
+            result = await orch.kill(session_id)
+        elif action == "relaunch":
+            result = await orch.relaunch(session_id)
+        elif action == "archive":
+            body = self.json_body(required=False)
+            force = bool(body.get("force")) if isinstance(body, dict) else False
+            result = await orch.archive(session_id, force=force)
+        elif action == "unarchive":
+            result = await orch.unarchive(session_id)
+        else:  # interrupt
+            session = orch.get(session_id)
+            try:
+                await session.interrupt()
+            except BackendError as exc:
+                raise ApiError(409, str(exc)) from exc
+            result = {"ok": True}
+        self.send_json(result)
+
+
+class MessagesHandler(CompanionAPIHandler):
+    """``POST companion/api/sessions/{id}/messages``."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        """Send a prompt (launching the CLI first when needed)."""
+        session = self.orch.get(session_id)
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise ApiError(400, "the request body must be a JSON object")
+        try:
+            message = parse_user_message(body)
+        except CommandError as exc:
+            raise ApiError(400, str(exc)) from exc
+        if session.archived:
+            raise ApiError(409, "this session is archived; unarchive it first")
+        accepted = await session.send_user_message(message["content"], message["images"], message["client_msg_id"])
+        self.send_json({"ok": True, "client_msg_id": message["client_msg_id"], "duplicate": not accepted}, status=202)
+
+
+class PermissionHandler(CompanionAPIHandler):
+    """``POST companion/api/sessions/{id}/permissions/{request_id}``."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str, request_id: str) -> None:
+        """Allow or deny a pending tool permission."""
+        session = self.orch.get(session_id)
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise ApiError(400, "the request body must be a JSON object")
+        try:
+            decision = parse_permission_response(body)
+        except CommandError as exc:
+            raise ApiError(400, str(exc)) from exc
+        if await session.seen_client_msg(decision["client_msg_id"]):
+            self.send_json({"ok": True, "duplicate": True})
+            return
+        try:
+            await session.respond_permission(
+                request_id,
+                decision["behavior"],
+                updated_input=decision["updated_input"],
+                message=decision["message"],
+                updated_permissions=decision["updated_permissions"],
+            )
+        except NotPending as exc:
+            raise ApiError(404, f"no pending permission request {request_id[:80]!r}") from exc
+        except (BackendError, ConnectionError) as exc:
+            raise ApiError(409, str(exc)) from exc
+        self.send_json({"ok": True})
+
+
+class EventsHandler(CompanionAPIHandler):
+    """``GET companion/api/sessions/{id}/events?after=N&limit=M``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        """Stored events in seq order."""
+        session = self.orch.get(session_id)
+        after = _int_arg(self, "after", 0) or 0
+        limit = _int_arg(self, "limit", None, minimum=1)
+        events = await session.read_events(after, limit)
+        self.send_json({"events": events, "last_seq": session.delivered_seq})
+
+
+def rest_handlers() -> list[tuple[str, type]]:
+    """Route table (patterns relative to ``base_url``)."""
+    api = r"/companion/api"
+    return [
+        (rf"{api}/status", StatusHandler),
+        (rf"{api}/backends", BackendsHandler),
+        (rf"{api}/plugins", PluginsHandler),
+        (rf"{api}/sessions", SessionsHandler),
+        (rf"{api}/sessions/{_ID}", SessionHandler),
+        (rf"{api}/sessions/{_ID}/(?P<action>kill|relaunch|archive|unarchive|interrupt)", SessionActionHandler),
+        (rf"{api}/sessions/{_ID}/messages", MessagesHandler),
+        (rf"{api}/sessions/{_ID}/permissions/(?P<request_id>[^/]{{1,200}})", PermissionHandler),
+        (rf"{api}/sessions/{_ID}/events", EventsHandler),
+    ]

@@ -1,0 +1,159 @@
+"""WebSocket ``companion/ws/sessions/{id}?after=N``: replay, live events, commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.utils import ensure_async
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from ..backends.base import BackendError
+from ..events import CommandError, parse_command
+from ..sessions.session import NotPending, Session, Subscriber
+from .base import AUTH_RESOURCE
+
+if TYPE_CHECKING:
+    from ..sessions.orchestrator import Orchestrator
+
+log = logging.getLogger("jupyter_companion.ws")
+
+#: Largest command frame accepted (a prompt with images).
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+
+class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+    """One client watching and driving one session."""
+
+    auth_resource = AUTH_RESOURCE
+
+    session: Session | None = None
+    subscriber: Subscriber | None = None
+
+    def set_default_headers(self) -> None:
+        """No HTML security headers on a WebSocket upgrade."""
+
+    @property
+    def max_message_size(self) -> int:  # type: ignore[override]
+        """Frames above this size close the socket (tornado's own guard)."""
+        return MAX_FRAME_BYTES
+
+    @property
+    def orch(self) -> Orchestrator:
+        """The orchestrator of this server."""
+        return self.settings["companion_orchestrator"]  # type: ignore[no-any-return]
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Authorize, find the session, then upgrade."""
+        authorized = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "read", AUTH_RESOURCE)
+        )
+        if not authorized:
+            raise web.HTTPError(403)
+        await self.orch.ensure_active()
+        session_id = kwargs.get("session_id") or (args[0] if args else "")
+        session = self.orch.sessions.get(session_id)
+        if session is None:
+            self.set_status(404)
+            self.finish(json.dumps({"error": f"no session with id {session_id[:80]!r}"}))
+            return
+        raw_after = self.get_argument("after", "0")
+        try:
+            self._after = max(0, int(raw_after))
+        except ValueError:
+            self.set_status(400)
+            self.finish(json.dumps({"error": "'after' must be an integer"}))
+            return
+        self.session = session
+        await super().get(*args, **kwargs)
+
+    async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Replay what the client missed, then stay subscribed."""
+        super().open()
+        assert self.session is not None
+        try:
+            self.subscriber = await self.session.subscribe(self._send_text, after=self._after)
+        except Exception:
+            log.exception("subscribe failed")
+            self.close(1011, "subscribe failed")
+
+    def _send_text(self, text: str) -> None:
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            raise WebSocketClosedError()
+        self.write_message(text)
+
+    def on_close(self) -> None:
+        """Unsubscribe."""
+        if self.session is not None and self.subscriber is not None:
+            self.session.unsubscribe(self.subscriber)
+
+    def _reply_error(self, message: str, client_msg_id: str | None = None) -> None:
+        frame: dict[str, Any] = {"type": "error", "seq": None, "message": message}
+        if self.session is not None:
+            frame["session_id"] = self.session.id
+        if client_msg_id:
+            frame["client_msg_id"] = client_msg_id
+        try:
+            self.write_message(json.dumps(frame))
+        except WebSocketClosedError:
+            pass
+
+    async def on_message(self, message: str | bytes) -> None:
+        """Validate and run one command; a bad one gets an error frame, the socket stays open."""
+        try:
+            frame = json.loads(message)
+            command = parse_command(frame)
+        except (ValueError, UnicodeDecodeError) as exc:
+            text = str(exc) if isinstance(exc, CommandError) else "the frame is not valid JSON"
+            self._reply_error(text)
+            return
+        session = self.session
+        if session is None:
+            return
+        client_msg_id = command.get("client_msg_id")
+        try:
+            await self._run(session, command)
+        except NotPending:
+            self._reply_error(f"no pending permission request {command.get('request_id')!r}", client_msg_id)
+        except (BackendError, ConnectionError, asyncio.TimeoutError) as exc:
+            self._reply_error(str(exc) or type(exc).__name__, client_msg_id)
+        except Exception:
+            log.exception("command %s failed", command.get("type"))
+            self._reply_error("the command failed; see the server log", client_msg_id)
+
+    async def _run(self, session: Session, command: dict[str, Any]) -> None:
+        kind = command["type"]
+        client_msg_id = command.get("client_msg_id")
+        if kind == "user_message":
+            if session.archived:
+                raise BackendError("this session is archived; unarchive it first")
+            await session.send_user_message(command["content"], command["images"], client_msg_id)
+            return
+        if await session.seen_client_msg(client_msg_id):
+            return
+        if kind == "permission_response":
+            await session.respond_permission(
+                command["request_id"],
+                command["behavior"],
+                updated_input=command["updated_input"],
+                message=command["message"],
+                updated_permissions=command["updated_permissions"],
+            )
+        elif kind == "interrupt":
+            await session.interrupt()
+        elif kind == "set_model":
+            await session.set_model(command["model"])
+        elif kind == "set_permission_mode":
+            await session.set_permission_mode(command["mode"])
+
+
+def ws_handlers() -> list[tuple[str, type]]:
+    """Route table (patterns relative to ``base_url``)."""
+    return [(r"/companion/ws/sessions/(?P<session_id>[A-Za-z0-9_-]{1,64})", SessionWebSocket)]

@@ -1,0 +1,120 @@
+"""The whole plugin API of jupyter-companion.
+
+A plugin is a module (or object) with functions decorated by :data:`hookimpl`, named after the
+hook specifications below, published through the ``jupyter_companion`` entry-point group::
+
+    # pyproject.toml of a plugin distribution
+    [project.entry-points.jupyter_companion]
+    my_plugin = "my_package.companion_plugin"
+
+    # my_package/companion_plugin.py
+    from jupyter_companion.hookspecs import hookimpl
+
+    @hookimpl
+    def register_backends(register, app):
+        register(BackendSpec(name="mine", label="My agent", ...))
+
+The built-in Claude and Codex backends and the ``local`` sandbox are registered through this
+very entry-point group. A plugin that fails to import, or whose hook raises, is reported by
+``GET companion/api/plugins`` and never stops the server. Hooks are called on the server's event
+loop: they must return quickly (start a task for slow work).
+
+Objects handed to hooks:
+
+- ``app``: the :class:`jupyter_companion.app.CompanionApp` (``app.config`` for traitlets
+  configuration, ``app.serverapp`` for the Jupyter server, ``app.store`` for persistence).
+- ``session``: a :class:`jupyter_companion.sessions.session.Session` (``session.id``,
+  ``session.info`` -- the session object of API.md as a dict --, ``session.cwd``).
+- ``event``: a stored or transient event dict of API.md (``{seq, type, ts, session_id, ...}``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+PROJECT_NAME = "jupyter_companion"
+
+#: Marks a function as a hook specification (used only in this module).
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+#: Marks a plugin's function as an implementation of a hook.
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_backends(register: Any, app: Any) -> None:
+    """Add agent backends.
+
+    Call ``register(spec)`` with a :class:`jupyter_companion.backends.base.BackendSpec` for every
+    backend the plugin provides: a unique ``name``, a ``label``, an async availability ``check``,
+    a static list of ``models`` and a ``create_adapter(launch_spec, sink, wrap)`` factory that
+    returns a :class:`~jupyter_companion.backends.base.BackendAdapter`.
+    """
+
+
+@hookspec
+def register_sandboxes(register: Any, app: Any) -> None:
+    """Add sandbox providers (where and how a CLI runs).
+
+    Call ``register(spec)`` with a :class:`jupyter_companion.sandboxes.base.SandboxSpec`. A
+    sandbox turns the argv/env/cwd of a CLI into the command that really runs (``local`` runs it
+    as is; a container sandbox would wrap it in ``docker exec``).
+    """
+
+
+@hookspec
+def register_routes(app: Any) -> list[tuple[str, Any]] | None:
+    """Return extra tornado routes ``[(pattern, handler_class), ...]`` for an integration.
+
+    Patterns are relative to the server's ``base_url`` and should live under
+    ``companion/api/<plugin name>/``. Handlers must use Jupyter authentication and
+    authorization (subclass :class:`jupyter_companion.handlers.base.CompanionAPIHandler`).
+    """
+
+
+@hookspec
+def register_settings(app: Any) -> dict[str, Any] | None:
+    """Return a JSON-schema fragment ``{setting_name: schema}`` of settings the plugin reads.
+
+    The settings are stored by the core (``app.store``) and returned with the other settings;
+    names should be prefixed with the plugin's name. Secrets are marked ``"secret": true`` and
+    are masked when read back.
+    """
+
+
+@hookspec
+def session_created(session: Any) -> None:
+    """Observe a new session, after its first CLI launch was requested."""
+
+
+@hookspec
+def session_archived(session: Any) -> None:
+    """Observe a session being archived (its CLI is already stopped)."""
+
+
+@hookspec
+def session_event(session: Any, event: dict[str, Any]) -> None:
+    """Observe every event of every session (stored and transient), right after fan-out.
+
+    Called very often: do not block and do not raise.
+    """
+
+
+@hookspec
+def system_prompt(session: Any) -> str | None:
+    """Contribute text appended to a new session's system prompt (e.g. a linked issue).
+
+    All non-empty contributions are joined with blank lines.
+    """
+
+
+@hookspec(firstresult=True)
+def permission_request(session: Any, request: dict[str, Any]) -> dict[str, Any] | None:
+    """Decide a tool permission request instead of asking the user.
+
+    ``request`` is the ``permission_request`` event (``request_id, tool_name, input, ...``).
+    Return ``None`` to let the user decide, or ``{"behavior": "allow"|"deny", "message"?: str,
+    "updated_input"?: dict}``. The first plugin that returns a decision wins; the decision is
+    recorded as ``permission_resolved`` with ``by: "plugin"``.
+    """

@@ -1,0 +1,126 @@
+"""The plugin manager: builtins and third parties loaded through one entry-point group.
+
+Every plugin is isolated: one that fails to import or whose hook raises is logged, recorded as
+failed (``GET companion/api/plugins``) and skipped; the server keeps running.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+
+log = logging.getLogger("jupyter_companion.plugins")
+
+
+@dataclass
+class PluginStatus:
+    """What ``GET companion/api/plugins`` reports about one plugin."""
+
+    name: str
+    version: str | None = None
+    dist: str | None = None
+    ok: bool = True
+    error: str | None = None
+    hooks: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The API form."""
+        data: dict[str, Any] = {"name": self.name, "ok": self.ok, "hooks": self.hooks}
+        if self.version:
+            data["version"] = self.version
+        if self.dist:
+            data["distribution"] = self.dist
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+class PluginManager:
+    """Wraps pluggy's manager with failure isolation and status reporting."""
+
+    def __init__(self, disabled: list[str] | None = None):
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.disabled = set(disabled or [])
+        self.status: dict[str, PluginStatus] = {}
+
+    def load_entry_points(self) -> None:
+        """Import and register every plugin of the ``jupyter_companion`` entry-point group."""
+        for ep in entry_points(group=hookspecs.PROJECT_NAME):
+            if ep.name in self.disabled or ep.name in self.status:
+                continue
+            dist = getattr(ep, "dist", None)
+            status = PluginStatus(
+                name=ep.name,
+                version=getattr(dist, "version", None),
+                dist=getattr(getattr(dist, "metadata", None), "get", lambda _k: None)("Name") if dist else None,
+            )
+            self.status[ep.name] = status
+            try:
+                plugin = ep.load()
+                self.pm.register(plugin, name=ep.name)
+                status.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+            except Exception as exc:
+                self._fail(status, exc, "failed to load")
+
+    def register(self, plugin: Any, name: str) -> None:
+        """Register a plugin object directly (tests, embedding applications)."""
+        status = PluginStatus(name=name)
+        self.status[name] = status
+        try:
+            self.pm.register(plugin, name=name)
+            status.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+        except Exception as exc:
+            self._fail(status, exc, "failed to register")
+
+    def _fail(self, status: PluginStatus, exc: BaseException, what: str) -> None:
+        status.ok = False
+        status.error = f"{what}: {type(exc).__name__}: {exc}"
+        log.error("plugin %s %s: %s\n%s", status.name, what, exc, "".join(traceback.format_exception(exc)))
+
+    def _implementations(self, hook_name: str) -> list[Any]:
+        caller = getattr(self.pm.hook, hook_name)
+        return list(reversed(caller.get_hookimpls()))
+
+    def call_each(self, hook_name: str, **kwargs: Any) -> list[Any]:
+        """Call every implementation of a hook, isolating failures; return non-None results."""
+        results = []
+        for impl in self._implementations(hook_name):
+            try:
+                result = impl.function(*[kwargs[arg] for arg in impl.argnames])
+            except Exception as exc:
+                status = self.status.setdefault(impl.plugin_name, PluginStatus(name=impl.plugin_name))
+                self._fail(status, exc, f"raised in {hook_name}")
+                continue
+            if result is not None:
+                results.append(result)
+        return results
+
+    def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call an observer hook; failures are logged and reported, never raised."""
+        if self._implementations(hook_name):
+            self.call_each(hook_name, **kwargs)
+
+    def decide_permission(self, session: Any, request: dict[str, Any]) -> dict[str, Any] | None:
+        """First non-None decision of the ``permission_request`` hook, if any."""
+        for impl in self._implementations("permission_request"):
+            try:
+                decision = impl.function(*[{"session": session, "request": request}[a] for a in impl.argnames])
+            except Exception as exc:
+                status = self.status.setdefault(impl.plugin_name, PluginStatus(name=impl.plugin_name))
+                self._fail(status, exc, "raised in permission_request")
+                continue
+            if decision is not None:
+                return decision if isinstance(decision, dict) else None
+        return None
+
+    def report(self) -> list[dict[str, Any]]:
+        """Every known plugin's status, for the API."""
+        return [s.to_json() for s in self.status.values()]

@@ -1,0 +1,50 @@
+"""Building the services of the extension from its configuration."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .plugins import PluginManager
+from .sessions.orchestrator import Orchestrator, OrchestratorConfig
+from .sessions.supervisor import SupervisorPolicy
+from .store import Store
+
+
+@dataclass
+class Services:
+    """The long-lived objects of one server."""
+
+    store: Store
+    plugins: PluginManager
+    orchestrator: Orchestrator
+
+
+def build_services(app: Any) -> Services:
+    """Create store, plugins (builtins through entry points) and orchestrator for ``app``."""
+    store = Store(app.db_path)
+    plugins = PluginManager(disabled=list(app.disabled_plugins))
+    if app.load_entry_points:
+        plugins.load_entry_points()
+    root_dir = getattr(app.serverapp, "root_dir", None) or os.getcwd()
+    config = OrchestratorConfig(
+        root_dir=os.path.expanduser(root_dir),
+        state_root=app.state_dir,
+        allowed_roots=[os.path.expanduser(p) for p in app.allowed_roots],
+        worktrees_dir=app.worktrees_dir,
+        default_backend=app.default_backend,
+        default_sandbox=app.default_sandbox,
+        policy=SupervisorPolicy(
+            relaunch_delays=tuple(app.relaunch_delays),
+            idle_timeout=app.idle_timeout,
+            hang_timeout=app.hang_timeout,
+            check_interval=app.watchdog_interval,
+        ),
+        env=dict(app.cli_env),
+    )
+    orchestrator = Orchestrator(store, plugins, config)
+    os.makedirs(config.state_root, mode=0o700, exist_ok=True)
+    plugins.call_each("register_backends", register=orchestrator.register_backend, app=app)
+    plugins.call_each("register_sandboxes", register=orchestrator.register_sandbox, app=app)
+    return Services(store, plugins, orchestrator)

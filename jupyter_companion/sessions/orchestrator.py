@@ -1,0 +1,405 @@
+"""The Orchestrator: the single owner of session lifecycles.
+
+Create (with progress steps), list, get, rename, kill, relaunch, archive, unarchive, delete; it
+restores sessions from the store at start-up and stops every CLI when the server stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..backends.base import PERMISSION_MODES, BackendError, BackendSpec, CommandWrapper, no_wrapper
+from ..errors import ApiError
+from ..events import now_iso
+from ..plugins import PluginManager
+from ..sandboxes.base import SandboxSpec
+from ..store import Store
+from .session import Session
+from .supervisor import Supervisor, SupervisorPolicy
+
+log = logging.getLogger("jupyter_companion.orchestrator")
+
+Progress = Callable[[str, str, str, "str | None"], None]
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
+_TOOL_RULE = re.compile(r"^[^\x00-\x1f]{1,500}$")
+_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]{0,199}$")
+_AVAILABILITY_TTL = 60.0
+
+
+def _no_progress(step: str, label: str, status: str, detail: str | None = None) -> None:
+    return None
+
+
+@dataclass
+class OrchestratorConfig:
+    """What the orchestrator needs from the server's configuration."""
+
+    root_dir: str
+    state_root: str
+    allowed_roots: list[str] = field(default_factory=list)
+    worktrees_dir: str = ""
+    default_backend: str = "claude"
+    default_sandbox: str = "local"
+    policy: SupervisorPolicy = field(default_factory=SupervisorPolicy)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class Orchestrator:
+    """Owns every Session of this server."""
+
+    def __init__(self, store: Store, plugins: PluginManager, config: OrchestratorConfig):
+        self.store = store
+        self.plugins = plugins
+        self.config = config
+        self.state_root = config.state_root
+        self.sessions: dict[str, Session] = {}
+        self.backends: dict[str, BackendSpec] = {}
+        self.sandboxes: dict[str, SandboxSpec] = {}
+        self.supervisor = Supervisor(self, config.policy)
+        self.stopping = False
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._availability: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._active = False
+        self._activate_lock = asyncio.Lock()
+        self.root_real = os.path.realpath(config.root_dir)
+        self.allowed_real = [self.root_real] + [os.path.realpath(p) for p in config.allowed_roots]
+
+    # -- registry --------------------------------------------------------------------------
+
+    def register_backend(self, spec: BackendSpec) -> None:
+        """Add a backend (called by plugins through ``register_backends``)."""
+        if not isinstance(spec, BackendSpec):
+            raise TypeError("register_backends expects a BackendSpec")
+        self.backends[spec.name] = spec
+
+    def register_sandbox(self, spec: SandboxSpec) -> None:
+        """Add a sandbox provider (called by plugins through ``register_sandboxes``)."""
+        if not isinstance(spec, SandboxSpec):
+            raise TypeError("register_sandboxes expects a SandboxSpec")
+        self.sandboxes[spec.name] = spec
+
+    def backend(self, name: str) -> BackendSpec | None:
+        """A registered backend by name."""
+        return self.backends.get(name)
+
+    def sandbox_wrapper(self, session: Session) -> CommandWrapper:
+        """How the session's sandbox runs its CLI."""
+        spec = self.sandboxes.get(session.info.get("sandbox") or self.config.default_sandbox)
+        return spec.wrapper(session) if spec is not None else no_wrapper
+
+    def base_env(self) -> dict[str, str]:
+        """The environment every CLI inherits (server env plus configured extras)."""
+        return {**os.environ, **self.config.env}
+
+    async def backend_status(self, with_models: bool = False) -> list[dict[str, Any]]:
+        """Availability of every backend (cached for a minute)."""
+        results = await asyncio.gather(*(self._status_of(spec) for spec in self.backends.values()))
+        out = []
+        for spec, status in zip(self.backends.values(), results):
+            item = dict(status)
+            if with_models:
+                item["models"] = await self._models_of(spec)
+            out.append(item)
+        return out
+
+    async def _status_of(self, spec: BackendSpec) -> dict[str, Any]:
+        cached = self._availability.get(spec.name)
+        if cached and time.monotonic() - cached[0] < _AVAILABILITY_TTL:
+            return cached[1]
+        try:
+            availability = await spec.check()
+            status: dict[str, Any] = {"name": spec.name, "label": spec.label, "available": availability.available}
+            if availability.version:
+                status["version"] = availability.version
+            if availability.reason:
+                status["reason"] = availability.reason
+        except Exception as exc:
+            log.exception("availability check of backend %s failed", spec.name)
+            status = {"name": spec.name, "label": spec.label, "available": False, "reason": f"check failed: {exc}"}
+        self._availability[spec.name] = (time.monotonic(), status)
+        return status
+
+    async def _models_of(self, spec: BackendSpec) -> list[dict[str, str]]:
+        if spec.list_models is not None:
+            with contextlib.suppress(Exception):
+                models = await asyncio.wait_for(spec.list_models(), 15)
+                if models:
+                    return models
+        return list(spec.models)
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def track(self, task: asyncio.Future[Any]) -> asyncio.Future[Any]:
+        """Keep a background task referenced until it finishes."""
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    async def ensure_active(self) -> None:
+        """Bind the store to the running loop and restore stored sessions (once)."""
+        if self._active:
+            return
+        async with self._activate_lock:
+            if self._active:
+                return
+            self.store.bind_loop(asyncio.get_running_loop())
+            records = await asyncio.to_thread(self.store.load_sessions)
+            self.restore(records)
+            self.supervisor.start()
+            self._active = True
+
+    def restore(self, records: list[dict[str, Any]]) -> None:
+        """Bring back stored sessions (phase terminated; their CLI relaunches on demand)."""
+        for record in records:
+            if record.get("id") in self.sessions:
+                continue
+            env = record.pop("env", None) or {}
+            session = Session(self, record, env=env)
+            self.sessions[session.id] = session
+            for request_id in list(session.pending):
+                session.emit({"type": "permission_resolved", "request_id": request_id,
+                              "behavior": "cancelled", "by": "cli"})
+            if session.phase != "terminated":
+                previous = session.phase
+                session.info["phase"] = "terminated"
+                session.emit({"type": "phase", "phase": "terminated", "previous": previous})
+            session.needs_relaunch = not session.archived
+
+    def session_cwd(self, session_id: str) -> str | None:
+        """The folder of a session, for routes that work in it (None when unknown)."""
+        session = self.sessions.get(session_id)
+        return session.cwd if session is not None else None
+
+    async def stop(self) -> None:
+        """Stop every CLI (intentionally) and flush the store."""
+        self.stopping = True
+        await self.supervisor.stop()
+        await asyncio.gather(*(s.stop_cli(intentional=True) for s in self.sessions.values() if s.running),
+                             return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        for session in self.sessions.values():
+            session._save_now()
+        await self.store.aflush()
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def get(self, session_id: str) -> Session:
+        """A session by id; ApiError 404 when unknown."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise ApiError(404, f"no session with id {session_id[:80]!r}")
+        return session
+
+    def list(self, archived: str = "false") -> list[Session]:
+        """Sessions filtered by archived state (``true``, ``false`` or ``all``)."""
+        sessions = sorted(self.sessions.values(), key=lambda s: s.info.get("created_at") or "")
+        if archived == "all":
+            return sessions
+        want = archived == "true"
+        return [s for s in sessions if s.archived == want]
+
+    def resolve_cwd(self, raw: Any) -> str:
+        """Resolve a requested folder (symlinks included) and confine it to the allowed roots."""
+        if raw is None or raw == "":
+            path = self.root_real
+        else:
+            if not isinstance(raw, str) or "\x00" in raw or len(raw) > 4096:
+                raise ApiError(400, "'cwd' must be a folder path")
+            candidate = raw if os.path.isabs(raw) else os.path.join(self.root_real, raw)
+            path = os.path.realpath(candidate)
+        if not any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in self.allowed_real):
+            raise ApiError(403, "'cwd' must be inside the Jupyter server's root folder")
+        if not os.path.isdir(path):
+            raise ApiError(400, f"folder does not exist: {os.path.relpath(path, self.root_real)}")
+        return path
+
+    # -- create ----------------------------------------------------------------------------
+
+    def _validate(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise ApiError(400, "the request body must be a JSON object")
+        backend = body.get("backend") or self.config.default_backend
+        if not isinstance(backend, str) or backend not in self.backends:
+            known = ", ".join(sorted(self.backends)) or "none"
+            raise ApiError(400, f"unknown backend {str(backend)[:50]!r} (known: {known})")
+        mode = body.get("permission_mode") or "default"
+        if mode not in PERMISSION_MODES:
+            raise ApiError(400, f"'permission_mode' must be one of {', '.join(PERMISSION_MODES)}")
+        model = body.get("model")
+        if model is not None and (not isinstance(model, str) or not _MODEL.match(model)):
+            raise ApiError(400, "'model' is not a valid model name")
+        name = body.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > 200):
+            raise ApiError(400, "'name' must be a string of at most 200 characters")
+        tools = body.get("allowed_tools") or []
+        if not isinstance(tools, list) or not all(isinstance(t, str) and _TOOL_RULE.match(t) for t in tools):
+            raise ApiError(400, "'allowed_tools' must be a list of tool rules")
+        env = body.get("env") or {}
+        if not isinstance(env, dict) or not all(
+            isinstance(k, str) and _ENV_NAME.match(k) and isinstance(v, str) and "\x00" not in v for k, v in env.items()
+        ):
+            raise ApiError(400, "'env' must map variable names to string values")
+        sandbox = body.get("sandbox") or self.config.default_sandbox
+        if sandbox not in self.sandboxes:
+            raise ApiError(400, f"unknown sandbox {str(sandbox)[:50]!r}")
+        resume = body.get("resume_session")
+        if resume is not None and (not isinstance(resume, str) or not re.match(r"^[A-Za-z0-9_-]{1,200}$", resume)):
+            raise ApiError(400, "'resume_session' must be a CLI session id")
+        for flag in ("create_branch", "worktree", "fork"):
+            if body.get(flag) is not None and not isinstance(body.get(flag), bool):
+                raise ApiError(400, f"'{flag}' must be true or false")
+        branch = body.get("branch")
+        if branch is not None and not isinstance(branch, str):
+            raise ApiError(400, "'branch' must be a string")
+        return {
+            "backend": backend, "permission_mode": mode, "model": model, "name": name,
+            "allowed_tools": tools, "env": env, "sandbox": sandbox, "resume": resume,
+            "fork": bool(body.get("fork")), "branch": branch or None,
+            "create_branch": bool(body.get("create_branch")), "worktree": bool(body.get("worktree")),
+            "env_profile": body.get("env_profile") if isinstance(body.get("env_profile"), str) else None,
+        }
+
+    async def create(self, body: Any, progress: Progress = _no_progress) -> Session:
+        """Create a session and launch its CLI, reporting each step through ``progress``."""
+        opts = self._validate(body)
+        progress("resolving_env", "Checking the request", "in_progress", None)
+        cwd = self.resolve_cwd(body.get("cwd"))
+        spec = self.backends[opts["backend"]]
+        status = await self._status_of(spec)
+        if not status["available"]:
+            raise ApiError(400, f"backend {spec.name!r} is not available: {status.get('reason')}")
+        progress("resolving_env", "Checking the request", "done", None)
+        session_id = uuid.uuid4().hex
+        workspace: dict[str, Any] = {}
+        if opts["branch"] or opts["worktree"]:
+            workspace = await self._prepare_workspace(session_id, cwd, opts, progress)
+            cwd = workspace.get("cwd", cwd)
+        created = now_iso()
+        record: dict[str, Any] = {
+            "id": session_id,
+            "name": opts["name"] or os.path.basename(cwd) or "session",
+            "backend": spec.name,
+            "model": opts["model"],
+            "permission_mode": opts["permission_mode"],
+            "cwd": cwd,
+            "phase": "starting",
+            "archived": False,
+            "created_at": created,
+            "last_activity_at": created,
+            "cli_session_id": opts["resume"],
+            "allowed_tools": opts["allowed_tools"],
+            "sandbox": opts["sandbox"],
+            "env_profile": opts["env_profile"],
+            "worktree": workspace.get("worktree"),
+            "cost_usd": 0.0,
+            "num_turns": 0,
+        }
+        session = Session(self, record, env=opts["env"])
+        session.fork_next = opts["fork"] and bool(opts["resume"])
+        prompts = self.plugins.call_each("system_prompt", session=session)
+        session.info["system_prompt"] = "\n\n".join(p for p in prompts if isinstance(p, str) and p.strip())
+        self.sessions[session_id] = session
+        session.emit({"type": "phase", "phase": "starting", "previous": None})
+        await self._refresh_git(session)
+        progress("launching_cli", f"Starting {spec.label}", "in_progress", None)
+        try:
+            await session.ensure_running()
+        except BackendError as exc:
+            progress("launching_cli", f"Starting {spec.label}", "error", str(exc))
+            await self.delete(session_id, force=True)
+            raise ApiError(502, f"could not start the {spec.label} CLI: {exc}") from exc
+        progress("launching_cli", f"Starting {spec.label}", "done", f"pid {session.adapter.pid if session.adapter else '?'}")
+        self.plugins.notify("session_created", session=session)
+        return session
+
+    async def _prepare_workspace(self, session_id: str, cwd: str, opts: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        from .. import workspace
+
+        return await workspace.prepare(self, session_id, cwd, opts, progress)
+
+    async def _refresh_git(self, session: Session) -> None:
+        from .. import workspace
+
+        with contextlib.suppress(Exception):
+            info = await workspace.git_summary(session.cwd)
+            if info != session.info.get("git"):
+                session.update({"git": info})
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def rename(self, session_id: str, name: Any) -> Session:
+        """Rename a session."""
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise ApiError(400, "'name' must be a non-empty string of at most 200 characters")
+        session = self.get(session_id)
+        session.update({"name": name.strip()})
+        return session
+
+    async def kill(self, session_id: str) -> dict[str, Any]:
+        """Stop a session's CLI (never relaunched automatically)."""
+        session = self.get(session_id)
+        was_running = session.running
+        await session.stop_cli(intentional=True)
+        return {"ok": True, "was_running": was_running}
+
+    async def relaunch(self, session_id: str) -> dict[str, Any]:
+        """Restart a session's CLI with resume (clears the crash budget)."""
+        session = self.get(session_id)
+        if session.archived:
+            raise ApiError(409, "this session is archived; unarchive it first")
+        await session.stop_cli(intentional=True)
+        session.relaunch_attempts = 0
+        session.crash_exhausted = False
+        try:
+            await session.ensure_running()
+        except BackendError as exc:
+            raise ApiError(502, f"relaunch failed: {exc}") from exc
+        return {"ok": True, "pid": session.adapter.pid if session.adapter else None}
+
+    async def archive(self, session_id: str, force: bool = False) -> dict[str, Any]:
+        """Stop the CLI, release the workspace and mark the session archived."""
+        from .. import workspace
+
+        session = self.get(session_id)
+        await session.stop_cli(intentional=True)
+        cleanup = await workspace.release(self, session, force=force, deleting=False)
+        session.update({"archived": True})
+        session.save_soon()
+        self.plugins.notify("session_archived", session=session)
+        return {"ok": True, **cleanup}
+
+    async def unarchive(self, session_id: str) -> dict[str, Any]:
+        """Bring an archived session back (its CLI starts on the next prompt)."""
+        session = self.get(session_id)
+        session.update({"archived": False})
+        session.needs_relaunch = True
+        return {"ok": True}
+
+    async def delete(self, session_id: str, force: bool = True) -> dict[str, Any]:
+        """Stop the CLI, remove the workspace and forget the session with its history."""
+        from .. import workspace
+
+        session = self.get(session_id)
+        await session.stop_cli(intentional=True)
+        cleanup = await workspace.release(self, session, force=True, deleting=True)
+        for subscriber in list(session.subscribers):
+            session.unsubscribe(subscriber)
+        self.sessions.pop(session_id, None)
+        self.store.delete_session(session_id)
+        return {"ok": True, **cleanup}

@@ -1,0 +1,544 @@
+"""One agent session: its state, its event log, its subscribers and its running CLI.
+
+Events flow one way: the backend adapter calls :meth:`Session.emit`; the event gets the next
+``seq``, is queued for the store, and is fanned out to subscribers once the store has committed
+it (so anything a client has seen survives a crash). Transient events (``stream_delta``) carry
+``seq: null``; they are never stored and keep their order relative to stored events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec, LaunchSpec
+from ..events import TRANSIENT_TYPES, now_iso
+from ..store import Store
+from .phases import LIVE_PHASES, can_transition
+
+if TYPE_CHECKING:
+    from .orchestrator import Orchestrator
+
+log = logging.getLogger("jupyter_companion.session")
+
+#: Session-object fields persisted in the store record (derived fields are computed).
+RECORD_FIELDS = (
+    "id",
+    "name",
+    "backend",
+    "model",
+    "permission_mode",
+    "cwd",
+    "phase",
+    "archived",
+    "created_at",
+    "last_activity_at",
+    "cli_session_id",
+    "cost_usd",
+    "num_turns",
+    "usage",
+    "git",
+    "sandbox",
+    "env_profile",
+    "allowed_tools",
+    "worktree",
+    "tools",
+    "slash_commands",
+    "skills",
+    "backend_version",
+    "context_used_percent",
+    "rate_limits",
+    "pr",
+    "system_prompt",
+    "last_seq",
+)
+
+_MAX_REMEMBERED_IDS = 5000
+
+
+class NotPending(LookupError):
+    """A permission response names a request that is not pending."""
+
+
+class Subscriber:
+    """A live listener of one session (a WebSocket, a test, a widget relay)."""
+
+    def __init__(self, send: Callable[[str], None]):
+        self.send = send
+        self.closed = False
+
+
+class Session(AdapterSink):
+    """A session and the single CLI process behind it."""
+
+    def __init__(self, orchestrator: Orchestrator, record: dict[str, Any], env: dict[str, str] | None = None):
+        self.orch = orchestrator
+        self.store: Store = orchestrator.store
+        self.info: dict[str, Any] = {k: record.get(k) for k in RECORD_FIELDS}
+        self.info.setdefault("archived", False)
+        self.id: str = record["id"]
+        self.env: dict[str, str] = dict(env or {})
+        self.pending: OrderedDict[str, dict[str, Any]] = OrderedDict(
+            (p["request_id"], p) for p in record.get("pending_permissions") or []
+        )
+        self.last_seq: int = int(record.get("last_seq") or 0)
+        self.delivered_seq: int = self.last_seq
+        self.adapter: BackendAdapter | None = None
+        self.subscribers: set[Subscriber] = set()
+        self._outbox: deque[tuple[int | None, dict[str, Any], str]] = deque()
+        self._committed_seq = self.last_seq
+        self._client_ids: OrderedDict[str, None] = OrderedDict()
+        self._client_ids_loaded = False
+        self._drift_seen: set[str] = set()
+        self._launch_lock = asyncio.Lock()
+        self._send_lock = asyncio.Lock()
+        self._save_handle: asyncio.Handle | None = None
+        #: The supervisor's view of the CLI process.
+        self.intentional_stop = False
+        self.launched_at = 0.0
+        self.launched_with_resume = False
+        #: Last time the CLI showed a sign of life (or was handed work); drives hang detection.
+        self.last_output_at = 0.0
+        #: Last time a subscriber left; drives the idle stop.
+        self.last_watched_at = time.monotonic()
+        #: Restored from the store after a restart: relaunch on the next subscribe.
+        self.needs_relaunch = False
+        self.relaunch_attempts = 0
+        self.relaunch_task: asyncio.Task[None] | None = None
+        self.crash_exhausted = False
+        #: Resume the next launch under a new CLI conversation id (``fork`` at creation).
+        self.fork_next = False
+
+    # -- the session object ---------------------------------------------------------------
+
+    @property
+    def phase(self) -> str:
+        """The current phase."""
+        return str(self.info.get("phase") or "terminated")
+
+    @property
+    def cwd(self) -> str:
+        """The absolute folder the CLI runs in."""
+        return str(self.info["cwd"])
+
+    @property
+    def archived(self) -> bool:
+        """True once archived."""
+        return bool(self.info.get("archived"))
+
+    def to_json(self) -> dict[str, Any]:
+        """The session object of API.md."""
+        data = dict(self.info)
+        data["last_seq"] = self.last_seq
+        data["pending_permissions"] = list(self.pending.values())
+        data["pid"] = self.adapter.pid if self.adapter and self.adapter.running else None
+        data["env_keys"] = sorted(self.env)
+        data["subscribers"] = len(self.subscribers)
+        return data
+
+    def record(self) -> dict[str, Any]:
+        """What the store keeps of this session."""
+        data = dict(self.info)
+        data["last_seq"] = self.last_seq
+        data["pending_permissions"] = list(self.pending.values())
+        data["env"] = self.env
+        return data
+
+    def save_soon(self) -> None:
+        """Persist the session record at the end of this loop iteration (coalesced)."""
+        if self._save_handle is None:
+            self._save_handle = asyncio.get_running_loop().call_soon(self._save_now)
+
+    def _save_now(self) -> None:
+        self._save_handle = None
+        if self.id in self.orch.sessions:
+            self.store.save_session(self.record())
+
+    # -- events ---------------------------------------------------------------------------
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Record one event from the adapter (or the core) and fan it out."""
+        kind = event.get("type")
+        if not isinstance(kind, str):
+            log.warning("session %s: dropping an event without a type", self.id)
+            return
+        self._before_emit(kind, event)
+        envelope: dict[str, Any] = {"seq": None, "type": kind, "ts": now_iso(), "session_id": self.id}
+        envelope.update((k, v) for k, v in event.items() if k not in ("seq", "ts", "session_id", "type"))
+        if kind in TRANSIENT_TYPES:
+            text = json.dumps(envelope, separators=(",", ":"))
+            if self._outbox:
+                self._outbox.append((None, envelope, text))
+            else:
+                self._deliver(envelope, text)
+            return
+        self.last_seq += 1
+        seq = self.last_seq
+        envelope["seq"] = seq
+        text = json.dumps(envelope, separators=(",", ":"))
+        self._outbox.append((seq, envelope, text))
+        self.info["last_activity_at"] = envelope["ts"]
+        self.store.append_event(envelope, on_commit=lambda: self._committed(seq))
+        self.save_soon()
+        if kind == "permission_request":
+            self.orch.track(asyncio.ensure_future(self._ask_plugins(envelope)))
+
+    async def _ask_plugins(self, request: dict[str, Any]) -> None:
+        """Let a ``permission_request`` plugin decide before the user is asked."""
+        if self.phase != "awaiting_permission" and self.phase in ("streaming", "ready"):
+            self.set_phase("awaiting_permission")
+        decision = self.orch.plugins.decide_permission(self, request)
+        if not decision or decision.get("behavior") not in ("allow", "deny"):
+            return
+        with contextlib.suppress(NotPending, BackendError, ConnectionError):
+            await self.respond_permission(
+                str(request["request_id"]),
+                decision["behavior"],
+                updated_input=decision.get("updated_input"),
+                message=decision.get("message"),
+                by="plugin",
+            )
+
+    def _committed(self, seq: int) -> None:
+        self._committed_seq = max(self._committed_seq, seq)
+        outbox = self._outbox
+        while outbox:
+            entry_seq, envelope, text = outbox[0]
+            if entry_seq is not None and entry_seq > self._committed_seq:
+                break
+            outbox.popleft()
+            if entry_seq is not None:
+                self.delivered_seq = entry_seq
+            self._deliver(envelope, text)
+
+    def _deliver(self, envelope: dict[str, Any], text: str) -> None:
+        for subscriber in list(self.subscribers):
+            if subscriber.closed:
+                self.subscribers.discard(subscriber)
+                continue
+            try:
+                subscriber.send(text)
+            except Exception:
+                log.debug("session %s: dropping a failing subscriber", self.id, exc_info=True)
+                self.subscribers.discard(subscriber)
+        self.orch.plugins.notify("session_event", session=self, event=envelope)
+
+    def _before_emit(self, kind: str, event: dict[str, Any]) -> None:
+        """Keep the session object in step with what the CLI reports."""
+        self.last_output_at = time.monotonic()
+        if kind == "session_init":
+            for field in ("model", "tools", "slash_commands", "skills", "backend_version"):
+                if event.get(field) is not None:
+                    self.info[field] = event[field]
+            if event.get("permission_mode"):
+                self.info["permission_mode"] = event["permission_mode"]
+        elif kind == "permission_request":
+            request = {k: v for k, v in event.items() if k != "type"}
+            self.pending[str(event["request_id"])] = request
+        elif kind == "permission_resolved":
+            self.pending.pop(str(event.get("request_id")), None)
+        elif kind == "result":
+            self.info["num_turns"] = (self.info.get("num_turns") or 0) + 1
+            cost = event.get("cost_usd")
+            if isinstance(cost, (int, float)):
+                self.info["cost_usd"] = cost
+            if event.get("usage") is not None:
+                self.info["usage"] = event["usage"]
+            if not event.get("is_error"):
+                self.relaunch_attempts = 0
+                self.crash_exhausted = False
+        elif kind == "assistant":
+            model = (event.get("message") or {}).get("model")
+            if model and not event.get("parent_tool_use_id"):
+                self.info["model"] = model
+
+    # AdapterSink -------------------------------------------------------------------------
+
+    def set_phase(self, phase: str) -> None:
+        """Move to ``phase`` if the transition table allows it; log and refuse otherwise."""
+        current = self.phase
+        if phase == current:
+            return
+        if not can_transition(current, phase):
+            log.warning("session %s: refused phase transition %s -> %s", self.id, current, phase)
+            return
+        self.info["phase"] = phase
+        self.emit({"type": "phase", "phase": phase, "previous": current})
+
+    def set_cli_session_id(self, cli_session_id: str) -> None:
+        """Remember the CLI's conversation id for ``--resume``."""
+        if cli_session_id and cli_session_id != self.info.get("cli_session_id"):
+            self.info["cli_session_id"] = cli_session_id
+            self.emit({"type": "session_update", "cli_session_id": cli_session_id})
+
+    def update(self, fields: dict[str, Any]) -> None:
+        """Merge fields into the session object and tell subscribers."""
+        changed = {k: v for k, v in fields.items() if self.info.get(k) != v}
+        if not changed:
+            return
+        for key, value in changed.items():
+            if key in RECORD_FIELDS:
+                self.info[key] = value
+        self.emit({"type": "session_update", **changed})
+
+    def drift(self, what: str, detail: str = "") -> None:
+        """Report an unknown CLI message kind, once per kind."""
+        if what in self._drift_seen:
+            return
+        self._drift_seen.add(what)
+        log.warning("session %s: protocol drift: %s %s", self.id, what, detail[:200])
+        self.emit({"type": "notice", "level": "warning", "code": "protocol_drift",
+                   "message": f"The CLI sent something this version does not know: {what}"})
+
+    def on_exit(self, returncode: int | None, stderr_tail: str) -> None:
+        """The CLI ended: cancel what it owed us and let the supervisor decide what next."""
+        for request_id in list(self.pending):
+            self.emit({"type": "permission_resolved", "request_id": request_id, "behavior": "cancelled", "by": "cli"})
+        self.set_phase("terminated")
+        self.save_soon()
+        self.orch.supervisor.on_exit(self, returncode, stderr_tail)
+
+    # -- subscribers ----------------------------------------------------------------------
+
+    async def subscribe(self, send: Callable[[str], None], after: int = 0) -> Subscriber:
+        """Send every stored event with ``seq > after``, then live events; no gap, no duplicate.
+
+        The subscriber is registered before the replay is read, so live events that arrive while
+        the history is loading wait in order behind it.
+        """
+        upto = self.delivered_seq
+        buffer: list[str] = []
+        replaying = True
+
+        def send_or_buffer(text: str) -> None:
+            if replaying:
+                buffer.append(text)
+            else:
+                send(text)
+
+        subscriber = Subscriber(send_or_buffer)
+        self.subscribers.add(subscriber)
+        try:
+            if after < upto:
+                rows = await asyncio.to_thread(self.store.read_events_raw, self.id, after, upto)
+                for text in rows:
+                    send(text)
+        except BaseException:
+            subscriber.closed = True
+            self.subscribers.discard(subscriber)
+            raise
+        replaying = False
+        for text in buffer:
+            send(text)
+        subscriber.send = send
+        self.orch.supervisor.on_subscribe(self)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Stop sending to a subscriber."""
+        subscriber.closed = True
+        self.subscribers.discard(subscriber)
+        self.last_watched_at = time.monotonic()
+
+    async def read_events(self, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """Stored events with ``seq > after`` that subscribers have been sent (durable ones)."""
+        return await asyncio.to_thread(self.store.read_events, self.id, after, self.delivered_seq, limit)
+
+    # -- idempotency ----------------------------------------------------------------------
+
+    async def seen_client_msg(self, client_msg_id: str | None) -> bool:
+        """True if this id was processed before; otherwise remember it and return False."""
+        if not client_msg_id:
+            return False
+        if not self._client_ids_loaded:
+            ids = await asyncio.to_thread(self.store.client_msg_ids, self.id)
+            for known in reversed(ids):
+                self._client_ids[known] = None
+            self._client_ids_loaded = True
+        if client_msg_id in self._client_ids:
+            return True
+        self._client_ids[client_msg_id] = None
+        while len(self._client_ids) > _MAX_REMEMBERED_IDS:
+            self._client_ids.popitem(last=False)
+        self.store.remember_client_msg(self.id, client_msg_id)
+        return False
+
+    # -- the CLI ----------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True while a CLI process is alive for this session."""
+        return self.adapter is not None and self.adapter.running
+
+    async def ensure_running(self) -> None:
+        """Launch (or relaunch with resume) the CLI unless it runs; raise BackendError on failure."""
+        async with self._launch_lock:
+            if self.running:
+                return
+            if self.archived:
+                raise BackendError("this session is archived; unarchive it first")
+            spec = self.orch.backend(self.info["backend"])
+            if spec is None:
+                raise BackendError(f"backend {self.info['backend']!r} is not installed")
+            await self._launch(spec)
+
+    async def _launch(self, spec: BackendSpec) -> None:
+        resume_id = self.info.get("cli_session_id")
+        launch = LaunchSpec(
+            session_id=self.id,
+            cwd=self.cwd,
+            model=self.info.get("model"),
+            permission_mode=self.info.get("permission_mode") or "default",
+            allowed_tools=list(self.info.get("allowed_tools") or []),
+            system_prompt=self.info.get("system_prompt") or "",
+            resume_id=resume_id,
+            fork=self.fork_next,
+            env={**self.orch.base_env(), **self.env},
+            state_dir=self.state_dir(),
+        )
+        self.intentional_stop = False
+        self.fork_next = False
+        self.set_phase("starting")
+        wrap = self.orch.sandbox_wrapper(self)
+        adapter = spec.create_adapter(launch, self, wrap)
+        self.adapter = adapter
+        self.launched_at = time.monotonic()
+        self.launched_with_resume = bool(resume_id)
+        self.last_output_at = self.launched_at
+        try:
+            await adapter.start()
+        except BaseException as exc:
+            self.intentional_stop = True  # a failed start is retried by its caller, not on exit
+            with contextlib.suppress(Exception):
+                await adapter.stop()
+            self.adapter = None
+            self.set_phase("terminated")
+            if isinstance(exc, BackendError):
+                raise
+            if isinstance(exc, (OSError, asyncio.TimeoutError)):
+                raise BackendError(f"could not start the {spec.label} CLI: {exc}") from exc
+            raise
+        self.needs_relaunch = False
+        if self.phase in ("starting", "initializing"):
+            self.set_phase("ready")
+        self.save_soon()
+
+    def state_dir(self) -> str:
+        """A private folder for this session's scratch state (created on demand)."""
+        path = os.path.join(self.orch.state_root, self.id)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        return path
+
+    async def stop_cli(self, *, intentional: bool = True) -> None:
+        """Stop the CLI; an intentional stop is never relaunched by the supervisor."""
+        self.intentional_stop = intentional
+        if intentional:
+            self.needs_relaunch = False
+        if self.relaunch_task is not None:
+            self.relaunch_task.cancel()
+            self.relaunch_task = None
+        adapter = self.adapter
+        if adapter is not None:
+            await adapter.stop()
+        if self.phase != "terminated":
+            self.set_phase("terminated")
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def send_user_message(self, content: str, images: list[dict[str, Any]], client_msg_id: str | None) -> bool:
+        """Record a prompt and deliver it (launching the CLI first if needed).
+
+        Returns False when ``client_msg_id`` was seen before (the message is dropped).
+        """
+        if await self.seen_client_msg(client_msg_id):
+            return False
+        event: dict[str, Any] = {"type": "user_message", "content": content}
+        if images:
+            event["images"] = images
+        if client_msg_id:
+            event["client_msg_id"] = client_msg_id
+        self.emit(event)
+        task = asyncio.ensure_future(self._deliver_user_message(content, images))
+        self.orch.track(task)
+        return True
+
+    async def _deliver_user_message(self, content: str, images: list[dict[str, Any]]) -> None:
+        async with self._send_lock:
+            try:
+                await self.ensure_running()
+                assert self.adapter is not None
+                self.last_output_at = time.monotonic()
+                self.set_phase("streaming")
+                await self.adapter.send_user_message(content, images)
+            except (BackendError, ConnectionError) as exc:
+                self.emit({"type": "error", "message": f"The message could not be delivered: {exc}", "code": "delivery_failed"})
+                if self.phase == "streaming":
+                    self.set_phase("ready" if self.running else "terminated")
+
+    async def respond_permission(
+        self,
+        request_id: str,
+        behavior: str,
+        *,
+        updated_input: dict[str, Any] | None = None,
+        message: str | None = None,
+        updated_permissions: list[dict[str, Any]] | None = None,
+        by: str = "user",
+    ) -> None:
+        """Answer a pending permission request; raise NotPending when there is none."""
+        request = self.pending.get(request_id)
+        if request is None:
+            raise NotPending(request_id)
+        if not self.running or self.adapter is None:
+            raise BackendError("the CLI that asked is no longer running")
+        await self.adapter.respond_permission(
+            request_id,
+            behavior,
+            updated_input=updated_input,
+            message=message,
+            updated_permissions=updated_permissions,
+            original=request,
+        )
+        if request_id not in self.pending:  # resolved meanwhile (cancelled by the CLI)
+            return
+        resolved: dict[str, Any] = {"type": "permission_resolved", "request_id": request_id, "behavior": behavior, "by": by}
+        if message:
+            resolved["message"] = message
+        self.emit(resolved)
+        if not self.pending and self.phase == "awaiting_permission":
+            self.last_output_at = time.monotonic()
+            self.set_phase("streaming")
+
+    async def interrupt(self) -> None:
+        """Stop the running turn."""
+        if not self.running or self.adapter is None:
+            raise BackendError("the CLI is not running")
+        await self.adapter.interrupt()
+
+    async def set_model(self, model: str) -> None:
+        """Switch the model (applied at the next launch when the CLI is not running)."""
+        if self.running and self.adapter is not None:
+            await self.adapter.set_model(model)
+        self.update({"model": model})
+
+    async def set_permission_mode(self, mode: str) -> None:
+        """Switch the permission mode (applied at the next launch when the CLI is not running)."""
+        if self.running and self.adapter is not None:
+            await self.adapter.set_permission_mode(mode)
+        self.update({"permission_mode": mode})
+
+    def new_id(self) -> str:
+        """A fresh unique id (for internal requests)."""
+        return uuid.uuid4().hex
+
+    def is_live(self) -> bool:
+        """True when the phase says a CLI is up."""
+        return self.phase in LIVE_PHASES

@@ -1,0 +1,86 @@
+"""A session's workspace: git preparation at creation, git facts, worktree release.
+
+Glue between the orchestrator and :mod:`jupyter_companion.gitops`; the worktree tracker lives in
+the store (``worktrees`` table).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .errors import ApiError
+from .gitops.errors import DirtyWorktreeError, GitError
+from .gitops.info import repo_info
+from .gitops.workspace import prepare_workspace, remove_worktree
+
+if TYPE_CHECKING:
+    from .sessions.orchestrator import Orchestrator
+    from .sessions.session import Session
+
+_SUMMARY_KEYS = ("branch", "is_worktree", "repo_root", "ahead", "behind", "default_branch", "head", "upstream")
+
+
+async def git_summary(cwd: str) -> dict[str, Any] | None:
+    """The ``git`` field of a session object, or None outside a repository."""
+    info = await asyncio.to_thread(repo_info, cwd)
+    if info is None:
+        return None
+    return {k: info.get(k) for k in _SUMMARY_KEYS}
+
+
+async def prepare(
+    orch: Orchestrator, session_id: str, cwd: str, opts: dict[str, Any], progress: Callable[..., None]
+) -> dict[str, Any]:
+    """Fetch / check out / create a branch or a worktree; returns the session's ``cwd`` and worktree."""
+    worktrees_dir = orch.config.worktrees_dir or os.path.join(orch.state_root, "worktrees")
+    try:
+        result = await prepare_workspace(
+            orch.root_real,
+            cwd,
+            branch=opts.get("branch"),
+            create_branch=bool(opts.get("create_branch")),
+            worktree=bool(opts.get("worktree")),
+            worktrees_dir=worktrees_dir,
+            session_id=session_id,
+            progress=progress,
+        )
+    except GitError as exc:
+        raise ApiError(400, str(exc)) from exc
+    out: dict[str, Any] = {"cwd": result.cwd}
+    if result.worktree_path:
+        worktree = {
+            "path": result.worktree_path,
+            "repo_root": result.repo_root,
+            "branch": result.branch,
+            "temp_branch": result.temp_branch,
+        }
+        orch.store.save_worktree(session_id, str(result.repo_root), result.worktree_path, result.branch, result.temp_branch)
+        out["worktree"] = worktree
+    return out
+
+
+async def release(orch: Orchestrator, session: Session, *, force: bool, deleting: bool) -> dict[str, Any]:
+    """Remove the session's worktree unless another session uses it; refuse a dirty one unless forced."""
+    worktree = session.info.get("worktree")
+    if not worktree:
+        return {}
+    in_use = any(
+        other is not session and not other.archived and (other.info.get("worktree") or {}).get("path") == worktree["path"]
+        for other in orch.sessions.values()
+    )
+    try:
+        result = await remove_worktree(
+            worktree["repo_root"], worktree["path"], force=force or deleting,
+            delete_branch=worktree.get("temp_branch"), in_use=in_use,
+        )
+    except DirtyWorktreeError as exc:
+        raise ApiError(409, f"{exc} Archive with force=true to discard them.", dirty=True) from exc
+    except GitError as exc:
+        if not deleting:
+            raise ApiError(400, str(exc)) from exc
+        result = {"removed": False, "detail": str(exc)}
+    orch.store.forget_worktree(session.id)
+    return {"worktree": result}
