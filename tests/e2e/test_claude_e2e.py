@@ -1,0 +1,204 @@
+"""End to end with the REAL Claude Code CLI (pinned) against a scripted Messages API, offline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.anthropic_server import ScriptedAnthropic, Stall, Text, ToolUse
+from tests.support.clis import claude_env, ensure_cli
+from tests.support.server import JupyterServerProcess
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+
+@pytest.fixture(scope="module")
+def real_claude() -> str:
+    """The pinned claude binary (installed into the test cache on first use)."""
+    return ensure_cli("claude")
+
+
+@pytest.fixture
+def model_server() -> Iterator[ScriptedAnthropic]:
+    """A scripted Messages API with the replies these tests use."""
+    with ScriptedAnthropic() as srv:
+        srv.on(r"please touch", [Text("I will create it."), ToolUse("Bash", {"command": "touch made-by-agent.txt", "description": "Create a file"})])
+        srv.on_tool_result(Text("The tool finished."))
+        srv.on(r"go slow", Text("tick " * 400, chunks=400, delay=0.05))
+        srv.on(r"stall forever", [Text("starting"), Stall()])
+        srv.on(r"what did I say", lambda req: Text("You said: " + " | ".join(_user_texts(req))))
+        srv.on(None, lambda req: Text(f"Hello! You wrote: {req.last_user_text}", chunks=4))
+        yield srv
+
+
+def _user_texts(req: Any) -> list[str]:
+    texts = []
+    for message in req.messages:
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        for block in blocks:
+            text = block.get("text", "") if isinstance(block, dict) else ""
+            if text and not text.startswith("<system-reminder>"):
+                texts.append(text.strip())
+    return texts
+
+
+@pytest.fixture
+def claude_binary(real_claude: str) -> str:
+    return real_claude
+
+
+@pytest.fixture
+def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnthropic, tmp_path: Path) -> dict[str, Any]:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = claude_env(model_server.base_url, home)
+    return {**companion_config, "cli_env": {k: v for k, v in env.items() if k != "PATH"}}
+
+
+async def _session(api: Any) -> dict[str, Any]:
+    status, session = await api("POST", "sessions", body={"backend": "claude", "cwd": "project"})
+    assert status == 201, session
+    return session
+
+
+async def test_prompt_streams_and_completes(api: Any, connect: Any, workdir: Path) -> None:
+    session = await _session(api)
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "hello real claude", "client_msg_id": "c1"})
+    result = await stream.until_type("result", timeout=90)
+    assert result["is_error"] is False
+    assert result["text"] == "Hello! You wrote: hello real claude"
+    init = next(e for e in stream.events if e["type"] == "session_init")
+    assert init["backend_version"] == "2.1.197" and "Bash" in init["tools"]
+    deltas = "".join(e["text"] for e in stream.events if e["type"] == "stream_delta" and e["kind"] == "text")
+    assert deltas == "Hello! You wrote: hello real claude"
+    assistant = next(e for e in stream.events if e["type"] == "assistant")
+    assert assistant["message"]["content"][0]["text"] == deltas
+    _, info = await api("GET", "sessions", session["id"])
+    assert info["cli_session_id"] and info["phase"] == "ready" and info["cost_usd"] is not None
+
+
+async def test_permission_allow_runs_the_tool_and_deny_does_not(api: Any, connect: Any, workdir: Path) -> None:
+    session = await _session(api)
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "please touch a file"})
+    request = await stream.until_type("permission_request", timeout=90)
+    assert request["tool_name"] == "Bash" and request["input"]["command"] == "touch made-by-agent.txt"
+    assert request["suggestions"], "the CLI offers 'always allow' suggestions"
+    await stream.send({"type": "permission_response", "request_id": request["request_id"], "behavior": "allow"})
+    await stream.until_type("result", timeout=90)
+    assert (workdir / "made-by-agent.txt").exists()
+    tool_result = next(e for e in stream.events if e["type"] == "tool_result")
+    assert tool_result["is_error"] is False
+
+    (workdir / "made-by-agent.txt").unlink()
+    await stream.send({"type": "user_message", "content": "please touch it again"})
+    request = await stream.until_type("permission_request", timeout=90)
+    status, _ = await api("POST", "sessions", session["id"], "permissions", request["request_id"],
+                          body={"behavior": "deny", "message": "not today"})
+    assert status == 200
+    await stream.until_type("result", timeout=90)
+    assert not (workdir / "made-by-agent.txt").exists()
+    denied = [e for e in stream.events if e["type"] == "tool_result"][-1]
+    assert denied["is_error"] is True and "not today" in str(denied["content"])
+
+
+async def test_interrupt_ends_the_turn(api: Any, connect: Any, workdir: Path) -> None:
+    session = await _session(api)
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "go slow please"})
+    await stream.until_type("stream_delta", timeout=90)
+    await stream.send({"type": "interrupt"})
+    result = await stream.until_type("result", timeout=30)
+    assert result["is_error"] is True
+    await stream.send({"type": "user_message", "content": "are you there"})
+    result = await stream.until(lambda e: e["type"] == "result" and not e["is_error"], timeout=90)
+    assert result["text"] == "Hello! You wrote: are you there"
+
+
+async def test_reconnect_replays_exactly(api: Any, connect: Any, workdir: Path) -> None:
+    session = await _session(api)
+    first = await connect(session["id"])
+    await first.send({"type": "user_message", "content": "go slow again"})
+    await first.until_type("stream_delta", timeout=90)
+    last = first.stored()[-1]["seq"]
+    first.close()
+    await asyncio.sleep(0.5)
+    second = await connect(session["id"], after=last)
+    await second.until_type("result", timeout=90)
+    seqs = [e["seq"] for e in second.stored()]
+    assert seqs == list(range(last + 1, last + 1 + len(seqs)))
+
+
+async def test_killed_cli_is_relaunched_with_resume(api: Any, connect: Any, workdir: Path, model_server: ScriptedAnthropic) -> None:
+    session = await _session(api)
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "remember the word pelican"})
+    await stream.until_type("result", timeout=90)
+    _, info = await api("GET", "sessions", session["id"])
+    first_pid, cli_session = info["pid"], info["cli_session_id"]
+    os.kill(first_pid, signal.SIGKILL)
+    error = await stream.until(lambda e: e["type"] == "error" and e.get("code") == "cli_exited", timeout=30)
+    assert "exit code" in error["message"]
+    await stream.until(lambda e: e.get("code") == "relaunched", timeout=30)
+    _, info = await api("GET", "sessions", session["id"])
+    assert info["pid"] and info["pid"] != first_pid
+    await stream.send({"type": "user_message", "content": "what did I say before?"})
+    result = await stream.until_type("result", timeout=90)
+    assert "remember the word pelican" in result["text"]
+    _, info = await api("GET", "sessions", session["id"])
+    assert info["cli_session_id"] == cli_session
+
+
+def test_server_kill9_and_restart_keeps_history(tmp_path: Path, real_claude: str, model_server: ScriptedAnthropic) -> None:
+    root = tmp_path / "root"
+    (root / "proj").mkdir(parents=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = claude_env(model_server.base_url, home)
+    args = [f"--ClaudeBackend.binary={real_claude}"]
+    server = JupyterServerProcess(root, tmp_path / "state", env=env, args=args).start()
+    try:
+        status, session = server.request("POST", "companion/api/sessions", {"backend": "claude", "cwd": "proj"})
+        assert status == 201, session
+        sid = session["id"]
+        server.request("POST", f"companion/api/sessions/{sid}/messages", {"content": "remember the word walrus"})
+        _wait(lambda: any(e["type"] == "result" for e in server.request("GET", f"companion/api/sessions/{sid}/events")[1]["events"]))
+        _, before = server.request("GET", f"companion/api/sessions/{sid}/events")
+        server.kill9()
+    finally:
+        server.stop()
+    again = JupyterServerProcess(root, tmp_path / "state", env=env, args=args)
+    again.token = server.token
+    with again:
+        status, info = again.request("GET", f"companion/api/sessions/{sid}")
+        assert status == 200 and info["phase"] == "terminated" and info["pid"] is None
+        _, after = again.request("GET", f"companion/api/sessions/{sid}/events")
+        assert after["events"][: len(before["events"])] == before["events"]
+        status, _ = again.request("POST", f"companion/api/sessions/{sid}/messages", {"content": "what did I say before?"})
+        assert status == 202
+
+        def answered() -> bool:
+            events = again.request("GET", f"companion/api/sessions/{sid}/events")[1]["events"]
+            return any(e["type"] == "result" and "walrus" in (e.get("text") or "") for e in events)
+
+        _wait(answered)
+
+
+def _wait(predicate: Any, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
