@@ -9,8 +9,6 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, List, Unicode, default
 
-from . import __version__
-
 
 class CompanionApp(ExtensionApp):
     """jupyter-companion: coding-agent CLIs as long-lived sessions inside Jupyter."""

@@ -50,6 +50,7 @@ class PluginManager:
         self.pm.add_hookspecs(hookspecs)
         self.disabled = set(disabled or [])
         self.status: dict[str, PluginStatus] = {}
+        self._reported: set[tuple[str, str]] = set()
 
     def load_entry_points(self) -> None:
         """Import and register every plugin of the ``jupyter_companion`` entry-point group."""
@@ -83,6 +84,10 @@ class PluginManager:
     def _fail(self, status: PluginStatus, exc: BaseException, what: str) -> None:
         status.ok = False
         status.error = f"{what}: {type(exc).__name__}: {exc}"
+        if (status.name, what) in self._reported:
+            log.debug("plugin %s %s again: %s", status.name, what, exc)
+            return
+        self._reported.add((status.name, what))
         log.error("plugin %s %s: %s\n%s", status.name, what, exc, "".join(traceback.format_exception(exc)))
 
     def _implementations(self, hook_name: str) -> list[Any]:

@@ -182,7 +182,7 @@ class Store:
     @staticmethod
     def _run(conn: sqlite3.Connection, w: _Write) -> None:
         if w.many:
-            conn.executemany(w.sql, w.params)  # type: ignore[arg-type]
+            conn.executemany(w.sql, w.params)
         else:
             conn.execute(w.sql, w.params)
 
@@ -341,7 +341,7 @@ class Store:
             "SELECT session_id, repo_root, path, branch, temp_branch, created_at FROM worktrees"
         )
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur]
+        return [dict(zip(names, row, strict=True)) for row in cur]
 
 
 def _run_callbacks(callbacks: Iterable[Callable[[], None]]) -> None:

@@ -48,7 +48,7 @@ async def prepare(
             progress=progress,
         )
     except GitError as exc:
-        raise ApiError(400, str(exc)) from exc
+        raise ApiError(exc.status, exc.message) from exc
     out: dict[str, Any] = {"cwd": result.cwd}
     if result.worktree_path:
         worktree = {
@@ -80,7 +80,7 @@ async def release(orch: Orchestrator, session: Session, *, force: bool, deleting
         raise ApiError(409, f"{exc} Archive with force=true to discard them.", dirty=True) from exc
     except GitError as exc:
         if not deleting:
-            raise ApiError(400, str(exc)) from exc
+            raise ApiError(exc.status, exc.message) from exc
         result = {"removed": False, "detail": str(exc)}
     orch.store.forget_worktree(session.id)
     return {"worktree": result}

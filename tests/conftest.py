@@ -110,7 +110,7 @@ class EventStream:
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise TimeoutError(f"no matching event; got types {[e.get('type') for e in self.events][-30:]}")
+                raise TimeoutError(f"no matching event; got {[(e.get('type'), e.get('code') or e.get('phase')) for e in self.events][-30:]}")
             event = await self.next(remaining)
             if predicate(event):
                 return event

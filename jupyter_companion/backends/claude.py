@@ -121,6 +121,7 @@ class ClaudeAdapter(BackendAdapter):
         self.proc: LineProcess | None = None
         self._requests: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._message_id: str | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
 
     @property
     def pid(self) -> int | None:
@@ -376,11 +377,13 @@ class ClaudeAdapter(BackendAdapter):
         self.sink.drift(f"control_request subtype {request.get('subtype')!r}")
         if request_id and self.proc is not None:
             with contextlib.suppress(RuntimeError):
-                asyncio.ensure_future(self._send({
+                task = asyncio.ensure_future(self._send({
                     "type": "control_response",
                     "response": {"subtype": "error", "request_id": request_id,
                                  "error": f"unsupported request {request.get('subtype')!r}"},
                 }))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     def _on_control_cancel(self, msg: dict[str, Any]) -> None:
         request_id = msg.get("request_id")

@@ -30,11 +30,11 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
 
     auth_resource = AUTH_RESOURCE
 
-    def initialize(self, name: str = "jupyter_companion", **kwargs: Any) -> None:  # type: ignore[override]
+    def initialize(self, name: str = "jupyter_companion", **kwargs: Any) -> None:
         """Bind to the extension."""
         super().initialize(name=name, **kwargs)
 
-    async def prepare(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    async def prepare(self, *args: Any, **kwargs: Any) -> None:
         """Jupyter's own checks, then make sure the sessions are restored."""
         await super().prepare(*args, **kwargs)
         await self.orch.ensure_active()
@@ -42,7 +42,7 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
     @property
     def orch(self) -> Orchestrator:
         """The orchestrator of this server."""
-        return self.settings["companion_orchestrator"]  # type: ignore[no-any-return]
+        return self.settings["companion_orchestrator"]
 
     def json_body(self, required: bool = True) -> Any:
         """The request's JSON body, or ApiError 400/413."""
@@ -81,7 +81,7 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:  # type: ignore[override]
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """ApiErrors are expected outcomes: log them quietly."""
         if isinstance(value, ApiError):
             log.info("%s %s -> %s: %s", self.request.method, self.request.path, value.status, value.message)

@@ -28,7 +28,7 @@ log = logging.getLogger("jupyter_companion.ws")
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 
 
-class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
     """One client watching and driving one session."""
 
     auth_resource = AUTH_RESOURCE
@@ -40,14 +40,14 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):  # typ
         """No HTML security headers on a WebSocket upgrade."""
 
     @property
-    def max_message_size(self) -> int:  # type: ignore[override]
+    def max_message_size(self) -> int:
         """Frames above this size close the socket (tornado's own guard)."""
         return MAX_FRAME_BYTES
 
     @property
     def orch(self) -> Orchestrator:
         """The orchestrator of this server."""
-        return self.settings["companion_orchestrator"]  # type: ignore[no-any-return]
+        return self.settings["companion_orchestrator"]
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -74,7 +74,7 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):  # typ
         self.session = session
         await super().get(*args, **kwargs)
 
-    async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    async def open(self, *args: Any, **kwargs: Any) -> None:
         """Replay what the client missed, then stay subscribed."""
         super().open()
         assert self.session is not None

@@ -105,7 +105,7 @@ class Orchestrator:
         """Availability of every backend (cached for a minute)."""
         results = await asyncio.gather(*(self._status_of(spec) for spec in self.backends.values()))
         out = []
-        for spec, status in zip(self.backends.values(), results):
+        for spec, status in zip(self.backends.values(), results, strict=True):
             item = dict(status)
             if with_models:
                 item["models"] = await self._models_of(spec)

@@ -1,0 +1,472 @@
+"""``jupyter companion ...``: drive companion sessions from a terminal.
+
+Also runs as ``jupyter-companion`` and ``python -m jupyter_companion.cli``. Everything goes
+through the public REST + WebSocket API (:mod:`jupyter_companion.client`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from .client import (
+    CompanionClient,
+    CompanionError,
+    CompanionHTTPError,
+    CompanionNotFound,
+    TurnOutcome,
+    pending_requests,
+    resolve_session_ref,
+)
+from .client.render import TextRenderer, paint, permission_text, sessions_table, status_text, tool_summary
+
+EXIT_OK = 0
+EXIT_SERVER_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_TURN = 4
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  success (a followed turn ended without error)
+  1  the server answered with an error (bad request, unknown session, ...)
+  2  usage error (bad arguments)
+  3  no Jupyter server with jupyter-companion found or reachable
+  4  a followed turn ended in error, or stopped at a permission request that
+     could not be answered (not interactive: use `jupyter companion approve`)
+  130 interrupted with Ctrl-C
+
+server discovery: --url/--token, else JUPYTER_COMPANION_URL/JUPYTER_COMPANION_TOKEN,
+else the running Jupyter servers whose root contains the current folder.
+"""
+
+PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
+
+
+def _common() -> argparse.ArgumentParser:
+    """Options accepted before or after the subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", default=argparse.SUPPRESS, help="Jupyter server base URL")
+    common.add_argument("--token", default=argparse.SUPPRESS, help="Jupyter server token")
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    common.add_argument("--no-color", action="store_true", default=argparse.SUPPRESS, help="no ANSI colors")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``jupyter companion`` argument parser."""
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="jupyter companion",
+        description="Drive jupyter-companion sessions (coding-agent CLIs inside Jupyter) from a terminal.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            parents=[common],
+            epilog=EXIT_CODES_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    add("status", "server version, backends and plugins")
+    p = add("list", "list sessions")
+    p.add_argument("--archived", choices=("false", "true", "all"), default="false")
+
+    p = add("new", "create a session")
+    p.add_argument("--backend", default="claude", help="backend (default: claude)")
+    p.add_argument("--model", help="model id")
+    p.add_argument(
+        "--cwd", help="folder relative to the server root, or absolute inside it (default: current folder)"
+    )
+    p.add_argument("--branch", help="git branch")
+    p.add_argument("--create-branch", action="store_true", help="create --branch if missing")
+    p.add_argument("--worktree", action="store_true", help="use a separate git worktree")
+    p.add_argument("--mode", choices=PERMISSION_MODES, help="permission mode")
+    p.add_argument("--name", help="session name")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the new session's id")
+
+    p = add("send", "send a message and follow the turn to its end")
+    p.add_argument("session", help="session id, unique prefix or name")
+    p.add_argument("text", nargs="+", help="the message ('-' reads it from stdin)")
+    p.add_argument("--no-wait", action="store_true", help="send and return at once")
+    _answer_options(p)
+
+    p = add("attach", "follow a session live; answer permission requests (y/n) on a terminal")
+    p.add_argument("session", help="session id, unique prefix or name")
+    p.add_argument("--after", type=int, default=None, help="replay events after this seq (default: all)")
+    p.add_argument("--no-history", action="store_true", help="only new events")
+    p.add_argument("--until-result", action="store_true", help="detach when the next turn ends")
+    _answer_options(p)
+
+    for verb in ("approve", "deny"):
+        p = add(
+            verb,
+            f"{'allow' if verb == 'approve' else 'deny'} a pending permission request, then follow the turn",
+        )
+        p.add_argument("session", help="session id, unique prefix or name")
+        p.add_argument("request", nargs="?", help="request id or prefix (default: the only pending one)")
+        p.add_argument("--no-wait", action="store_true", help="answer and return at once")
+        if verb == "deny":
+            p.add_argument("-m", "--message", help="why (shown to the agent)")
+        _answer_options(p)
+
+    for verb, text in (
+        ("interrupt", "interrupt the running turn"),
+        ("kill", "stop the session's CLI"),
+        ("archive", "archive a session"),
+    ):
+        p = add(verb, text)
+        p.add_argument("session", help="session id, unique prefix or name")
+
+    p = add("logs", "print a session's events as a transcript")
+    p.add_argument("session", help="session id, unique prefix or name")
+    p.add_argument("--after", type=int, default=0, help="only events with seq > AFTER")
+    p.add_argument("--limit", type=int, default=None, help="at most LIMIT events")
+    p.add_argument("-f", "--follow", action="store_true", help="keep following new events")
+    return parser
+
+
+def _answer_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--yes", action="store_true", help="allow every permission request of the turn")
+    group.add_argument(
+        "--no-input", action="store_true", help="never prompt (exit 4 at a permission request)"
+    )
+
+
+class Cli:
+    """One run of the command line: parsed args, output streams, client."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        stdout: TextIO,
+        stderr: TextIO,
+        stdin: TextIO,
+        client_factory: Callable[[str | None, str | None], CompanionClient],
+    ) -> None:
+        self.args = args
+        self.out = stdout
+        self.err = stderr
+        self.stdin = stdin
+        self.json = bool(getattr(args, "json", False))
+        tty = hasattr(stdout, "isatty") and stdout.isatty()
+        self.color = tty and not getattr(args, "no_color", False) and "NO_COLOR" not in os.environ
+        self._client_factory = client_factory
+        self._client: CompanionClient | None = None
+
+    @property
+    def client(self) -> CompanionClient:
+        """The client (discovered on first use)."""
+        if self._client is None:
+            self._client = self._client_factory(
+                getattr(self.args, "url", None), getattr(self.args, "token", None)
+            )
+        return self._client
+
+    # -- output ----------------------------------------------------------------------------------
+    def write(self, text: str) -> None:
+        """Write to stdout at once (streamed text)."""
+        self.out.write(text)
+        self.out.flush()
+
+    def emit(self, data: Any, text: str) -> None:
+        """Print ``data`` as JSON with ``--json``, else ``text``."""
+        if self.json:
+            self.write(json.dumps(data, ensure_ascii=False) + "\n")
+        elif text:
+            self.write(text + "\n")
+
+    def interactive(self) -> bool:
+        """Whether permission requests may be asked on this terminal."""
+        if self.json or getattr(self.args, "no_input", False):
+            return False
+        return hasattr(self.stdin, "isatty") and self.stdin.isatty()
+
+    def renderer(self, session_id: str) -> Callable[[dict[str, Any]], None]:
+        """Event sink: NDJSON with ``--json``, else colored text."""
+        if self.json:
+            return lambda event: self.write(json.dumps(event, ensure_ascii=False) + "\n")
+
+        def hint(event: dict[str, Any]) -> str:
+            if self.interactive() or getattr(self.args, "yes", False):
+                return ""
+            rid = event.get("request_id")
+            return f"answer with: jupyter companion approve {session_id} {rid}   (or deny)"
+
+        return TextRenderer(self.write, color=self.color, show_user=False, permission_hint=hint)
+
+    def session(self, ref: str) -> str:
+        """Resolve a session reference (id, unique prefix or name)."""
+        return resolve_session_ref(self.client.list_sessions("all"), ref)
+
+    # -- permission decisions --------------------------------------------------------------------
+    def decide(self, event: dict[str, Any]) -> str | None:
+        """``allow``/``deny`` for a pending request (``--yes`` or a y/n prompt), None if we cannot."""
+        if getattr(self.args, "yes", False):
+            return "allow"
+        if not self.interactive():
+            return None
+        question = f"Allow {tool_summary(str(event.get('tool_name')), event.get('input'))}? [y/n] "
+        while True:
+            self.err.write(paint(question, "yellow", self.color))
+            self.err.flush()
+            answer = self.stdin.readline()
+            if not answer:
+                return None
+            answer = answer.strip().lower()
+            if answer in ("y", "yes"):
+                return "allow"
+            if answer in ("n", "no"):
+                return "deny"
+
+    def drive(self, session_id: str, outcome: TurnOutcome, sink: Callable[[dict[str, Any]], None]) -> int:
+        """Answer permission stops while we can; map the final outcome to an exit code."""
+        while outcome.kind == "permission" and outcome.event is not None:
+            behavior = self.decide(outcome.event)
+            if behavior is None:
+                break
+            outcome = self.client.answer_and_follow(session_id, str(outcome.request_id), behavior, sink)
+        if isinstance(sink, TextRenderer):
+            sink.finish()
+        if self.json:
+            self.write(
+                json.dumps(
+                    {
+                        "type": "turn_outcome",
+                        "kind": outcome.kind,
+                        "session_id": session_id,
+                        "request_id": outcome.request_id,
+                        "last_seq": outcome.last_seq,
+                    }
+                )
+                + "\n"
+            )
+        if outcome.kind == "permission":
+            return EXIT_TURN
+        return EXIT_TURN if outcome.is_error else EXIT_OK
+
+    # -- commands --------------------------------------------------------------------------------
+    def cmd_status(self) -> int:
+        status = self.client.status()
+        self.emit(status, status_text(status, self.client.server.url))
+        return EXIT_OK
+
+    def cmd_list(self) -> int:
+        sessions = self.client.list_sessions(self.args.archived)
+        self.emit({"sessions": sessions}, sessions_table(sessions, self.color))
+        return EXIT_OK
+
+    def cmd_new(self) -> int:
+        a = self.args
+        client = self.client
+        cwd = a.cwd if a.cwd is not None else client.server.relative_cwd(os.getcwd())
+        quiet = a.quiet or self.json
+
+        def progress(item: dict[str, Any]) -> None:
+            if quiet:
+                return
+            status = item.get("status")
+            mark = {"done": "✓", "error": "✗"}.get(str(status), "…")
+            detail = f" ({item['detail']})" if item.get("detail") else ""
+            self.err.write(f"{mark} {item.get('label') or item.get('step')}{detail}\n")
+            self.err.flush()
+
+        session = client.create_session(
+            a.backend,
+            on_progress=progress,
+            cwd=cwd,
+            model=a.model,
+            permission_mode=a.mode,
+            name=a.name,
+            branch=a.branch,
+            create_branch=a.create_branch or None,
+            worktree=a.worktree or None,
+        )
+        if a.quiet and not self.json:
+            self.write(f"{session['id']}\n")
+        else:
+            self.emit(
+                session, f"Created session {session['id']} ({session.get('backend')} in {session.get('cwd')})"
+            )
+        return EXIT_OK
+
+    def cmd_send(self) -> int:
+        sid = self.session(self.args.session)
+        text = " ".join(self.args.text)
+        if text == "-":
+            text = self.stdin.read()
+        if not text.strip():
+            self.err.write("jupyter companion send: empty message\n")
+            return EXIT_USAGE
+        if self.args.no_wait:
+            answer = self.client.send_message(sid, text)
+            self.emit(answer, f"sent ({answer.get('client_msg_id')})")
+            return EXIT_OK
+        sink = self.renderer(sid)
+        return self.drive(sid, self.client.run_turn(sid, text, sink), sink)
+
+    def _answer(self, behavior: str) -> int:
+        sid = self.session(self.args.session)
+        pending = pending_requests(self.client.get_session(sid))
+        ids = [str(p.get("request_id")) for p in pending]
+        ref = self.args.request
+        if ref:
+            matches = [i for i in ids if i == ref] or [i for i in ids if i.startswith(ref)]
+        else:
+            matches = ids
+        if len(matches) != 1:
+            listing = "\n".join(permission_text(p) for p in pending) or "(none pending)"
+            what = f"no single pending request matches {ref!r}" if ref else "name the request to answer"
+            if not ids:
+                what = f"session {sid} has no pending permission request"
+            self.err.write(f"jupyter companion {self.args.command}: {what}\n{listing}\n")
+            return EXIT_SERVER_ERROR
+        request_id = matches[0]
+        message = getattr(self.args, "message", None)
+        if self.args.no_wait:
+            answer = self.client.respond_permission(sid, request_id, behavior, message=message)
+            self.emit(answer, f"{behavior}: {request_id}")
+            return EXIT_OK
+        if not self.json:
+            self.write(
+                paint(f"{'allowed' if behavior == 'allow' else 'denied'} {request_id}\n", "green", self.color)
+            )
+        sink = self.renderer(sid)
+        outcome = self.client.answer_and_follow(sid, request_id, behavior, sink, message=message)
+        return self.drive(sid, outcome, sink)
+
+    def cmd_approve(self) -> int:
+        return self._answer("allow")
+
+    def cmd_deny(self) -> int:
+        return self._answer("deny")
+
+    def _action(self, method: Callable[[str], Any], done: str) -> int:
+        sid = self.session(self.args.session)
+        answer = method(sid)
+        self.emit(answer, f"{done} {sid}")
+        return EXIT_OK
+
+    def cmd_interrupt(self) -> int:
+        return self._action(self.client.interrupt, "interrupted")
+
+    def cmd_kill(self) -> int:
+        return self._action(self.client.kill_session, "killed")
+
+    def cmd_archive(self) -> int:
+        return self._action(self.client.archive_session, "archived")
+
+    def cmd_logs(self) -> int:
+        sid = self.session(self.args.session)
+        sink = self.renderer(sid) if self.json else TextRenderer(self.write, color=self.color, show_user=True)
+        if self.args.limit is not None:
+            events = self.client.events(sid, after=self.args.after, limit=self.args.limit).get("events", [])
+        else:
+            events = self.client.all_events(sid, after=self.args.after)
+        last = self.args.after
+        for event in events:
+            sink(event)
+            last = max(last, int(event.get("seq") or 0))
+        if self.args.follow:
+            try:
+                for event in self.client.stream(sid, last):
+                    sink(event)
+            except KeyboardInterrupt:
+                pass
+        if isinstance(sink, TextRenderer):
+            sink.finish()
+        return EXIT_OK
+
+    def cmd_attach(self) -> int:
+        sid = self.session(self.args.session)
+        after = self.args.after or 0
+        live_from = int(self.client.get_session(sid).get("last_seq") or 0)
+        if self.args.no_history:
+            after = live_from
+        sink = self.renderer(sid) if self.json else TextRenderer(self.write, color=self.color, show_user=True)
+        if not self.json:
+            self.err.write(paint(f"attached to {sid} (Ctrl-C to detach)\n", "dim", self.color))
+        try:
+            for event in self.client.stream(sid, after):
+                sink(event)
+                if event.get("type") == "permission_request":
+                    self._maybe_answer(sid, event)
+                live = (event.get("seq") or 0) > live_from
+                if self.args.until_result and event.get("type") == "result" and live:
+                    break
+        except KeyboardInterrupt:
+            pass
+        if isinstance(sink, TextRenderer):
+            sink.finish()
+        return EXIT_OK
+
+    def _maybe_answer(self, sid: str, event: dict[str, Any]) -> None:
+        rid = str(event.get("request_id"))
+        if not (self.interactive() or getattr(self.args, "yes", False)):
+            return
+        if rid not in {str(p.get("request_id")) for p in pending_requests(self.client.get_session(sid))}:
+            return
+        behavior = self.decide(event)
+        if behavior is not None:
+            try:
+                self.client.respond_permission(sid, rid, behavior)
+            except CompanionHTTPError as exc:  # answered elsewhere meanwhile
+                self.err.write(f"{exc}\n")
+
+
+def _default_factory(url: str | None, token: str | None) -> CompanionClient:
+    return CompanionClient(url, token)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
+    client_factory: Callable[[str | None, str | None], CompanionClient] = _default_factory,
+) -> int:
+    """Run ``jupyter companion`` with ``argv``; answer the exit code (see ``--help``)."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # --help (0) or a usage error (2)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    if not args.command:
+        parser.print_help(out)
+        return EXIT_USAGE
+    cli = Cli(args, out, err, stdin or sys.stdin, client_factory)
+    try:
+        code: int = getattr(cli, "cmd_" + args.command)()
+        return code
+    except CompanionNotFound as exc:
+        err.write(f"jupyter companion: {exc}\n")
+        return EXIT_NOT_FOUND
+    except (CompanionError, LookupError) as exc:
+        message = str(exc.args[0]) if isinstance(exc, LookupError) and exc.args else str(exc)
+        err.write(f"jupyter companion: {message}\n")
+        return EXIT_SERVER_ERROR
+    except KeyboardInterrupt:
+        err.write("interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

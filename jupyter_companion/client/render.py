@@ -1,0 +1,280 @@
+"""Turning events and sessions into readable text (terminal and plain notebook output).
+
+:class:`TextRenderer` consumes events in order and writes text as it arrives: streamed deltas
+are written at once and the final ``assistant`` text is not repeated. It is shared by the
+``%companion`` plain-text mode and the ``jupyter companion`` CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+COLORS = {
+    "dim": "\033[2m",
+    "bold": "\033[1m",
+    "red": "\033[31m",
+    "green": "\033[32m",
+    "yellow": "\033[33m",
+    "blue": "\033[34m",
+    "magenta": "\033[35m",
+    "cyan": "\033[36m",
+    "reset": "\033[0m",
+}
+
+
+def paint(text: str, color: str | None, enabled: bool) -> str:
+    """``text`` wrapped in an ANSI color when ``enabled``."""
+    if not enabled or not color:
+        return text
+    return f"{COLORS[color]}{text}{COLORS['reset']}"
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def tool_summary(name: str, tool_input: Any) -> str:
+    """One line saying what a tool call does (``Bash: touch x``, ``Edit: path``...)."""
+    data = tool_input if isinstance(tool_input, dict) else {}
+    if name == "Bash" and "command" in data:
+        return f"Bash: {shorten(data['command'])}"
+    for key in ("file_path", "path", "notebook_path", "pattern", "url", "query", "description"):
+        if key in data:
+            return f"{name}: {shorten(str(data[key]))}"
+    if data:
+        return f"{name}: {shorten(json.dumps(data, ensure_ascii=False))}"
+    return name
+
+
+def tool_result_text(content: Any) -> str:
+    """The text of a ``tool_result`` content (a string or a list of blocks)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, dict):
+                parts.append(
+                    str(block.get("text") or block.get("content") or f"[{block.get('type', 'block')}]")
+                )
+            else:
+                parts.append(str(block))
+        return "\n".join(parts)
+    return "" if content is None else json.dumps(content, ensure_ascii=False)
+
+
+def format_cost(value: Any) -> str:
+    """``$0.0123`` or an empty string."""
+    try:
+        return f"${float(value):.4f}"
+    except (TypeError, ValueError):
+        return ""
+
+
+def permission_text(event: dict[str, Any]) -> str:
+    """Multi-line description of a permission request: tool, input and request id."""
+    name = str(event.get("tool_name") or "tool")
+    tool_input = event.get("input")
+    lines = [f"Permission requested: {tool_summary(name, tool_input)}"]
+    if event.get("description"):
+        lines.append(f"  why: {shorten(str(event['description']))}")
+    lines.append(f"  tool: {name}")
+    lines.append(f"  input: {shorten(json.dumps(tool_input, ensure_ascii=False), 500)}")
+    lines.append(f"  request id: {event.get('request_id')}")
+    return "\n".join(lines)
+
+
+@dataclass
+class TextRenderer:
+    """Writes events as text through ``write`` (called with complete or partial lines).
+
+    ``permission_hint`` adds a line telling how to answer a request (e.g. the magic to run).
+    """
+
+    write: Callable[[str], None]
+    color: bool = False
+    show_user: bool = True
+    show_thinking: bool = False
+    permission_hint: Callable[[dict[str, Any]], str] | None = None
+    _streamed: str = ""
+    _at_line_start: bool = True
+    _announced_tools: set[str] = field(default_factory=set)
+
+    def _out(self, text: str) -> None:
+        if text:
+            self.write(text)
+            self._at_line_start = text.endswith("\n")
+
+    def _line(self, text: str, color: str | None = None) -> None:
+        if not self._at_line_start:
+            self._out("\n")
+        self._out(paint(text, color, self.color) + "\n")
+
+    def finish(self) -> None:
+        """End a partially written line."""
+        if not self._at_line_start:
+            self._out("\n")
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        """Render one event."""
+        handler = getattr(self, "_on_" + str(event.get("type")), None)
+        if handler is not None:
+            handler(event)
+
+    # -- one method per event type -----------------------------------------------------------------
+    def _on_user_message(self, event: dict[str, Any]) -> None:
+        if self.show_user:
+            self._line(f"> {event.get('content', '')}", "cyan")
+
+    def _on_stream_delta(self, event: dict[str, Any]) -> None:
+        text = str(event.get("text") or "")
+        if event.get("kind", "text") == "text":
+            self._streamed += text
+            self._out(text)
+        elif self.show_thinking:
+            self._out(paint(text, "dim", self.color))
+
+    def _on_assistant(self, event: dict[str, Any]) -> None:
+        message = event.get("message") or {}
+        for block in message.get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            kind = block.get("type")
+            if kind == "text":
+                self._assistant_text(str(block.get("text") or ""))
+            elif kind == "thinking" and self.show_thinking:
+                self._line(shorten(str(block.get("thinking") or ""), 400), "dim")
+            elif kind == "tool_use":
+                self._announced_tools.add(str(block.get("id")))
+                self._line(f"→ {tool_summary(str(block.get('name')), block.get('input'))}", "blue")
+
+    def _assistant_text(self, text: str) -> None:
+        streamed, self._streamed = self._streamed, ""
+        if streamed and text.startswith(streamed):
+            self._out(text[len(streamed) :])
+        elif streamed.strip() == text.strip() and streamed:
+            pass
+        else:
+            if not self._at_line_start:
+                self._out("\n")
+            self._out(text)
+        self.finish()
+
+    def _on_tool_result(self, event: dict[str, Any]) -> None:
+        text = tool_result_text(event.get("content"))
+        if event.get("is_error"):
+            self._line(f"  ✗ {shorten(text, 300)}", "red")
+        else:
+            self._line(f"  ← {shorten(text, 300) if text.strip() else '(no output)'}", "dim")
+
+    def _on_permission_request(self, event: dict[str, Any]) -> None:
+        self._line(permission_text(event), "yellow")
+        if self.permission_hint is not None:
+            hint = self.permission_hint(event)
+            if hint:
+                self._line(hint, "yellow")
+
+    def _on_permission_resolved(self, event: dict[str, Any]) -> None:
+        behavior = event.get("behavior")
+        mark = "✓ allowed" if behavior == "allow" else "✗ denied"
+        self._line(
+            f"{mark} ({event.get('by', 'user')}) request {event.get('request_id')}",
+            "green" if behavior == "allow" else "red",
+        )
+
+    def _on_result(self, event: dict[str, Any]) -> None:
+        self._streamed = ""
+        bits = []
+        if event.get("duration_ms") is not None:
+            bits.append(f"{float(event['duration_ms']) / 1000:.1f}s")
+        if event.get("num_turns") is not None:
+            bits.append(f"{event['num_turns']} turn(s)")
+        cost = format_cost(event.get("cost_usd"))
+        if cost:
+            bits.append(cost)
+        tail = f" ({', '.join(bits)})" if bits else ""
+        if event.get("is_error"):
+            detail = f": {shorten(str(event.get('text')), 300)}" if event.get("text") else ""
+            self._line(f"✗ turn ended with an error{detail}{tail}", "red")
+        else:
+            self._line(f"✓ done{tail}", "green")
+
+    def _on_error(self, event: dict[str, Any]) -> None:
+        self._line(f"error: {event.get('message')}", "red")
+
+    def _on_notice(self, event: dict[str, Any]) -> None:
+        self._line(f"note: {event.get('message') or event.get('text') or ''}", "dim")
+
+    def _on_phase(self, event: dict[str, Any]) -> None:
+        if event.get("phase") == "terminated":
+            self._line("session terminated", "red")
+
+    def _on_session_init(self, event: dict[str, Any]) -> None:
+        self._line(f"[{event.get('model', '?')} in {event.get('cwd', '?')}]", "dim")
+
+
+def format_table(rows: list[list[str]], headers: list[str], color: bool = False) -> str:
+    """A plain left-aligned text table."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+    head = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()
+    lines = [paint(head, "bold", color)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+PHASE_COLORS = {
+    "ready": "green",
+    "streaming": "cyan",
+    "awaiting_permission": "yellow",
+    "terminated": "dim",
+    "reconnecting": "magenta",
+}
+
+
+def session_rows(sessions: list[dict[str, Any]]) -> list[list[str]]:
+    """Rows ``id, name, backend, phase, pending, cost, cwd`` for a session table."""
+    rows = []
+    for s in sessions:
+        pending = s.get("pending_permissions") or []
+        rows.append(
+            [
+                str(s.get("id", "")),
+                str(s.get("name") or ""),
+                str(s.get("backend") or ""),
+                str(s.get("phase") or "") + (" (archived)" if s.get("archived") else ""),
+                str(len(pending)) if pending else "",
+                format_cost(s.get("cost_usd")),
+                str(s.get("cwd") or ""),
+            ]
+        )
+    return rows
+
+
+SESSION_HEADERS = ["ID", "NAME", "BACKEND", "PHASE", "PERMS", "COST", "CWD"]
+
+
+def sessions_table(sessions: list[dict[str, Any]], color: bool = False) -> str:
+    """The session list as a text table (``(no sessions)`` when empty)."""
+    if not sessions:
+        return "(no sessions)"
+    return format_table(session_rows(sessions), SESSION_HEADERS, color)
+
+
+def status_text(status: dict[str, Any], server_url: str = "") -> str:
+    """``GET status`` as readable lines."""
+    lines = [f"jupyter-companion {status.get('version', '?')}" + (f" at {server_url}" if server_url else "")]
+    for b in status.get("backends") or []:
+        state = "available" if b.get("available") else f"unavailable ({b.get('reason', '')})"
+        version = f" {b['version']}" if b.get("version") else ""
+        lines.append(f"  backend {b.get('name')}{version}: {state}")
+    for p in status.get("plugins") or []:
+        state = "ok" if p.get("ok") else f"FAILED: {p.get('error', '')}"
+        lines.append(f"  plugin {p.get('name')}: {state}")
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""Running the git binary (argv lists only, never a shell) and opening repositories."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import git as gitpython
+
+from .errors import GitError, NotARepositoryError
+
+#: Seconds a local git command may take; network commands get :data:`NETWORK_TIMEOUT`.
+LOCAL_TIMEOUT = 60.0
+NETWORK_TIMEOUT = 120.0
+
+
+@dataclass
+class GitResult:
+    """Outcome of one git invocation (output decoded as UTF-8 with replacement)."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def error_text(self) -> str:
+        """The most useful one-line-ish description of a failure."""
+        text = (self.stderr or self.stdout).strip()
+        return text.splitlines()[-1] if text else f"git exited with status {self.returncode}"
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for git: no credential prompts, English messages, no optional locks, literal pathspecs."""
+    env = dict(os.environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    env["GIT_OPTIONAL_LOCKS"] = "0"
+    env["GIT_LITERAL_PATHSPECS"] = "1"  # a file named '*' or ':(top)x' is just a file
+    env["LC_ALL"] = "C"
+    env["LANGUAGE"] = "C"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_git(
+    args: list[str],
+    cwd: str | os.PathLike[str],
+    *,
+    check: bool = True,
+    timeout: float = LOCAL_TIMEOUT,
+    env: dict[str, str] | None = None,
+) -> GitResult:
+    """Run ``git <args>`` in ``cwd`` and return its output.
+
+    With ``check`` a non-zero exit raises :class:`GitError` carrying git's own message.
+    Blocking: call it through ``asyncio.to_thread`` from async code.
+    """
+    argv = ["git", *args]
+    try:
+        proc = subprocess.run(  # noqa: S603 - fixed argv list, no shell
+            argv,
+            cwd=os.fspath(cwd),
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+            env=git_env(env),
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {args[0]} timed out after {timeout:.0f}s", status=504) from exc
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or the folder does not exist", status=500) from exc
+    result = GitResult(
+        argv,
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
+    if check and not result.ok:
+        raise GitError(f"git {args[0]} failed: {result.error_text()}")
+    return result
+
+
+def open_repo(path: str | os.PathLike[str]) -> gitpython.Repo:
+    """Open the repository whose working tree contains ``path`` (a file or folder).
+
+    Raises :class:`NotARepositoryError` when ``path`` is not inside a git working tree.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        folder = folder.parent
+    try:
+        repo = gitpython.Repo(folder, search_parent_directories=True)
+    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError) as exc:
+        raise NotARepositoryError(f"{os.fspath(path)} is not inside a git repository") from exc
+    if repo.bare or repo.working_tree_dir is None:
+        repo.close()
+        raise NotARepositoryError(f"{os.fspath(path)} is a bare repository")
+    return repo
+
+
+def work_root(repo: gitpython.Repo) -> Path:
+    """Resolved top folder of the repository's working tree (a linked worktree's own folder)."""
+    assert repo.working_tree_dir is not None
+    return Path(repo.working_tree_dir).resolve()

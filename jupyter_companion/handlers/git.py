@@ -1,0 +1,255 @@
+"""REST handlers for git: repository info, branches, worktrees, and a session's changes, diffs,
+commits and pull-request status.
+
+Routes (relative to ``base_url``), built by :func:`git_handlers`::
+
+    GET companion/api/git/info?path=             {git: repo info | null}
+    GET companion/api/git/branches?path=         {current, default_branch, local: [...], remote: [...]}
+    GET companion/api/git/worktrees?path=        {worktrees: [...]}
+    GET companion/api/sessions/{id}/changes?base=head|default
+    GET companion/api/sessions/{id}/diff?file=...&base=head|default
+    GET companion/api/sessions/{id}/commits?limit=20
+    GET companion/api/sessions/{id}/pr
+
+``path`` is relative to the server's root folder (or absolute inside it, symlinks resolved).
+A session's folder comes from ``get_session_cwd(session_id)`` (None -> 404). Every error is a
+JSON ``{error}`` with a 4xx status (502 when ``gh`` fails).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+
+from ..gitops import (
+    GitError,
+    branches,
+    changed_files,
+    confine,
+    file_diff,
+    pr_status,
+    recent_commits,
+    repo_info,
+    worktrees,
+)
+
+SessionCwd = Callable[[str], "str | None | Awaitable[str | None]"]
+
+#: Accepted spellings of the diff base (the original product used the long ones).
+BASES = {"head": "head", "last-commit": "head", "default": "default", "default-branch": "default"}
+
+
+class _GitHandler(APIHandler):
+    """Common plumbing: authorization resource, confinement, off-loop git calls, JSON errors."""
+
+    auth_resource = "companion"
+
+    def initialize(self, get_session_cwd: SessionCwd | None = None, **kwargs: Any) -> None:
+        super().initialize(**kwargs)
+        self._get_session_cwd = get_session_cwd
+
+    @property
+    def root_dir(self) -> str:
+        root = self.settings.get("server_root_dir")
+        if not root and self.serverapp is not None:
+            root = self.serverapp.root_dir
+        return str(root or ".")
+
+    def fail(self, status: int, message: str) -> None:
+        """Answer ``{error: message}`` with ``status``."""
+        self.set_status(status)
+        self.finish({"error": message})
+
+    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking git helper in a worker thread; GitError -> JSON error (returns None)."""
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except GitError as exc:
+            self.fail(exc.status, exc.message)
+            return None
+
+    async def path_arg(self) -> Path | None:
+        """The ``path`` query argument confined to the server root; None after an error answer."""
+        raw = self.get_query_argument("path", "")
+
+        def resolve() -> Path:
+            folder = confine(self.root_dir, raw)
+            if not folder.exists():
+                raise GitError(f"path {raw!r} does not exist", status=404)
+            return folder
+
+        result: Path | None = await self.run(resolve)
+        return result
+
+    async def session_cwd(self, session_id: str) -> str | None:
+        """The session's working folder; None (after a 404 answer) for an unknown session."""
+        cwd: Any = None
+        if self._get_session_cwd is not None:
+            try:
+                cwd = self._get_session_cwd(session_id)
+                if inspect.isawaitable(cwd):
+                    cwd = await cwd
+            except KeyError:
+                cwd = None
+        if not cwd:
+            self.fail(404, f"unknown session {session_id!r}")
+            return None
+        return str(cwd)
+
+    def base_arg(self) -> str | None:
+        """The ``base`` query argument (head or default); None after a 400 answer."""
+        raw = self.get_query_argument("base", "head")
+        base = BASES.get(raw)
+        if base is None:
+            self.fail(400, f"invalid base {raw!r}: expected 'head' or 'default'")
+        return base
+
+
+class GitInfoHandler(_GitHandler):
+    """``GET git/info?path=``: repository facts for a folder, ``git: null`` outside a repository."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        folder = await self.path_arg()
+        if folder is None:
+            return
+        info = await self.run(repo_info, folder)
+        if not self._finished:
+            self.finish({"path": str(folder), "git": info})
+
+
+class GitBranchesHandler(_GitHandler):
+    """``GET git/branches?path=``: local branches with ahead/behind and remote-only branches."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        folder = await self.path_arg()
+        if folder is None:
+            return
+        result = await self.run(branches, folder)
+        if result is not None:
+            self.finish(result)
+
+
+class GitWorktreesHandler(_GitHandler):
+    """``GET git/worktrees?path=``: the repository's worktrees (main first) with a dirty flag."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        folder = await self.path_arg()
+        if folder is None:
+            return
+        result = await self.run(worktrees, folder)
+        if result is not None:
+            self.finish({"worktrees": result})
+
+
+class SessionChangesHandler(_GitHandler):
+    """``GET sessions/{id}/changes?base=``: changed files of the session's working tree."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        base = self.base_arg()
+        cwd = await self.session_cwd(session_id) if base else None
+        if base is None or cwd is None:
+            return
+        result = await self.run(changed_files, cwd, base)
+        if result is not None:
+            self.finish(result)
+
+
+class SessionDiffHandler(_GitHandler):
+    """``GET sessions/{id}/diff?file=&base=``: unified diff of one file (untracked = new file)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        base = self.base_arg()
+        if base is None:
+            return
+        file = self.get_query_argument("file", "")
+        if not file:
+            self.fail(400, "the 'file' query argument is required")
+            return
+        cwd = await self.session_cwd(session_id)
+        if cwd is None:
+            return
+        result = await self.run(file_diff, cwd, file, base)
+        if result is not None:
+            self.finish(result)
+
+
+class SessionCommitsHandler(_GitHandler):
+    """``GET sessions/{id}/commits?limit=``: recent commits of the session's branch (1..500)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        raw = self.get_query_argument("limit", "20")
+        try:
+            limit = int(raw)
+        except ValueError:
+            self.fail(400, f"invalid limit {raw!r}: expected an integer")
+            return
+        cwd = await self.session_cwd(session_id)
+        if cwd is None:
+            return
+        result = await self.run(recent_commits, cwd, limit)
+        if result is not None:
+            self.finish({"commits": result})
+
+
+class SessionPRHandler(_GitHandler):
+    """``GET sessions/{id}/pr``: pull-request status of the session's branch through ``gh``."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        cwd = await self.session_cwd(session_id)
+        if cwd is None:
+            return
+        info = await self.run(repo_info, cwd)
+        if self._finished:
+            return
+        if info is None:
+            self.finish({"available": False, "reason": "the session folder is not a git repository"})
+            return
+        if info["branch"] is None:
+            self.finish({"available": False, "reason": "HEAD is detached: no branch to look up"})
+            return
+        try:
+            status = await pr_status(info["repo_root"], info["branch"])
+        except GitError as exc:
+            self.fail(exc.status, exc.message)
+            return
+        self.finish(status)
+
+
+def git_handlers(get_session_cwd: SessionCwd) -> list[tuple[str, type[APIHandler], dict[str, Any]]]:
+    """The git routes as ``(pattern, handler, kwargs)`` tuples, patterns relative to ``base_url``.
+
+    ``get_session_cwd(session_id)`` returns the session's folder (or an awaitable of it), None
+    or raises KeyError for an unknown session.
+    """
+    kwargs = {"get_session_cwd": get_session_cwd}
+    session = r"/companion/api/sessions/(?P<session_id>[^/]+)"
+    return [
+        (r"/companion/api/git/info", GitInfoHandler, kwargs),
+        (r"/companion/api/git/branches", GitBranchesHandler, kwargs),
+        (r"/companion/api/git/worktrees", GitWorktreesHandler, kwargs),
+        (session + "/changes", SessionChangesHandler, kwargs),
+        (session + "/diff", SessionDiffHandler, kwargs),
+        (session + "/commits", SessionCommitsHandler, kwargs),
+        (session + "/pr", SessionPRHandler, kwargs),
+    ]

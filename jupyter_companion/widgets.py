@@ -1,0 +1,370 @@
+"""ipywidgets chat for a companion session, and a progress bar for its creation.
+
+:class:`ChatModel` is the pure part (events in, Markdown transcript and state out) so it can be
+tested without a kernel; :class:`ChatWidget` wraps it in ipywidgets and follows the session's
+WebSocket from a daemon thread. Widget traits are only set under a lock, and ipykernel sends
+comm messages from any thread through its IOPub thread, so updates from the follower are safe.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .client.render import format_cost, tool_result_text, tool_summary
+
+if TYPE_CHECKING:
+    from .client import CompanionClient
+
+#: a streamed reply is re-rendered at most this often (seconds); other events render at once
+STREAM_REFRESH = 0.1
+
+
+def widgets_available() -> bool:
+    """True when ipywidgets imports and we run in a kernel that has a frontend to show them."""
+    try:
+        import ipywidgets  # noqa: F401
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _fence(text: str) -> str:
+    """``text`` in a Markdown code fence long enough not to be closed by its content."""
+    ticks = "```"
+    while ticks in text:
+        ticks += "`"
+    return f"{ticks}\n{text}\n{ticks}"
+
+
+@dataclass
+class ChatModel:
+    """The state a chat view shows, built from events in seq order."""
+
+    session_id: str
+    name: str = ""
+    backend: str = ""
+    model: str = ""
+    phase: str = ""
+    cost_usd: float | None = None
+    entries: list[str] = field(default_factory=list)
+    streaming: str = ""
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_seq: int = 0
+
+    def load_session(self, session: dict[str, Any]) -> None:
+        """Take name, backend, model, phase, cost and pending requests from a session object."""
+        self.name = str(session.get("name") or self.name)
+        self.backend = str(session.get("backend") or self.backend)
+        self.model = str(session.get("model") or self.model)
+        self.phase = str(session.get("phase") or self.phase)
+        if session.get("cost_usd") is not None:
+            self.cost_usd = float(session["cost_usd"])
+        for req in session.get("pending_permissions") or []:
+            if isinstance(req, dict) and req.get("request_id"):
+                self.pending[str(req["request_id"])] = req
+
+    def apply(self, event: dict[str, Any]) -> bool:
+        """Account for one event; answer True when the visible state changed."""
+        seq = event.get("seq")
+        if isinstance(seq, int):
+            if seq <= self.last_seq:
+                return False
+            self.last_seq = seq
+        kind = event.get("type")
+        if kind == "stream_delta":
+            if event.get("kind", "text") == "text":
+                self.streaming += str(event.get("text") or "")
+                return True
+            return False
+        if kind == "user_message":
+            self.entries.append("**You:** " + str(event.get("content") or ""))
+        elif kind == "assistant":
+            self._assistant(event)
+        elif kind == "tool_result":
+            text = tool_result_text(event.get("content"))
+            mark = "✗" if event.get("is_error") else "←"
+            if text.strip():
+                self.entries.append(f"{mark} tool output:\n\n{_fence(text[:2000])}")
+            else:
+                self.entries.append(f"{mark} tool finished (no output)")
+        elif kind == "permission_request":
+            self.pending[str(event.get("request_id"))] = event
+            self.entries.append(
+                f"⚠ permission requested: `{tool_summary(str(event.get('tool_name')), event.get('input'))}`"
+            )
+        elif kind == "permission_resolved":
+            self.pending.pop(str(event.get("request_id")), None)
+            verb = "allowed" if event.get("behavior") == "allow" else "denied"
+            self.entries.append(f"*{verb} ({event.get('by', 'user')})*")
+        elif kind == "result":
+            self.streaming = ""
+            if event.get("cost_usd") is not None:
+                self.cost_usd = float(event["cost_usd"])
+            if event.get("is_error"):
+                self.entries.append(f"**✗ turn ended with an error** {event.get('text') or ''}".rstrip())
+        elif kind == "error":
+            self.entries.append(f"**error:** {event.get('message')}")
+        elif kind == "phase":
+            self.phase = str(event.get("phase") or self.phase)
+            if self.phase == "terminated":
+                self.pending.clear()
+        elif kind == "session_init":
+            self.model = str(event.get("model") or self.model)
+        elif kind == "session_update":
+            self.load_session(event)
+        else:
+            return False
+        return True
+
+    def _assistant(self, event: dict[str, Any]) -> None:
+        message = event.get("message") or {}
+        for block in message.get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text":
+                self.streaming = ""
+                self.entries.append(str(block.get("text") or ""))
+            elif block.get("type") == "tool_use":
+                self.entries.append(f"→ `{tool_summary(str(block.get('name')), block.get('input'))}`")
+        model = message.get("model")
+        if model:
+            self.model = str(model)
+
+    def markdown(self) -> str:
+        """The transcript as Markdown (the reply being streamed last)."""
+        parts = list(self.entries)
+        if self.streaming:
+            parts.append(self.streaming + " ▌")
+        return "\n\n".join(parts) if parts else "*No messages yet.*"
+
+    def status_line(self) -> str:
+        """``phase · cost · pending`` for the footer."""
+        bits = [self.phase or "?"]
+        cost = format_cost(self.cost_usd)
+        if cost:
+            bits.append(cost)
+        if self.pending:
+            bits.append(f"{len(self.pending)} permission request(s) waiting")
+        return " · ".join(bits)
+
+
+def _describe_request(req: dict[str, Any]) -> str:
+    name = str(req.get("tool_name") or "tool")
+    body = html.escape(json.dumps(req.get("input"), ensure_ascii=False, indent=1)[:1500])
+    desc = f"<div>{html.escape(str(req['description']))}</div>" if req.get("description") else ""
+    return (
+        f"<b>{html.escape(tool_summary(name, req.get('input')))}</b>{desc}"
+        f"<pre style='margin:2px 0'>{body}</pre><small>request {html.escape(str(req.get('request_id')))}</small>"
+    )
+
+
+class ChatWidget:
+    """A live chat with one session: transcript, permission buttons, input box, interrupt, status.
+
+    Build it with :func:`chat`; it starts following the session when displayed (``follow=True``).
+    """
+
+    def __init__(self, client: CompanionClient, session_id: str, *, follow: bool = True) -> None:
+        import ipywidgets as w
+
+        self.client = client
+        self.model = ChatModel(session_id)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._last_render = 0.0
+        self._thread: threading.Thread | None = None
+
+        self.header = w.HTML()
+        self.transcript = w.Output(
+            layout=w.Layout(max_height="480px", overflow="auto", border="1px solid #ddd")
+        )
+        self.permissions = w.VBox()
+        self.input = w.Textarea(placeholder="Message the agent… (Send)", layout=w.Layout(width="100%"))
+        self.send_button = w.Button(description="Send", button_style="primary", icon="paper-plane")
+        self.interrupt_button = w.Button(description="Interrupt", icon="stop")
+        self.status = w.HTML()
+        self.error = w.HTML()
+        self.send_button.on_click(lambda _b: self.send())
+        self.interrupt_button.on_click(lambda _b: self.interrupt())
+        controls = w.HBox([self.send_button, self.interrupt_button])
+        self.box = w.VBox(
+            [self.header, self.transcript, self.permissions, self.input, controls, self.status, self.error]
+        )
+        try:
+            self.model.load_session(client.get_session(session_id))
+        except Exception as exc:  # the widget still shows, with the error
+            self._show_error(exc)
+        self.render()
+        if follow:
+            self.start()
+
+    def __repr__(self) -> str:
+        m = self.model
+        return f"CompanionChat(session={m.session_id!r}, name={m.name!r}, phase={m.phase!r})"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = dict(self.box._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    # -- following -----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the background thread that follows the session's events."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._follow, name="companion-chat", daemon=True)
+            self._thread.start()
+
+    def thread_alive(self, wait: float | None = None) -> bool:
+        """Whether the follower thread runs (after waiting up to ``wait`` s for it to end)."""
+        if self._thread is None:
+            return False
+        if wait is not None:
+            self._thread.join(wait)
+        return self._thread.is_alive()
+
+    def close(self) -> None:
+        """Stop following and close the widgets."""
+        self._stop.set()
+        self.box.close()
+
+    def _follow(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for event in self.client.stream(self.model.session_id, self.model.last_seq, stop=self._stop):
+                    self.apply(event)
+            except Exception as exc:  # shown in the widget; the thread retries after a pause
+                self._show_error(exc)
+            if self._stop.wait(2.0):
+                return
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Feed one event (from any thread) and refresh what changed."""
+        with self._lock:
+            if not self.model.apply(event):
+                return
+            delta = event.get("type") == "stream_delta"
+            if delta and time.monotonic() - self._last_render < STREAM_REFRESH:
+                return
+            self.render(permissions=not delta)
+
+    # -- rendering -------------------------------------------------------------------------------
+    def render(self, permissions: bool = True) -> None:
+        """Push the model's state into the widgets."""
+        import ipywidgets as w
+
+        with self._lock:
+            m = self.model
+            self._last_render = time.monotonic()
+            title = html.escape(m.name or m.session_id)
+            self.header.value = f"<b>{title}</b> <small>{html.escape(m.backend)} · {html.escape(m.model)} · {html.escape(m.session_id)}</small>"
+            md = m.markdown()
+            self.transcript.outputs = (
+                {
+                    "output_type": "display_data",
+                    "data": {"text/markdown": md, "text/plain": md},
+                    "metadata": {},
+                },
+            )
+            self.status.value = f"<small>{html.escape(m.status_line())}</small>"
+            if permissions:
+                rows = []
+                for request_id, req in list(m.pending.items()):
+                    allow = w.Button(description="Allow", button_style="success", icon="check")
+                    deny = w.Button(description="Deny", button_style="danger", icon="times")
+                    allow.on_click(lambda _b, r=request_id: self.answer(r, "allow"))
+                    deny.on_click(lambda _b, r=request_id: self.answer(r, "deny"))
+                    rows.append(w.VBox([w.HTML(_describe_request(req)), w.HBox([allow, deny])]))
+                self.permissions.children = tuple(rows)
+
+    def _show_error(self, exc: BaseException) -> None:
+        self.error.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+
+    # -- actions ---------------------------------------------------------------------------------
+    def send(self, text: str | None = None) -> None:
+        """Send the input box's text (or ``text``) as a user message."""
+        content = (self.input.value if text is None else text).strip()
+        if not content:
+            return
+        try:
+            self.client.send_message(self.model.session_id, content)
+        except Exception as exc:
+            self._show_error(exc)
+            return
+        self.error.value = ""
+        if text is None:
+            self.input.value = ""
+
+    def answer(self, request_id: str, behavior: str) -> None:
+        """Allow or deny a pending permission request."""
+        try:
+            self.client.respond_permission(self.model.session_id, request_id, behavior)
+        except Exception as exc:
+            self._show_error(exc)
+
+    def interrupt(self) -> None:
+        """Interrupt the running turn."""
+        try:
+            self.client.interrupt(self.model.session_id)
+        except Exception as exc:
+            self._show_error(exc)
+
+
+def chat(client: CompanionClient, session_id: str, *, follow: bool = True) -> ChatWidget:
+    """A :class:`ChatWidget` for ``session_id`` (display it, or let a cell return it)."""
+    return ChatWidget(client, session_id, follow=follow)
+
+
+class CreationProgress:
+    """Progress of ``POST sessions`` (NDJSON lines): a bar and a label in a kernel, text otherwise."""
+
+    def __init__(self, use_widgets: bool, write: Any = print) -> None:
+        self.use_widgets = use_widgets
+        self.write = write
+        self.steps: dict[str, str] = {}
+        self.bar: Any = None
+        self.label: Any = None
+        self.box: Any = None
+        if use_widgets:
+            import ipywidgets as w
+            from IPython.display import display
+
+            self.bar = w.IntProgress(value=0, min=0, max=1, description="Creating", bar_style="info")
+            self.label = w.Label("starting…")
+            self.box = w.HBox([self.bar, self.label])
+            display(self.box)
+
+    def __call__(self, item: dict[str, Any]) -> None:
+        """Account for one ``{"type": "progress", step, label, status}`` line."""
+        step = str(item.get("step") or item.get("label") or "?")
+        status = str(item.get("status") or "in_progress")
+        label = str(item.get("label") or step)
+        self.steps[step] = status
+        done = sum(1 for s in self.steps.values() if s == "done")
+        if self.use_widgets:
+            self.bar.max = max(len(self.steps) + (0 if status == "done" else 1), 1)
+            self.bar.value = done
+            if status == "error":
+                self.bar.bar_style = "danger"
+            self.label.value = f"{label}: {item.get('detail') or status}"
+        else:
+            mark = {"done": "✓", "error": "✗"}.get(status, "…")
+            detail = f" ({item['detail']})" if item.get("detail") else ""
+            self.write(f"{mark} {label}{detail}")
+
+    def finish(self, ok: bool, message: str = "") -> None:
+        """Show the end state (full green bar, or red with ``message``)."""
+        if self.use_widgets:
+            self.bar.max = max(self.bar.max, 1)
+            self.bar.value = self.bar.max if ok else self.bar.value
+            self.bar.bar_style = "success" if ok else "danger"
+            self.label.value = message or ("ready" if ok else "failed")
+        elif message:
+            self.write(message)

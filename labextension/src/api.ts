@@ -1,0 +1,200 @@
+/**
+ * REST client of `companion/api/...` through JupyterLab's authenticated
+ * ServerConnection (token or cookie + XSRF are handled for us).
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { BackendInfo, SessionInfo } from './model/types';
+
+/** An error answered by the server as `{error: "..."}`. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message);
+  }
+}
+
+/** One line of the NDJSON creation stream. */
+export interface ProgressLine {
+  type: 'progress' | 'done' | 'error' | string;
+  step?: string;
+  label?: string;
+  status?: 'in_progress' | 'done' | 'error' | string;
+  detail?: string;
+  session?: SessionInfo;
+  error?: string;
+}
+
+/** Fields of a create request (API.md POST sessions). */
+export interface CreateSessionRequest {
+  backend: string;
+  cwd?: string;
+  model?: string;
+  permission_mode?: string;
+  name?: string;
+  branch?: string;
+  create_branch?: boolean;
+  worktree?: boolean;
+  sandbox?: string;
+  env_profile?: string;
+  [key: string]: unknown;
+}
+
+/** A small typed client for the companion REST API. */
+export class CompanionApi {
+  readonly settings: ServerConnection.ISettings;
+
+  constructor(settings?: ServerConnection.ISettings) {
+    this.settings = settings ?? ServerConnection.makeSettings();
+  }
+
+  /** The absolute URL of an API path below `companion/api/`. */
+  url(...parts: string[]): string {
+    return URLExt.join(this.settings.baseUrl, 'companion', 'api', ...parts.map(encodeURIComponent));
+  }
+
+  /** Perform a request and decode its JSON answer; non-2xx become ApiError. */
+  async request<T>(path: string[], init: RequestInit = {}, query = ''): Promise<T> {
+    const response = await ServerConnection.makeRequest(this.url(...path) + query, init, this.settings);
+    const text = await response.text();
+    let data: any = {};
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = { error: text };
+      }
+    }
+    if (!response.ok) {
+      throw new ApiError(data?.error ?? data?.message ?? response.statusText, response.status);
+    }
+    return data as T;
+  }
+
+  private json(method: string, body?: unknown): RequestInit {
+    return body === undefined
+      ? { method }
+      : { method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } };
+  }
+
+  listSessions(archived: 'true' | 'false' | 'all' = 'false'): Promise<{ sessions: SessionInfo[] }> {
+    return this.request(['sessions'], {}, `?archived=${archived}`);
+  }
+
+  getSession(id: string): Promise<SessionInfo> {
+    return this.request(['sessions', id]);
+  }
+
+  backends(): Promise<{ backends: BackendInfo[] }> {
+    return this.request(['backends']);
+  }
+
+  rename(id: string, name: string): Promise<SessionInfo> {
+    return this.request(['sessions', id], this.json('PATCH', { name }));
+  }
+
+  remove(id: string): Promise<{ ok: boolean }> {
+    return this.request(['sessions', id], { method: 'DELETE' });
+  }
+
+  /** POST `sessions/{id}/{action}` for kill, relaunch, archive, unarchive, interrupt. */
+  action(id: string, action: 'kill' | 'relaunch' | 'archive' | 'unarchive' | 'interrupt'): Promise<any> {
+    return this.request(['sessions', id, action], this.json('POST', {}));
+  }
+
+  events(id: string, after: number, limit?: number): Promise<{ events: any[]; last_seq: number }> {
+    const q = `?after=${after}` + (limit ? `&limit=${limit}` : '');
+    return this.request(['sessions', id, 'events'], {}, q);
+  }
+
+  /**
+   * Create a session with the NDJSON progress stream; `onLine` sees every
+   * line as it arrives. Resolves with the created session, rejects with the
+   * error line's message.
+   */
+  async createSession(
+    body: CreateSessionRequest,
+    onLine: (line: ProgressLine) => void
+  ): Promise<SessionInfo> {
+    const response = await ServerConnection.makeRequest(
+      this.url('sessions'),
+      {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'Content-Type': 'application/json', Accept: 'application/x-ndjson' }
+      },
+      this.settings
+    );
+    if (!response.ok && !(response.headers.get('Content-Type') ?? '').includes('ndjson')) {
+      const text = await response.text();
+      let message = text || response.statusText;
+      try {
+        message = JSON.parse(text).error ?? message;
+      } catch {
+        /* not JSON */
+      }
+      throw new ApiError(message, response.status);
+    }
+    let session: SessionInfo | null = null;
+    let failure: string | null = null;
+    const handle = (raw: string) => {
+      const trimmed = raw.trim();
+      if (!trimmed) {
+        return;
+      }
+      let line: ProgressLine;
+      try {
+        line = JSON.parse(trimmed);
+      } catch {
+        return;
+      }
+      onLine(line);
+      if (line.type === 'done' && line.session) {
+        session = line.session;
+      } else if (line.type === 'error') {
+        failure = line.error ?? 'session creation failed';
+      } else if (!line.type && (line as any).id) {
+        session = line as unknown as SessionInfo; // server ignored Accept: plain session object
+      }
+    };
+    await readLines(response, handle);
+    if (failure) {
+      throw new ApiError(failure, response.status >= 400 ? response.status : 400);
+    }
+    if (!session) {
+      throw new ApiError('the server closed the stream without a session', 502);
+    }
+    return session;
+  }
+}
+
+/** Call `onLine` for each newline-terminated line of a streamed body. */
+export async function readLines(response: Response, onLine: (line: string) => void): Promise<void> {
+  if (!response.body || typeof response.body.getReader !== 'function') {
+    (await response.text()).split('\n').forEach(onLine);
+    return;
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) {
+      break;
+    }
+    buffer += decoder.decode(value, { stream: true });
+    let index: number;
+    while ((index = buffer.indexOf('\n')) >= 0) {
+      onLine(buffer.slice(0, index));
+      buffer = buffer.slice(index + 1);
+    }
+  }
+  buffer += decoder.decode();
+  if (buffer) {
+    onLine(buffer);
+  }
+}
+
+export { newClientMsgId } from './model/ids';

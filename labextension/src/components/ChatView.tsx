@@ -1,0 +1,301 @@
+/**
+ * The chat of one session: header (name, phase, connection), transcript,
+ * streaming draft, permission banners and the composer.
+ */
+import * as React from 'react';
+import { ChatModel } from '../model/chatModel';
+import {
+  AssistantItem,
+  ChatState,
+  ResultItem,
+  TranscriptItem,
+  childrenByParent,
+  isBusy,
+  pendingList
+} from '../model/reducer';
+import { ToolUseBlock } from '../model/types';
+import { ToolCard } from './cards';
+import { Composer } from './Composer';
+import { UiContext } from './context';
+import { PermissionBanner } from './PermissionBanner';
+
+/** useLayoutEffect in the browser, useEffect elsewhere (server-side rendering in tests). */
+const useIsoLayoutEffect = typeof window === 'undefined' ? React.useEffect : React.useLayoutEffect;
+
+/** How many transcript items are rendered at first (older ones on demand). */
+export const PAGE = 150;
+
+/** Format a cost in dollars. */
+export function formatCost(cost: number | null | undefined): string {
+  if (cost === null || cost === undefined) {
+    return '';
+  }
+  return cost < 0.01 && cost > 0 ? `$${cost.toFixed(4)}` : `$${cost.toFixed(2)}`;
+}
+
+function tokens(usage: Record<string, unknown> | undefined): string {
+  if (!usage) {
+    return '';
+  }
+  const input = Number(usage.input_tokens ?? 0);
+  const output = Number(usage.output_tokens ?? 0);
+  if (!input && !output) {
+    return '';
+  }
+  return `${input} in / ${output} out tokens`;
+}
+
+function ResultLine({ item }: { item: ResultItem }): JSX.Element {
+  const parts = [
+    item.isError ? 'Turn failed' : 'Turn done',
+    item.durationMs !== undefined ? `${(item.durationMs / 1000).toFixed(1)} s` : '',
+    formatCost(item.costUsd),
+    tokens(item.usage)
+  ].filter(Boolean);
+  return (
+    <div className={`jp-Companion-result ${item.isError ? 'jp-mod-error' : ''}`} data-seq={item.seq}>
+      {parts.join(' · ')}
+      {item.isError && item.text ? <div>{item.text}</div> : null}
+    </div>
+  );
+}
+
+function AssistantMessage(props: {
+  item: AssistantItem;
+  state: ChatState;
+  children: Record<string, AssistantItem[]>;
+}): JSX.Element {
+  const ui = React.useContext(UiContext);
+  const { item, state } = props;
+  return (
+    <div className="jp-Companion-msg jp-Companion-assistant" data-seq={item.seq}>
+      {item.blocks.map((block, index) => {
+        if (block.type === 'text') {
+          return <ui.Markdown key={index} source={String((block as { text: string }).text ?? '')} />;
+        }
+        if (block.type === 'thinking') {
+          return (
+            <details key={index} className="jp-Companion-thinking">
+              <summary>Thinking</summary>
+              <div className="jp-Companion-thinkingText">{String((block as { thinking: string }).thinking ?? '')}</div>
+            </details>
+          );
+        }
+        if (block.type === 'tool_use') {
+          const tool = block as ToolUseBlock;
+          return (
+            <ToolCard
+              key={tool.id || index}
+              block={tool}
+              result={state.toolResults[tool.id]}
+              children={props.children[tool.id]}
+              waiting={state.pendingOrder.some(id => state.pending[id]?.tool_use_id === tool.id)}
+            />
+          );
+        }
+        return null;
+      })}
+    </div>
+  );
+}
+
+function Item(props: {
+  item: TranscriptItem;
+  state: ChatState;
+  children: Record<string, AssistantItem[]>;
+}): JSX.Element | null {
+  const ui = React.useContext(UiContext);
+  const { item } = props;
+  switch (item.kind) {
+    case 'user':
+      return (
+        <div className={`jp-Companion-msg jp-Companion-user ${item.local ? 'jp-mod-local' : ''}`} data-seq={item.seq ?? ''}>
+          <ui.Markdown source={item.content} />
+          {item.images?.map((img, i) => (
+            <img key={i} className="jp-Companion-userImage" src={`data:${img.media_type};base64,${img.data}`} alt="attached" />
+          ))}
+        </div>
+      );
+    case 'assistant':
+      return <AssistantMessage item={item} state={props.state} children={props.children} />;
+    case 'result':
+      return <ResultLine item={item} />;
+    case 'error':
+      return (
+        <div className="jp-Companion-error" role="alert">
+          {item.message}
+        </div>
+      );
+    case 'system':
+      return <div className="jp-Companion-system">{item.text}</div>;
+  }
+}
+
+/** The status dot class of a phase. */
+export function phaseClass(phase: string | undefined): string {
+  switch (phase) {
+    case 'streaming':
+    case 'compacting':
+      return 'jp-mod-busy';
+    case 'awaiting_permission':
+      return 'jp-mod-waiting';
+    case 'ready':
+      return 'jp-mod-ready';
+    case 'terminated':
+      return 'jp-mod-off';
+    default:
+      return 'jp-mod-starting';
+  }
+}
+
+export interface ChatViewProps {
+  model: ChatModel;
+  models?: { id: string; label: string }[];
+  onOpenTerminal?: () => void;
+}
+
+/** Subscribe to a ChatModel and re-render on change. */
+function useChat(model: ChatModel): [ChatState, string, number] {
+  const [, setTick] = React.useState(0);
+  React.useEffect(() => model.subscribe(() => setTick(t => t + 1)), [model]);
+  return [model.state, model.connection, model.answered.size];
+}
+
+export function ChatView(props: ChatViewProps): JSX.Element {
+  const { model } = props;
+  const [state, connection] = useChat(model);
+  const [limit, setLimit] = React.useState(PAGE);
+  const scroller = React.useRef<HTMLDivElement>(null);
+  const stick = React.useRef(true);
+  const children = React.useMemo(() => childrenByParent(state.items), [state.items]);
+  const toolIds = React.useMemo(() => {
+    const ids = new Set<string>();
+    for (const item of state.items) {
+      if (item.kind === 'assistant') {
+        for (const b of item.blocks) {
+          if (b.type === 'tool_use') {
+            ids.add(String((b as ToolUseBlock).id));
+          }
+        }
+      }
+    }
+    return ids;
+  }, [state.items]);
+  const top = state.items.filter(
+    it => !(it.kind === 'assistant' && it.parentToolUseId && toolIds.has(it.parentToolUseId))
+  );
+  const visible = top.length > limit ? top.slice(top.length - limit) : top;
+  const pending = pendingList(state);
+  const busy = isBusy(state);
+  const session = state.session;
+
+  useIsoLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && stick.current) {
+      el.scrollTop = el.scrollHeight;
+    }
+  });
+
+  const commands = [...(state.init?.slashCommands ?? []), ...(state.init?.skills ?? [])];
+  return (
+    <div className="jp-Companion-chat" data-session-id={model.sessionId} data-phase={state.phase} data-connection={connection}>
+      <div className="jp-Companion-chatHeader">
+        <span className={`jp-Companion-dot ${phaseClass(state.phase)}`} aria-hidden="true" />
+        <span className="jp-Companion-chatTitle">{String(session.name ?? model.sessionId)}</span>
+        <span className="jp-Companion-muted jp-Companion-phase">{state.phase}</span>
+        {session.git?.branch ? <span className="jp-Companion-badge">⎇ {session.git.branch}</span> : null}
+        <span className="jp-Companion-spacer" />
+        {state.totalCostUsd ? <span className="jp-Companion-muted">{formatCost(state.totalCostUsd)}</span> : null}
+        <span className={`jp-Companion-conn jp-mod-${connection}`} role="status" aria-live="polite">
+          {connection}
+        </span>
+        {connection !== 'connected' ? (
+          <button type="button" className="jp-Button jp-mod-styled" aria-label="Reconnect now" onClick={() => model.reconnect()}>
+            Reconnect
+          </button>
+        ) : null}
+        {props.onOpenTerminal ? (
+          <button
+            type="button"
+            className="jp-Button jp-mod-styled"
+            aria-label="Open a terminal in the session folder"
+            onClick={props.onOpenTerminal}
+          >
+            Terminal
+          </button>
+        ) : null}
+      </div>
+      <div
+        className="jp-Companion-transcript"
+        ref={scroller}
+        role="log"
+        aria-label="Conversation"
+        onScroll={e => {
+          const el = e.currentTarget;
+          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+        }}
+      >
+        {top.length > visible.length ? (
+          <button
+            type="button"
+            className="jp-Button jp-mod-styled jp-Companion-earlier"
+            aria-label="Show earlier messages"
+            onClick={() => {
+              stick.current = false;
+              setLimit(limit + PAGE);
+            }}
+          >
+            Show {Math.min(PAGE, top.length - visible.length)} earlier ({top.length - visible.length} hidden)
+          </button>
+        ) : null}
+        {visible.map(item => (
+          <Item key={item.key} item={item} state={state} children={children} />
+        ))}
+        {state.streaming ? (
+          <div className="jp-Companion-msg jp-Companion-assistant jp-Companion-draft" aria-busy="true">
+            {state.streaming.thinking ? (
+              <details className="jp-Companion-thinking">
+                <summary>Thinking…</summary>
+                <div className="jp-Companion-thinkingText">{state.streaming.thinking}</div>
+              </details>
+            ) : null}
+            {state.streaming.text ? <div className="jp-Companion-draftText">{state.streaming.text}</div> : null}
+          </div>
+        ) : null}
+        {state.transientError ? (
+          <div className="jp-Companion-error" role="alert">
+            {state.transientError}
+          </div>
+        ) : null}
+      </div>
+      {pending.length ? (
+        <div className="jp-Companion-permissions">
+          {pending.map(request => (
+            <PermissionBanner
+              key={request.request_id}
+              request={request}
+              answered={model.answered.has(request.request_id)}
+              respond={(id, behavior, answer) => model.respond(id, behavior, answer)}
+            />
+          ))}
+        </div>
+      ) : null}
+      <Composer
+        busy={busy}
+        commands={commands}
+        models={props.models ?? []}
+        model={(session.model as string | undefined) ?? state.init?.model}
+        mode={(session.permission_mode as string | undefined) ?? state.init?.permissionMode}
+        onSend={(text, images) =>
+          model.sendMessage(
+            text,
+            images.map(i => ({ media_type: i.media_type, data: i.data }))
+          )
+        }
+        onInterrupt={() => model.interrupt()}
+        onModel={m => model.setModel(m)}
+        onMode={m => model.setPermissionMode(m)}
+      />
+    </div>
+  );
+}

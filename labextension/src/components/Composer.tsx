@@ -1,0 +1,221 @@
+/**
+ * The prompt composer: multi-line input (Enter sends, Shift+Enter newline),
+ * slash-command menu, image paste, interrupt button, model and mode switchers.
+ */
+import * as React from 'react';
+import { PERMISSION_MODES } from '../model/types';
+
+export interface ImageAttachment {
+  media_type: string;
+  data: string;
+  name: string;
+}
+
+export interface ComposerProps {
+  busy: boolean;
+  disabled?: boolean;
+  commands: string[];
+  models: { id: string; label: string }[];
+  model?: string | null;
+  mode?: string | null;
+  onSend: (text: string, images: ImageAttachment[]) => void;
+  onInterrupt: () => void;
+  onModel: (model: string) => void;
+  onMode: (mode: string) => void;
+}
+
+/** Slash commands matching what the user typed so far (`/co` → `/compact`, ...). */
+export function matchCommands(text: string, commands: string[]): string[] {
+  if (!text.startsWith('/') || /\s/.test(text)) {
+    return [];
+  }
+  const typed = text.slice(1).toLowerCase();
+  return commands
+    .map(c => c.replace(/^\//, ''))
+    .filter(c => c.toLowerCase().startsWith(typed))
+    .slice(0, 12)
+    .map(c => `/${c}`);
+}
+
+function readImage(file: File): Promise<ImageAttachment> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const url = String(reader.result);
+      const comma = url.indexOf(',');
+      resolve({ media_type: file.type, data: url.slice(comma + 1), name: file.name || 'pasted image' });
+    };
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+export function Composer(props: ComposerProps): JSX.Element {
+  const [text, setText] = React.useState('');
+  const [images, setImages] = React.useState<ImageAttachment[]>([]);
+  const [menuIndex, setMenuIndex] = React.useState(0);
+  const [menuClosed, setMenuClosed] = React.useState(false);
+  const matches = menuClosed ? [] : matchCommands(text, props.commands);
+
+  const send = () => {
+    const trimmed = text.trim();
+    if (!trimmed && images.length === 0) {
+      return;
+    }
+    props.onSend(trimmed, images);
+    setText('');
+    setImages([]);
+  };
+
+  const onKeyDown = (e: React.KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.nativeEvent.isComposing) {
+      return;
+    }
+    if (matches.length) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const delta = e.key === 'ArrowDown' ? 1 : -1;
+        setMenuIndex((menuIndex + delta + matches.length) % matches.length);
+        return;
+      }
+      if (e.key === 'Tab' || (e.key === 'Enter' && !e.shiftKey && matches[menuIndex] !== text)) {
+        e.preventDefault();
+        setText(`${matches[Math.min(menuIndex, matches.length - 1)]} `);
+        setMenuIndex(0);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        setMenuClosed(true);
+        return;
+      }
+    }
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      send();
+    }
+  };
+
+  const onPaste = async (e: React.ClipboardEvent<HTMLTextAreaElement>) => {
+    const files = Array.from(e.clipboardData?.files ?? []).filter(f => f.type.startsWith('image/'));
+    if (!files.length) {
+      return;
+    }
+    e.preventDefault();
+    const read = await Promise.all(files.map(readImage));
+    setImages(current => [...current, ...read]);
+  };
+
+  const models = props.models.slice();
+  if (props.model && !models.some(m => m.id === props.model)) {
+    models.unshift({ id: props.model, label: props.model });
+  }
+
+  return (
+    <div className="jp-Companion-composer">
+      {matches.length ? (
+        <ul className="jp-Companion-slashMenu" role="listbox" aria-label="Slash commands">
+          {matches.map((m, i) => (
+            <li
+              key={m}
+              role="option"
+              aria-selected={i === menuIndex}
+              className={i === menuIndex ? 'jp-mod-active' : undefined}
+              onMouseDown={e => {
+                e.preventDefault();
+                setText(`${m} `);
+              }}
+            >
+              {m}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {images.length ? (
+        <div className="jp-Companion-attachments">
+          {images.map((img, i) => (
+            <span key={i} className="jp-Companion-attachment">
+              <img src={`data:${img.media_type};base64,${img.data}`} alt={img.name} />
+              <button
+                type="button"
+                className="jp-Companion-iconButton"
+                aria-label={`Remove ${img.name}`}
+                onClick={() => setImages(images.filter((_, k) => k !== i))}
+              >
+                ×
+              </button>
+            </span>
+          ))}
+        </div>
+      ) : null}
+      <textarea
+        className="jp-Companion-input jp-mod-styled"
+        aria-label="Message to the agent"
+        placeholder="Message the agent — Enter to send, Shift+Enter for a new line, / for commands"
+        value={text}
+        rows={3}
+        disabled={props.disabled}
+        onChange={e => {
+          setText(e.target.value);
+          setMenuClosed(false);
+          setMenuIndex(0);
+        }}
+        onKeyDown={onKeyDown}
+        onPaste={onPaste}
+      />
+      <div className="jp-Companion-composerBar">
+        <label className="jp-Companion-select">
+          <span>Model</span>
+          <select
+            className="jp-mod-styled"
+            aria-label="Model"
+            value={props.model ?? ''}
+            onChange={e => props.onModel(e.target.value)}
+          >
+            {!props.model ? <option value="">default</option> : null}
+            {models.map(m => (
+              <option key={m.id} value={m.id}>
+                {m.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="jp-Companion-select">
+          <span>Mode</span>
+          <select
+            className="jp-mod-styled"
+            aria-label="Permission mode"
+            value={props.mode ?? 'default'}
+            onChange={e => props.onMode(e.target.value)}
+          >
+            {PERMISSION_MODES.map(m => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="jp-Companion-spacer" />
+        {props.busy ? (
+          <button
+            type="button"
+            className="jp-Button jp-mod-styled jp-mod-warn"
+            aria-label="Interrupt the agent"
+            onClick={props.onInterrupt}
+          >
+            Stop
+          </button>
+        ) : null}
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-mod-accept"
+          aria-label="Send message"
+          disabled={props.disabled || (!text.trim() && images.length === 0)}
+          onClick={send}
+        >
+          Send
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,200 @@
+/**
+ * The sessions sidebar: sessions grouped by project folder, phase dot,
+ * pending-permission badge, cost, and the per-session actions.
+ */
+import * as React from 'react';
+import { SessionInfo } from '../model/types';
+import { formatCost, phaseClass } from './ChatView';
+
+export interface SessionsListProps {
+  sessions: SessionInfo[] | null;
+  error?: string | null;
+  showArchived: boolean;
+  activeId?: string | null;
+  onToggleArchived: (value: boolean) => void;
+  onNew: () => void;
+  onRefresh: () => void;
+  onOpen: (session: SessionInfo) => void;
+  onRename: (session: SessionInfo, name: string) => void;
+  onArchive: (session: SessionInfo) => void;
+  onUnarchive: (session: SessionInfo) => void;
+  onDelete: (session: SessionInfo) => void;
+  onRelaunch: (session: SessionInfo) => void;
+}
+
+/** The project folder a session belongs to (repository root, else its cwd). */
+export function projectOf(session: SessionInfo): string {
+  return session.git?.repo_root || session.cwd || '';
+}
+
+/** Group sessions by project, groups sorted by name, newest activity first inside. */
+export function groupSessions(sessions: SessionInfo[]): [string, SessionInfo[]][] {
+  const groups = new Map<string, SessionInfo[]>();
+  for (const s of sessions) {
+    const key = projectOf(s);
+    if (!groups.has(key)) {
+      groups.set(key, []);
+    }
+    groups.get(key)!.push(s);
+  }
+  const time = (s: SessionInfo) => {
+    const v = s.last_activity_at ?? s.created_at ?? 0;
+    return typeof v === 'number' ? v : Date.parse(String(v)) / 1000 || 0;
+  };
+  return Array.from(groups.entries())
+    .map(([key, list]) => [key, list.sort((a, b) => time(b) - time(a))] as [string, SessionInfo[]])
+    .sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+function baseName(path: string): string {
+  const parts = path.replace(/\/+$/, '').split('/');
+  return parts[parts.length - 1] || path || '/';
+}
+
+function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.Element {
+  const { session } = props;
+  const [editing, setEditing] = React.useState(false);
+  const [name, setName] = React.useState(session.name);
+  const pending = session.pending_permissions?.length ?? 0;
+  const finishRename = (commit: boolean) => {
+    setEditing(false);
+    if (commit && name.trim() && name.trim() !== session.name) {
+      props.onRename(session, name.trim());
+    } else {
+      setName(session.name);
+    }
+  };
+  return (
+    <li
+      className={`jp-Companion-sessionRow ${props.activeId === session.id ? 'jp-mod-active' : ''}`}
+      data-session-id={session.id}
+      data-phase={session.phase}
+    >
+      <span
+        className={`jp-Companion-dot ${phaseClass(session.phase)}`}
+        title={session.phase}
+        role="img"
+        aria-label={`phase ${session.phase}`}
+      />
+      {editing ? (
+        <input
+          className="jp-mod-styled jp-Companion-renameInput"
+          aria-label="New session name"
+          autoFocus
+          value={name}
+          onChange={e => setName(e.target.value)}
+          onBlur={() => finishRename(true)}
+          onKeyDown={e => {
+            if (e.key === 'Enter') {
+              finishRename(true);
+            } else if (e.key === 'Escape') {
+              finishRename(false);
+            }
+          }}
+        />
+      ) : (
+        <button
+          type="button"
+          className="jp-Companion-sessionOpen"
+          aria-label={`Open session ${session.name}`}
+          title={`${session.name} — ${session.backend}${session.model ? ' · ' + session.model : ''} — ${session.cwd}`}
+          onClick={() => props.onOpen(session)}
+          onDoubleClick={() => setEditing(true)}
+        >
+          <span className="jp-Companion-sessionName">{session.name}</span>
+          <span className="jp-Companion-muted jp-Companion-sessionMeta">
+            {session.backend}
+            {session.git?.branch ? ` · ${session.git.branch}` : ''}
+          </span>
+        </button>
+      )}
+      {pending ? (
+        <span className="jp-Companion-pendingBadge" title={`${pending} pending permission request(s)`} aria-label={`${pending} pending permissions`}>
+          {pending}
+        </span>
+      ) : null}
+      {session.cost_usd ? <span className="jp-Companion-cost">{formatCost(session.cost_usd)}</span> : null}
+      <span className="jp-Companion-rowActions">
+        <button type="button" className="jp-Companion-iconButton" aria-label={`Rename ${session.name}`} title="Rename" onClick={() => setEditing(true)}>
+          ✎
+        </button>
+        {session.phase === 'terminated' ? (
+          <button type="button" className="jp-Companion-iconButton" aria-label={`Relaunch ${session.name}`} title="Relaunch" onClick={() => props.onRelaunch(session)}>
+            ↻
+          </button>
+        ) : null}
+        {session.archived ? (
+          <button type="button" className="jp-Companion-iconButton" aria-label={`Unarchive ${session.name}`} title="Unarchive" onClick={() => props.onUnarchive(session)}>
+            ⤒
+          </button>
+        ) : (
+          <button type="button" className="jp-Companion-iconButton" aria-label={`Archive ${session.name}`} title="Archive" onClick={() => props.onArchive(session)}>
+            ⤓
+          </button>
+        )}
+        <button type="button" className="jp-Companion-iconButton jp-mod-danger" aria-label={`Delete ${session.name}`} title="Delete" onClick={() => props.onDelete(session)}>
+          🗑
+        </button>
+      </span>
+    </li>
+  );
+}
+
+export function SessionsList(props: SessionsListProps): JSX.Element {
+  const [collapsed, setCollapsed] = React.useState<Record<string, boolean>>({});
+  const groups = props.sessions ? groupSessions(props.sessions) : [];
+  return (
+    <div className="jp-Companion-sidebar">
+      <div className="jp-Companion-sidebarHeader">
+        <h2 className="jp-Companion-sidebarTitle">Agent sessions</h2>
+        <button type="button" className="jp-Button jp-mod-styled jp-mod-accept" aria-label="New session" onClick={props.onNew}>
+          + New session
+        </button>
+      </div>
+      <div className="jp-Companion-sidebarTools">
+        <label className="jp-Companion-check">
+          <input
+            type="checkbox"
+            checked={props.showArchived}
+            aria-label="Show archived sessions"
+            onChange={e => props.onToggleArchived(e.target.checked)}
+          />
+          <span>archived</span>
+        </label>
+        <button type="button" className="jp-Companion-iconButton" aria-label="Refresh sessions" title="Refresh" onClick={props.onRefresh}>
+          ⟳
+        </button>
+      </div>
+      {props.error ? (
+        <div className="jp-Companion-error" role="alert">
+          {props.error}
+        </div>
+      ) : null}
+      {props.sessions === null && !props.error ? <div className="jp-Companion-muted">Loading…</div> : null}
+      {props.sessions && props.sessions.length === 0 ? (
+        <div className="jp-Companion-empty">No sessions yet. Start one with “New session”.</div>
+      ) : null}
+      {groups.map(([project, list]) => (
+        <section key={project} className="jp-Companion-group" data-project={project}>
+          <button
+            type="button"
+            className="jp-Companion-groupHeader"
+            aria-expanded={!collapsed[project]}
+            aria-label={`Project ${project}`}
+            title={project}
+            onClick={() => setCollapsed({ ...collapsed, [project]: !collapsed[project] })}
+          >
+            {collapsed[project] ? '▸' : '▾'} {baseName(project)} <span className="jp-Companion-muted">({list.length})</span>
+          </button>
+          {!collapsed[project] ? (
+            <ul className="jp-Companion-sessionList">
+              {list.map(s => (
+                <SessionRow key={s.id} {...props} session={s} />
+              ))}
+            </ul>
+          ) : null}
+        </section>
+      ))}
+    </div>
+  );
+}

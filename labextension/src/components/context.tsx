@@ -1,0 +1,42 @@
+/**
+ * What the presentational components need from JupyterLab, injected through
+ * a React context so the components stay testable without a running app.
+ */
+import * as React from 'react';
+
+export interface UiServices {
+  /** Render Markdown (sanitized) into the given element. */
+  Markdown: React.ComponentType<{ source: string }>;
+  /** Open a file path (absolute or relative to the server root) in an editor. */
+  openFile?: (path: string) => void;
+}
+
+/** Plain-text fallback used in tests and before JupyterLab is available. */
+export function PlainMarkdown(props: { source: string }): JSX.Element {
+  return <div className="jp-Companion-markdown jp-Companion-plain">{props.source}</div>;
+}
+
+export const UiContext = React.createContext<UiServices>({ Markdown: PlainMarkdown });
+
+/** A clickable file path that opens the file in JupyterLab. */
+export function FilePath(props: { path: unknown }): JSX.Element | null {
+  const ui = React.useContext(UiContext);
+  const path = typeof props.path === 'string' ? props.path : '';
+  if (!path) {
+    return null;
+  }
+  if (!ui.openFile) {
+    return <code className="jp-Companion-path">{path}</code>;
+  }
+  return (
+    <button
+      type="button"
+      className="jp-Companion-path jp-Companion-linkButton"
+      title={`Open ${path}`}
+      aria-label={`Open ${path} in an editor`}
+      onClick={() => ui.openFile?.(path)}
+    >
+      {path}
+    </button>
+  );
+}

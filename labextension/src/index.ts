@@ -1,0 +1,252 @@
+/**
+ * jupyter-companion JupyterLab extension: sessions sidebar, chat tabs,
+ * new-session dialog, palette commands, launcher card and settings.
+ */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  Dialog,
+  ICommandPalette,
+  InputDialog,
+  MainAreaWidget,
+  WidgetTracker,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ILauncher } from '@jupyterlab/launcher';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { LabIcon } from '@jupyterlab/ui-components';
+import { CompanionApi } from './api';
+import { BackendInfo, SessionInfo } from './model/types';
+import {
+  ChatPanel,
+  CompanionServices,
+  CompanionSettings,
+  DEFAULT_SETTINGS,
+  SessionsPanel,
+  makeMarkdown,
+  showNewSessionDialog
+} from './widgets';
+
+const PLUGIN_ID = 'jupyter-companion:plugin';
+
+export namespace CommandIDs {
+  export const newSession = 'companion:new-session';
+  export const openSession = 'companion:open-session';
+  export const interrupt = 'companion:interrupt';
+  export const showSessions = 'companion:show-sessions';
+}
+
+const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">
+  <g class="jp-icon3" fill="#616161">
+    <path d="M4 4h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 5.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z"/>
+  </g>
+</svg>`;
+
+/** The extension's sidebar/launcher icon. */
+export const companionIcon = new LabIcon({ name: 'jupyter-companion:icon', svgstr: ICON_SVG });
+
+/** Turn an absolute server path into one relative to the Jupyter root, when inside it. */
+export function toServerPath(path: string): string {
+  const root = (PageConfig.getOption('serverRoot') || '').replace(/\/+$/, '');
+  if (root && !root.startsWith('~') && (path === root || path.startsWith(root + '/'))) {
+    return path.slice(root.length + 1);
+  }
+  return path.replace(/^\/+/, '');
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'Coding-agent sessions (Claude Code, Codex, ...) in JupyterLab.',
+  autoStart: true,
+  requires: [IRenderMimeRegistry],
+  optional: [ILayoutRestorer, ICommandPalette, ILauncher, IDefaultFileBrowser, IDocumentManager, ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null,
+    launcher: ILauncher | null,
+    fileBrowser: IDefaultFileBrowser | null,
+    docManager: IDocumentManager | null,
+    settingRegistry: ISettingRegistry | null
+  ) => {
+    const api = new CompanionApi();
+    let settings: CompanionSettings = { ...DEFAULT_SETTINGS };
+    let backendCache: { at: number; list: Promise<BackendInfo[]> } | null = null;
+    const loadBackends = (maxAgeMs: number): Promise<BackendInfo[]> => {
+      if (!backendCache || Date.now() - backendCache.at > maxAgeMs) {
+        const list = api.backends().then(answer => answer.backends ?? []);
+        backendCache = { at: Date.now(), list };
+        list.catch(() => (backendCache = null));
+      }
+      return backendCache.list;
+    };
+    const services: CompanionServices = {
+      api,
+      settings: () => settings,
+      backends: () => loadBackends(60_000),
+      ui: {
+        Markdown: makeMarkdown(rendermime),
+        openFile: docManager
+          ? (path: string) => {
+              docManager.openOrReveal(toServerPath(path));
+            }
+          : undefined
+      }
+    };
+
+    const tracker = new WidgetTracker<MainAreaWidget<ChatPanel>>({ namespace: 'companion-chat' });
+
+    const openTerminal = (session: SessionInfo) => {
+      // The terminal's cwd is a contents path (relative to the server root).
+      void app.commands.execute('terminal:create-new', { cwd: toServerPath(session.cwd) });
+    };
+
+    const openSession = async (session: SessionInfo | string): Promise<MainAreaWidget<ChatPanel> | null> => {
+      const id = typeof session === 'string' ? session : session.id;
+      const existing = tracker.find(w => w.content.session.id === id);
+      if (existing) {
+        app.shell.activateById(existing.id);
+        return existing;
+      }
+      let info: SessionInfo;
+      try {
+        info = typeof session === 'string' ? await api.getSession(id) : session;
+      } catch (err: any) {
+        await showErrorMessage('Cannot open the session', String(err?.message ?? err));
+        return null;
+      }
+      const content = new ChatPanel(info, services, app.commands.hasCommand('terminal:create-new') ? openTerminal : undefined);
+      const widget = new MainAreaWidget({ content });
+      widget.id = content.id;
+      widget.title.icon = companionIcon;
+      widget.title.label = content.title.label;
+      content.title.changed.connect(() => {
+        widget.title.label = content.title.label;
+        widget.title.className = content.title.className;
+      });
+      // Keep the sidebar's phase dot and badge live for open sessions.
+      let seen = '';
+      content.model.subscribe(() => {
+        const state = content.model.state;
+        const key = `${state.phase}/${state.pendingOrder.length}/${state.session.name ?? ''}`;
+        if (key !== seen) {
+          seen = key;
+          void sidebar.refresh();
+        }
+      });
+      app.shell.add(widget, 'main');
+      await tracker.add(widget);
+      app.shell.activateById(widget.id);
+      sidebar.activeId = id;
+      sidebar.update();
+      return widget;
+    };
+
+    const newSession = async () => {
+      const cwd = fileBrowser ? fileBrowser.model.path : '';
+      const session = await showNewSessionDialog(services, cwd);
+      await sidebar.refresh();
+      if (session) {
+        await openSession(session);
+      }
+    };
+
+    const sidebar = new SessionsPanel(services, {
+      onNew: () => void newSession(),
+      onOpen: s => void openSession(s),
+      onError: message => void showErrorMessage('Agent session', message),
+      confirmDelete: async s => {
+        const result = await showDialog({
+          title: 'Delete session?',
+          body: `Delete “${s.name}”? Its CLI is stopped and its history is removed.`,
+          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+        });
+        return result.button.accept;
+      }
+    });
+    sidebar.title.icon = companionIcon;
+    app.shell.add(sidebar, 'left', { rank: 600 });
+    if (restorer) {
+      restorer.add(sidebar, 'jupyter-companion-sessions');
+      void restorer.restore(tracker, {
+        command: CommandIDs.openSession,
+        args: widget => ({ id: widget.content.session.id }),
+        name: widget => widget.content.session.id
+      });
+    }
+
+    app.commands.addCommand(CommandIDs.newSession, {
+      label: args => (args.isLauncher ? 'Agent Session' : 'New Agent Session…'),
+      caption: 'Start a coding-agent session (Claude Code, Codex, ...)',
+      icon: args => (args.isPalette ? undefined : companionIcon),
+      execute: () => newSession()
+    });
+
+    app.commands.addCommand(CommandIDs.openSession, {
+      label: 'Open Agent Session…',
+      caption: 'Open the chat of an existing agent session',
+      execute: async args => {
+        if (typeof args.id === 'string' && args.id) {
+          return openSession(args.id);
+        }
+        const { sessions } = await api.listSessions('false');
+        if (!sessions.length) {
+          await showErrorMessage('Open agent session', 'There are no sessions yet.');
+          return null;
+        }
+        const labels = sessions.map(s => `${s.name} — ${s.backend} (${s.id})`);
+        const picked = await InputDialog.getItem({ title: 'Open agent session', items: labels });
+        if (!picked.button.accept || picked.value === null) {
+          return null;
+        }
+        return openSession(sessions[labels.indexOf(picked.value)]);
+      }
+    });
+
+    app.commands.addCommand(CommandIDs.interrupt, {
+      label: 'Interrupt Agent Session',
+      caption: 'Stop the current turn of the active agent session',
+      isEnabled: () => tracker.currentWidget !== null,
+      execute: () => tracker.currentWidget?.content.model.interrupt()
+    });
+
+    app.commands.addCommand(CommandIDs.showSessions, {
+      label: 'Show Agent Sessions',
+      execute: () => app.shell.activateById(sidebar.id)
+    });
+
+    if (palette) {
+      const category = 'Agent Sessions';
+      for (const command of [CommandIDs.newSession, CommandIDs.openSession, CommandIDs.interrupt, CommandIDs.showSessions]) {
+        palette.addItem({ command, category, args: { isPalette: true } });
+      }
+    }
+    if (launcher) {
+      launcher.add({ command: CommandIDs.newSession, category: 'Other', rank: 1, args: { isLauncher: true } });
+    }
+
+    if (settingRegistry) {
+      void settingRegistry
+        .load(PLUGIN_ID)
+        .then(loaded => {
+          const apply = () => {
+            settings = { ...DEFAULT_SETTINGS, ...(loaded.composite as Partial<CompanionSettings>) };
+          };
+          apply();
+          loaded.changed.connect(apply);
+        })
+        .catch(err => console.warn('jupyter-companion: settings unavailable', err));
+    }
+  }
+};
+
+export default plugin;

@@ -1,0 +1,175 @@
+/**
+ * The live model behind one chat tab: a SessionConnection feeding the pure
+ * reducer, with events batched so a long history replays in one pass.
+ */
+import { newClientMsgId } from './ids';
+import { ConnectionOptions, ConnectionState, SessionConnection, SocketLike } from './connection';
+import { ChatState, initialState, reduce, reduceAll } from './reducer';
+import { CompanionEvent, Command, SessionInfo } from './types';
+
+export interface ChatModelOptions {
+  sessionId: string;
+  wsUrl: string;
+  token?: string;
+  session?: Partial<SessionInfo>;
+  socketFactory?: (url: string) => SocketLike;
+  /** Schedules a batch flush (defaults to a 16 ms timer). */
+  schedule?: (fn: () => void) => void;
+  connection?: Partial<ConnectionOptions>;
+}
+
+/** Options of a permission answer. */
+export interface PermissionAnswer {
+  message?: string;
+  updated_input?: Record<string, unknown>;
+  updated_permissions?: unknown[];
+}
+
+/** State + commands of one session's chat. */
+export class ChatModel {
+  readonly sessionId: string;
+  private _state: ChatState;
+  private _connection: ConnectionState = 'disconnected';
+  private inbox: CompanionEvent[] = [];
+  private flushScheduled = false;
+  private listeners = new Set<() => void>();
+  private socket: SessionConnection;
+  private schedule: (fn: () => void) => void;
+  /** Request ids answered from this tab, awaiting `permission_resolved`. */
+  readonly answered = new Set<string>();
+
+  constructor(options: ChatModelOptions) {
+    this.sessionId = options.sessionId;
+    this._state = initialState(options.session);
+    this.schedule = options.schedule ?? (fn => void setTimeout(fn, 16));
+    this.socket = new SessionConnection({
+      wsUrl: options.wsUrl,
+      token: options.token,
+      sessionId: options.sessionId,
+      lastSeq: () => {
+        this.flush();
+        return this._state.lastSeq;
+      },
+      onEvent: ev => this.receive(ev),
+      onState: s => {
+        this._connection = s;
+        this.emit();
+      },
+      socketFactory: options.socketFactory,
+      ...options.connection
+    });
+  }
+
+  get state(): ChatState {
+    return this._state;
+  }
+
+  get connection(): ConnectionState {
+    return this._connection;
+  }
+
+  /** Listen for changes; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Open the WebSocket. */
+  start(): void {
+    this.socket.connect();
+  }
+
+  /** Force a reconnect (after=<last seq>). */
+  reconnect(): void {
+    this.socket.reconnectNow();
+  }
+
+  /** Queue an incoming event; applied in the next batch. */
+  receive(event: CompanionEvent): void {
+    this.inbox.push(event);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.schedule(() => this.flush());
+    }
+  }
+
+  /** Apply every queued event now. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.inbox.length === 0) {
+      return;
+    }
+    const batch = this.inbox;
+    this.inbox = [];
+    const next = reduceAll(this._state, batch);
+    for (const id of this.answered) {
+      if (!next.pending[id]) {
+        this.answered.delete(id);
+      }
+    }
+    this.setState(next);
+  }
+
+  /** Send a prompt (shown at once as a local echo). */
+  sendMessage(content: string, images?: { media_type: string; data: string }[]): string {
+    const clientMsgId = newClientMsgId();
+    this.flush();
+    this.setState(
+      reduce(this._state, { type: 'local_user_message', content, client_msg_id: clientMsgId, images })
+    );
+    const command: Extract<Command, { type: 'user_message' }> = {
+      type: 'user_message',
+      content,
+      client_msg_id: clientMsgId
+    };
+    if (images && images.length) {
+      command.images = images;
+    }
+    this.socket.send(command);
+    return clientMsgId;
+  }
+
+  /** Answer a pending permission request. */
+  respond(requestId: string, behavior: 'allow' | 'deny', answer: PermissionAnswer = {}): void {
+    this.answered.add(requestId);
+    const command: Command = {
+      type: 'permission_response',
+      request_id: requestId,
+      behavior,
+      client_msg_id: newClientMsgId(),
+      ...answer
+    };
+    this.socket.send(command);
+    this.emit();
+  }
+
+  interrupt(): void {
+    this.socket.send({ type: 'interrupt', client_msg_id: newClientMsgId() });
+  }
+
+  setModel(model: string): void {
+    this.socket.send({ type: 'set_model', model, client_msg_id: newClientMsgId() });
+  }
+
+  setPermissionMode(mode: string): void {
+    this.socket.send({ type: 'set_permission_mode', mode, client_msg_id: newClientMsgId() });
+  }
+
+  dispose(): void {
+    this.socket.dispose();
+    this.listeners.clear();
+  }
+
+  private setState(state: ChatState): void {
+    if (state !== this._state) {
+      this._state = state;
+      this.emit();
+    }
+  }
+
+  private emit(): void {
+    for (const listener of Array.from(this.listeners)) {
+      listener();
+    }
+  }
+}

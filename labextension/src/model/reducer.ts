@@ -1,0 +1,534 @@
+/**
+ * The pure event reducer of a chat view.
+ *
+ * It folds the events of one session (API.md "Event types") into what the
+ * chat renders: a transcript of items, the results of tool calls, pending
+ * permission requests, the phase, the live streaming draft and per-turn
+ * statistics. It has no DOM or network dependency so it is unit tested.
+ *
+ * Rules:
+ * - stored events (numeric `seq`) at or below `lastSeq` are duplicates and ignored;
+ * - `stream_delta` frames (`seq: null`) accumulate into `streaming` and are
+ *   dropped as soon as the final `assistant` message (or the turn's `result`)
+ *   arrives;
+ * - several `assistant` events with the same message id (Claude emits one per
+ *   content block) are merged into one transcript item;
+ * - a local user message (optimistic echo) is replaced by the stored
+ *   `user_message` that carries the same `client_msg_id`.
+ */
+import {
+  CompanionEvent,
+  ContentBlock,
+  PermissionRequest,
+  Phase,
+  SessionInfo
+} from './types';
+
+/** A user's prompt in the transcript. */
+export interface UserItem {
+  kind: 'user';
+  key: string;
+  seq: number | null;
+  content: string;
+  images?: { media_type: string; data: string }[];
+  clientMsgId?: string;
+  /** True while only the local echo exists (not yet stored by the server). */
+  local?: boolean;
+}
+
+/** One assistant message (possibly merged from several events). */
+export interface AssistantItem {
+  kind: 'assistant';
+  key: string;
+  seq: number;
+  messageId: string;
+  model?: string;
+  blocks: ContentBlock[];
+  parentToolUseId?: string | null;
+}
+
+/** The end of a turn, with its cost and usage. */
+export interface ResultItem {
+  kind: 'result';
+  key: string;
+  seq: number;
+  isError: boolean;
+  durationMs?: number;
+  numTurns?: number;
+  costUsd?: number;
+  usage?: Record<string, unknown>;
+  text?: string;
+}
+
+/** An error reported by the server or the CLI. */
+export interface ErrorItem {
+  kind: 'error';
+  key: string;
+  seq: number | null;
+  message: string;
+  code?: string;
+}
+
+/** Any other stored event, rendered as a one-line notice. */
+export interface SystemItem {
+  kind: 'system';
+  key: string;
+  seq: number;
+  text: string;
+}
+
+export type TranscriptItem = UserItem | AssistantItem | ResultItem | ErrorItem | SystemItem;
+
+/** The result of one tool call, keyed by its tool_use id. */
+export interface ToolResult {
+  content: unknown;
+  isError: boolean;
+  seq: number;
+}
+
+/** How a permission request ended. */
+export interface PermissionResolution {
+  behavior: string;
+  by: string;
+  toolUseId?: string | null;
+  toolName?: string;
+}
+
+/** Information from `session_init`. */
+export interface InitInfo {
+  model?: string;
+  cwd?: string;
+  tools?: string[];
+  permissionMode?: string;
+  slashCommands?: string[];
+  skills?: string[];
+  backendVersion?: string;
+}
+
+/** The live streaming draft (transient deltas). */
+export interface StreamingDraft {
+  text: string;
+  thinking: string;
+  messageId?: string;
+}
+
+/** Everything a chat view renders, derived from events only. */
+export interface ChatState {
+  lastSeq: number;
+  items: TranscriptItem[];
+  toolResults: Record<string, ToolResult>;
+  /** Pending permission requests by request id, in arrival order. */
+  pending: Record<string, PermissionRequest>;
+  pendingOrder: string[];
+  resolved: Record<string, PermissionResolution>;
+  phase: Phase;
+  init: InitInfo | null;
+  /** The merged `session_update` fields (name, model, permission_mode, git, ...). */
+  session: Partial<SessionInfo>;
+  streaming: StreamingDraft | null;
+  totalCostUsd: number;
+  /** The last transient error frame (e.g. a malformed command), not stored. */
+  transientError: string | null;
+}
+
+/** Local actions that are not server events. */
+export type LocalAction =
+  | { type: 'local_user_message'; content: string; client_msg_id: string; images?: UserItem['images'] }
+  | { type: 'reset' };
+
+/** A fresh state, optionally seeded with a session object's fields. */
+export function initialState(session?: Partial<SessionInfo>): ChatState {
+  return {
+    lastSeq: 0,
+    items: [],
+    toolResults: {},
+    pending: {},
+    pendingOrder: [],
+    resolved: {},
+    phase: (session?.phase as Phase) ?? 'starting',
+    init: null,
+    session: session ? { ...session } : {},
+    streaming: null,
+    totalCostUsd: 0,
+    transientError: null
+  };
+}
+
+function clone(state: ChatState): ChatState {
+  return {
+    ...state,
+    items: state.items.slice(),
+    toolResults: { ...state.toolResults },
+    pending: { ...state.pending },
+    pendingOrder: state.pendingOrder.slice(),
+    resolved: { ...state.resolved },
+    session: { ...state.session }
+  };
+}
+
+function asString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function asNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function sameBlock(a: ContentBlock, b: ContentBlock): boolean {
+  if (a.type !== b.type) {
+    return false;
+  }
+  if (a.type === 'tool_use') {
+    return (a as { id?: unknown }).id === (b as { id?: unknown }).id;
+  }
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function removePending(draft: ChatState, requestId: string): PermissionRequest | undefined {
+  const request = draft.pending[requestId];
+  if (request) {
+    delete draft.pending[requestId];
+    draft.pendingOrder = draft.pendingOrder.filter(id => id !== requestId);
+  }
+  return request;
+}
+
+function findAssistant(draft: ChatState, messageId: string): number {
+  // Blocks of one message arrive next to each other; look back a little only.
+  for (let i = draft.items.length - 1, n = 0; i >= 0 && n < 50; i--, n++) {
+    const item = draft.items[i];
+    if (item.kind === 'assistant' && item.messageId === messageId) {
+      return i;
+    }
+    if (item.kind === 'user' || item.kind === 'result') {
+      break;
+    }
+  }
+  return -1;
+}
+
+function applyAssistant(draft: ChatState, ev: CompanionEvent, seq: number): void {
+  const message = (ev.message ?? {}) as { id?: unknown; model?: unknown; content?: unknown };
+  const blocks = Array.isArray(message.content) ? (message.content as ContentBlock[]) : [];
+  const messageId = asString(message.id) ?? `seq-${seq}`;
+  const parent = asString(ev.parent_tool_use_id) ?? null;
+  const index = findAssistant(draft, messageId);
+  if (index >= 0) {
+    const existing = draft.items[index] as AssistantItem;
+    const merged = existing.blocks.slice();
+    for (const block of blocks) {
+      if (!merged.some(b => sameBlock(b, block))) {
+        merged.push(block);
+      }
+    }
+    draft.items[index] = { ...existing, blocks: merged };
+  } else {
+    draft.items.push({
+      kind: 'assistant',
+      key: `a-${seq}`,
+      seq,
+      messageId,
+      model: asString(message.model),
+      blocks: blocks.slice(),
+      parentToolUseId: parent
+    });
+  }
+  // The final message supersedes the live draft (subagent messages do not).
+  if (!parent) {
+    draft.streaming = null;
+  }
+}
+
+function applyUser(draft: ChatState, ev: CompanionEvent, seq: number): void {
+  const clientMsgId = asString(ev.client_msg_id);
+  const item: UserItem = {
+    kind: 'user',
+    key: `u-${seq}`,
+    seq,
+    content: asString(ev.content) ?? '',
+    images: Array.isArray(ev.images) ? (ev.images as UserItem['images']) : undefined,
+    clientMsgId
+  };
+  if (clientMsgId) {
+    const local = draft.items.findIndex(
+      it => it.kind === 'user' && it.local === true && it.clientMsgId === clientMsgId
+    );
+    if (local >= 0) {
+      draft.items.splice(local, 1);
+    }
+  }
+  draft.items.push(item);
+}
+
+function describeSystem(ev: CompanionEvent): string {
+  const subtype = asString(ev.subtype);
+  const message = asString(ev.message) ?? asString(ev.text);
+  const label = subtype ? `${ev.type}: ${subtype}` : ev.type;
+  return message ? `${label} — ${message}` : label;
+}
+
+/** Apply one stored or transient event to a mutable draft. */
+function applyEvent(draft: ChatState, ev: CompanionEvent): void {
+  const seq = typeof ev.seq === 'number' ? ev.seq : null;
+  if (seq !== null) {
+    if (seq <= draft.lastSeq) {
+      return; // duplicate (replay overlap or resent frame)
+    }
+    draft.lastSeq = seq;
+  }
+  switch (ev.type) {
+    case 'stream_delta': {
+      const text = asString(ev.text) ?? '';
+      const current = draft.streaming ?? { text: '', thinking: '' };
+      const messageId = asString(ev.message_id) ?? current.messageId;
+      draft.streaming =
+        ev.kind === 'thinking'
+          ? { ...current, thinking: current.thinking + text, messageId }
+          : { ...current, text: current.text + text, messageId };
+      return;
+    }
+    case 'error': {
+      const message = asString(ev.message) ?? 'error';
+      if (seq === null) {
+        draft.transientError = message;
+        return;
+      }
+      draft.items.push({ kind: 'error', key: `e-${seq}`, seq, message, code: asString(ev.code) });
+      return;
+    }
+  }
+  if (seq === null) {
+    return; // other transient frames carry no transcript content
+  }
+  switch (ev.type) {
+    case 'session_init':
+      draft.init = {
+        model: asString(ev.model),
+        cwd: asString(ev.cwd),
+        tools: Array.isArray(ev.tools) ? (ev.tools as string[]) : undefined,
+        permissionMode: asString(ev.permission_mode),
+        slashCommands: Array.isArray(ev.slash_commands) ? (ev.slash_commands as string[]) : undefined,
+        skills: Array.isArray(ev.skills) ? (ev.skills as string[]) : undefined,
+        backendVersion: asString(ev.backend_version)
+      };
+      if (draft.init.model) {
+        draft.session.model = draft.init.model;
+      }
+      if (draft.init.permissionMode) {
+        draft.session.permission_mode = draft.init.permissionMode;
+      }
+      return;
+    case 'phase': {
+      const phase = asString(ev.phase);
+      if (phase) {
+        draft.phase = phase;
+        draft.session.phase = phase;
+        if (phase === 'terminated' || phase === 'ready') {
+          draft.streaming = null;
+        }
+      }
+      return;
+    }
+    case 'user_message':
+      applyUser(draft, ev, seq);
+      return;
+    case 'assistant':
+      applyAssistant(draft, ev, seq);
+      return;
+    case 'tool_result': {
+      const id = asString(ev.tool_use_id);
+      if (id) {
+        draft.toolResults[id] = { content: ev.content, isError: ev.is_error === true, seq };
+      }
+      return;
+    }
+    case 'permission_request': {
+      const requestId = asString(ev.request_id);
+      if (!requestId || draft.resolved[requestId]) {
+        return;
+      }
+      const { seq: _s, type: _t, ts: _ts, session_id: _sid, ...rest } = ev;
+      void _s;
+      void _t;
+      void _ts;
+      void _sid;
+      if (!draft.pending[requestId]) {
+        draft.pendingOrder.push(requestId);
+      }
+      draft.pending[requestId] = {
+        ...(rest as Record<string, unknown>),
+        request_id: requestId,
+        tool_name: asString(ev.tool_name) ?? 'tool',
+        input: (ev.input as Record<string, unknown>) ?? {},
+        seq
+      };
+      return;
+    }
+    case 'permission_resolved': {
+      const requestId = asString(ev.request_id);
+      if (!requestId) {
+        return;
+      }
+      const request = removePending(draft, requestId);
+      draft.resolved[requestId] = {
+        behavior: asString(ev.behavior) ?? 'deny',
+        by: asString(ev.by) ?? 'user',
+        toolUseId: request?.tool_use_id ?? null,
+        toolName: request?.tool_name
+      };
+      return;
+    }
+    case 'result': {
+      const costUsd = asNumber(ev.cost_usd);
+      draft.items.push({
+        kind: 'result',
+        key: `r-${seq}`,
+        seq,
+        isError: ev.is_error === true,
+        durationMs: asNumber(ev.duration_ms),
+        numTurns: asNumber(ev.num_turns),
+        costUsd,
+        usage: (ev.usage as Record<string, unknown>) ?? undefined,
+        text: asString(ev.text)
+      });
+      if (costUsd !== undefined) {
+        draft.totalCostUsd += costUsd;
+      }
+      draft.streaming = null;
+      return;
+    }
+    case 'session_update': {
+      const { seq: _s, type: _t, ts: _ts, session_id: _sid, ...fields } = ev;
+      void _s;
+      void _t;
+      void _ts;
+      void _sid;
+      Object.assign(draft.session, fields);
+      if (typeof fields.phase === 'string') {
+        draft.phase = fields.phase;
+      }
+      if (Array.isArray(fields.pending_permissions)) {
+        syncPending(draft, fields.pending_permissions as PermissionRequest[]);
+      }
+      return;
+    }
+    default:
+      draft.items.push({ kind: 'system', key: `s-${seq}`, seq, text: describeSystem(ev) });
+  }
+}
+
+function syncPending(draft: ChatState, requests: PermissionRequest[]): void {
+  const ids = new Set(requests.map(r => r.request_id));
+  for (const id of draft.pendingOrder.slice()) {
+    if (!ids.has(id)) {
+      removePending(draft, id);
+    }
+  }
+  for (const request of requests) {
+    if (!draft.pending[request.request_id]) {
+      draft.pendingOrder.push(request.request_id);
+    }
+    draft.pending[request.request_id] = request;
+  }
+}
+
+function applyLocal(draft: ChatState, action: LocalAction): ChatState {
+  if (action.type === 'reset') {
+    return initialState(draft.session);
+  }
+  draft.items.push({
+    kind: 'user',
+    key: `local-${action.client_msg_id}`,
+    seq: null,
+    content: action.content,
+    images: action.images,
+    clientMsgId: action.client_msg_id,
+    local: true
+  });
+  return draft;
+}
+
+function isLocal(action: CompanionEvent | LocalAction): action is LocalAction {
+  return action.type === 'local_user_message' || action.type === 'reset';
+}
+
+/** Fold one event (or local action) into a new state; the input is not modified. */
+export function reduce(state: ChatState, action: CompanionEvent | LocalAction): ChatState {
+  if (!isLocal(action)) {
+    const seq = (action as CompanionEvent).seq;
+    if (typeof seq === 'number' && seq <= state.lastSeq) {
+      return state; // duplicate: keep identity so views do not re-render
+    }
+  }
+  const draft = clone(state);
+  if (isLocal(action)) {
+    return applyLocal(draft, action);
+  }
+  applyEvent(draft, action);
+  return draft;
+}
+
+/** Fold many events at once (history replay) with a single copy of the state. */
+export function reduceAll(state: ChatState, events: CompanionEvent[]): ChatState {
+  if (events.length === 0) {
+    return state;
+  }
+  const draft = clone(state);
+  for (const ev of events) {
+    applyEvent(draft, ev);
+  }
+  return draft;
+}
+
+/** The pending requests in arrival order. */
+export function pendingList(state: ChatState): PermissionRequest[] {
+  return state.pendingOrder.map(id => state.pending[id]).filter(Boolean);
+}
+
+/** One user turn: its prompt, the items that followed and its closing result. */
+export interface Turn {
+  user: UserItem | null;
+  items: TranscriptItem[];
+  result: ResultItem | null;
+}
+
+/** Split the transcript into turns (each starts at a user message). */
+export function turnsOf(items: TranscriptItem[]): Turn[] {
+  const turns: Turn[] = [];
+  let current: Turn | null = null;
+  for (const item of items) {
+    if (item.kind === 'user' || current === null) {
+      current = { user: item.kind === 'user' ? item : null, items: [], result: null };
+      turns.push(current);
+      if (item.kind === 'user') {
+        continue;
+      }
+    }
+    if (item.kind === 'result') {
+      current.result = item;
+    }
+    current.items.push(item);
+  }
+  return turns;
+}
+
+/** Subagent messages grouped by the Task tool_use id that spawned them. */
+export function childrenByParent(items: TranscriptItem[]): Record<string, AssistantItem[]> {
+  const out: Record<string, AssistantItem[]> = {};
+  for (const item of items) {
+    if (item.kind === 'assistant' && item.parentToolUseId) {
+      (out[item.parentToolUseId] ??= []).push(item);
+    }
+  }
+  return out;
+}
+
+/** True when the session is in the middle of a turn (the interrupt button shows). */
+export function isBusy(state: ChatState): boolean {
+  return (
+    state.phase === 'streaming' ||
+    state.phase === 'awaiting_permission' ||
+    state.phase === 'compacting' ||
+    state.streaming !== null
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * Types of the public API (see API.md): session objects, events and commands.
+ *
+ * Only the fields the panel uses are typed strictly; everything else is kept
+ * through index signatures so newer servers can add fields freely.
+ */
+
+/** One of the session phases listed in API.md. */
+export type Phase =
+  | 'starting'
+  | 'initializing'
+  | 'ready'
+  | 'streaming'
+  | 'awaiting_permission'
+  | 'compacting'
+  | 'reconnecting'
+  | 'terminated'
+  | string;
+
+/** A permission request as stored in events and in the session object. */
+export interface PermissionRequest {
+  request_id: string;
+  tool_name: string;
+  input: Record<string, unknown>;
+  description?: string | null;
+  suggestions?: unknown[] | null;
+  tool_use_id?: string | null;
+  seq?: number | null;
+  [key: string]: unknown;
+}
+
+/** Git information attached to a session. */
+export interface GitInfo {
+  branch?: string | null;
+  is_worktree?: boolean;
+  repo_root?: string | null;
+  ahead?: number | null;
+  behind?: number | null;
+}
+
+/** The session object returned by `companion/api/sessions`. */
+export interface SessionInfo {
+  id: string;
+  name: string;
+  backend: string;
+  model?: string | null;
+  permission_mode?: string | null;
+  cwd: string;
+  phase: Phase;
+  archived: boolean;
+  created_at?: string | number | null;
+  last_activity_at?: string | number | null;
+  cli_session_id?: string | null;
+  pid?: number | null;
+  pending_permissions: PermissionRequest[];
+  last_seq: number;
+  cost_usd?: number | null;
+  git?: GitInfo | null;
+  [key: string]: unknown;
+}
+
+/** A backend as listed by `companion/api/backends`. */
+export interface BackendInfo {
+  name: string;
+  label: string;
+  available: boolean;
+  version?: string | null;
+  reason?: string | null;
+  models?: { id: string; label: string }[];
+  permission_modes?: string[];
+  [key: string]: unknown;
+}
+
+/** Content blocks of an assistant message. */
+export interface TextBlock {
+  type: 'text';
+  text: string;
+}
+export interface ThinkingBlock {
+  type: 'thinking';
+  thinking: string;
+}
+export interface ToolUseBlock {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: Record<string, unknown>;
+}
+export type ContentBlock =
+  | TextBlock
+  | ThinkingBlock
+  | ToolUseBlock
+  | { type: string; [key: string]: unknown };
+
+/** The envelope shared by every server -> client frame. */
+export interface CompanionEvent {
+  seq: number | null;
+  type: string;
+  ts?: string | number;
+  session_id?: string;
+  [key: string]: unknown;
+}
+
+/** Client -> server commands over the WebSocket. */
+export type Command =
+  | {
+      type: 'user_message';
+      content: string;
+      images?: { media_type: string; data: string }[];
+      client_msg_id?: string;
+    }
+  | {
+      type: 'permission_response';
+      request_id: string;
+      behavior: 'allow' | 'deny';
+      updated_input?: Record<string, unknown>;
+      updated_permissions?: unknown[];
+      message?: string;
+      client_msg_id?: string;
+    }
+  | { type: 'interrupt'; client_msg_id?: string }
+  | { type: 'set_model'; model: string; client_msg_id?: string }
+  | { type: 'set_permission_mode'; mode: string; client_msg_id?: string };
+
+/** The permission modes of API.md, in the order the UI offers them. */
+export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'bypassPermissions'];

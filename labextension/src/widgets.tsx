@@ -1,0 +1,272 @@
+/**
+ * JupyterLab widgets wrapping the React components: the sessions sidebar,
+ * the chat tab of a session and the new-session modal.
+ */
+import { ReactWidget } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
+import * as React from 'react';
+import { CompanionApi } from './api';
+import { ChatView } from './components/ChatView';
+import { UiContext, UiServices } from './components/context';
+import { NewSessionForm } from './components/NewSessionForm';
+import { SessionsList } from './components/SessionsList';
+import { ChatModel } from './model/chatModel';
+import { BackendInfo, SessionInfo } from './model/types';
+
+/** Markdown rendered by JupyterLab's rendermime (untrusted: sanitized). */
+export function makeMarkdown(rendermime: IRenderMimeRegistry): React.ComponentType<{ source: string }> {
+  return function RenderedMarkdown(props: { source: string }): JSX.Element {
+    const host = React.useRef<HTMLDivElement>(null);
+    React.useEffect(() => {
+      const node = host.current;
+      if (!node) {
+        return;
+      }
+      const renderer = rendermime.createRenderer('text/markdown');
+      const model = rendermime.createModel({ data: { 'text/markdown': props.source }, trusted: false });
+      let disposed = false;
+      renderer
+        .renderModel(model)
+        .then(() => {
+          if (!disposed) {
+            node.replaceChildren(renderer.node);
+          }
+        })
+        .catch(() => {
+          if (!disposed) {
+            node.textContent = props.source;
+          }
+        });
+      return () => {
+        disposed = true;
+        renderer.dispose();
+      };
+    }, [props.source]);
+    return <div className="jp-Companion-markdown" ref={host} />;
+  };
+}
+
+/** Shared services of the extension (one per app). */
+export interface CompanionServices {
+  api: CompanionApi;
+  ui: UiServices;
+  settings: () => CompanionSettings;
+  backends: () => Promise<BackendInfo[]>;
+}
+
+/** User settings (schema/plugin.json). */
+export interface CompanionSettings {
+  refreshInterval: number;
+  defaultBackend: string;
+  defaultPermissionMode: string;
+}
+
+export const DEFAULT_SETTINGS: CompanionSettings = {
+  refreshInterval: 5,
+  defaultBackend: 'claude',
+  defaultPermissionMode: 'default'
+};
+
+/** The left-area sidebar listing sessions. */
+export class SessionsPanel extends ReactWidget {
+  private sessions: SessionInfo[] | null = null;
+  private error: string | null = null;
+  private showArchived = false;
+  private timer: number | null = null;
+  activeId: string | null = null;
+
+  constructor(
+    private readonly services: CompanionServices,
+    private readonly handlers: {
+      onNew: () => void;
+      onOpen: (session: SessionInfo) => void;
+      confirmDelete: (session: SessionInfo) => Promise<boolean>;
+      onError: (message: string) => void;
+    }
+  ) {
+    super();
+    this.addClass('jp-Companion-sidebarPanel');
+    this.id = 'jupyter-companion-sessions';
+    this.title.caption = 'Agent sessions';
+  }
+
+  /** Reload the list now. */
+  async refresh(): Promise<void> {
+    try {
+      const answer = await this.services.api.listSessions(this.showArchived ? 'all' : 'false');
+      this.sessions = answer.sessions ?? [];
+      this.error = null;
+    } catch (err: any) {
+      this.error = `Cannot list sessions: ${err?.message ?? err}`;
+    }
+    this.update();
+  }
+
+  protected onAfterAttach(msg: any): void {
+    super.onAfterAttach(msg);
+    void this.refresh();
+    this.schedule();
+  }
+
+  protected onBeforeDetach(msg: any): void {
+    if (this.timer !== null) {
+      window.clearTimeout(this.timer);
+      this.timer = null;
+    }
+    super.onBeforeDetach(msg);
+  }
+
+  private schedule(): void {
+    const seconds = Math.max(1, this.services.settings().refreshInterval || 5);
+    this.timer = window.setTimeout(async () => {
+      if (this.isVisible) {
+        await this.refresh();
+      }
+      this.schedule();
+    }, seconds * 1000);
+  }
+
+  private async act(promise: Promise<unknown>): Promise<void> {
+    try {
+      await promise;
+    } catch (err: any) {
+      this.handlers.onError(String(err?.message ?? err));
+    }
+    await this.refresh();
+  }
+
+  render(): JSX.Element {
+    const api = this.services.api;
+    return (
+      <SessionsList
+        sessions={this.sessions}
+        error={this.error}
+        showArchived={this.showArchived}
+        activeId={this.activeId}
+        onToggleArchived={value => {
+          this.showArchived = value;
+          void this.refresh();
+        }}
+        onNew={this.handlers.onNew}
+        onRefresh={() => void this.refresh()}
+        onOpen={this.handlers.onOpen}
+        onRename={(s, name) => void this.act(api.rename(s.id, name))}
+        onArchive={s => void this.act(api.action(s.id, 'archive'))}
+        onUnarchive={s => void this.act(api.action(s.id, 'unarchive'))}
+        onRelaunch={s => void this.act(api.action(s.id, 'relaunch'))}
+        onDelete={async s => {
+          if (await this.handlers.confirmDelete(s)) {
+            await this.act(api.remove(s.id));
+          }
+        }}
+      />
+    );
+  }
+}
+
+/** The chat tab of one session. */
+export class ChatPanel extends ReactWidget {
+  readonly model: ChatModel;
+  private models: { id: string; label: string }[] = [];
+
+  constructor(
+    readonly session: SessionInfo,
+    private readonly services: CompanionServices,
+    private readonly openTerminal?: (session: SessionInfo) => void
+  ) {
+    super();
+    this.addClass('jp-Companion-chatPanel');
+    this.id = `jupyter-companion-chat-${session.id}`;
+    this.title.label = session.name || session.id;
+    this.title.caption = `${session.name} — ${session.backend} — ${session.cwd}`;
+    this.title.closable = true;
+    const settings = services.api.settings;
+    this.model = new ChatModel({
+      sessionId: session.id,
+      wsUrl: settings.wsUrl,
+      token: settings.token,
+      session
+    });
+    this.model.subscribe(() => {
+      const name = this.model.state.session.name;
+      if (typeof name === 'string' && name && name !== this.title.label) {
+        this.title.label = name;
+      }
+      this.title.className = this.model.state.pendingOrder.length ? 'jp-Companion-tabWaiting' : '';
+    });
+    this.model.start();
+    void services
+      .backends()
+      .then(list => {
+        this.models = list.find(b => b.name === session.backend)?.models ?? [];
+        this.update();
+      })
+      .catch(() => undefined);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    super.dispose();
+  }
+
+  render(): JSX.Element {
+    return (
+      <UiContext.Provider value={{ ...this.services.ui, openFile: this.services.ui.openFile && this.resolveOpen }}>
+        <ChatView
+          model={this.model}
+          models={this.models}
+          onOpenTerminal={this.openTerminal ? () => this.openTerminal?.(this.session) : undefined}
+        />
+      </UiContext.Provider>
+    );
+  }
+
+  /** Paths in cards are relative to the session's cwd unless absolute. */
+  private resolveOpen = (path: string): void => {
+    const absolute = path.startsWith('/') ? path : `${this.session.cwd.replace(/\/+$/, '')}/${path}`;
+    this.services.ui.openFile?.(absolute);
+  };
+}
+
+/** Show the new-session form in a modal; resolves with the session or null. */
+export function showNewSessionDialog(
+  services: CompanionServices,
+  defaultCwd: string
+): Promise<SessionInfo | null> {
+  return new Promise(resolve => {
+    let settled = false;
+    const previous = document.activeElement as HTMLElement | null;
+    const finish = (session: SessionInfo | null) => {
+      if (settled) {
+        return;
+      }
+      settled = true;
+      widget.dispose();
+      previous?.focus?.();
+      resolve(session);
+    };
+    const settings = services.settings();
+    const widget = ReactWidget.create(
+      <div className="jp-Companion-modalBackdrop" onMouseDown={e => e.target === e.currentTarget && finish(null)}>
+        <div className="jp-Companion-modal" role="dialog" aria-modal="true" aria-label="New agent session">
+          <NewSessionForm
+            loadBackends={services.backends}
+            create={(body, onLine) => services.api.createSession(body, onLine)}
+            defaultCwd={defaultCwd}
+            defaultBackend={settings.defaultBackend}
+            defaultMode={settings.defaultPermissionMode}
+            onCreated={session => finish(session)}
+            onCancel={() => finish(null)}
+          />
+        </div>
+      </div>
+    );
+    widget.addClass('jp-Companion-modalHost');
+    Widget.attach(widget, document.body);
+    requestAnimationFrame(() => {
+      const first = widget.node.querySelector<HTMLElement>('input:not([disabled]), select, button');
+      first?.focus();
+    });
+  });
+}

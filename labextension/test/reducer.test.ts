@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import {
+  childrenByParent,
+  initialState,
+  isBusy,
+  pendingList,
+  reduce,
+  reduceAll,
+  turnsOf
+} from '../src/model/reducer';
+import { CompanionEvent } from '../src/model/types';
+
+let n = 0;
+function ev(type: string, fields: Record<string, unknown> = {}, seq?: number | null): CompanionEvent {
+  return { seq: seq === undefined ? ++n : seq, type, ts: 0, session_id: 's1', ...fields };
+}
+
+describe('reducer', () => {
+  it('builds a transcript from a full turn', () => {
+    n = 0;
+    const events = [
+      ev('session_init', {
+        model: 'claude-x',
+        cwd: '/w',
+        tools: ['Bash'],
+        permission_mode: 'default',
+        slash_commands: ['/clear'],
+        skills: ['pdf']
+      }),
+      ev('phase', { phase: 'ready', previous: 'initializing' }),
+      ev('user_message', { content: 'hello', client_msg_id: 'c1' }),
+      ev('phase', { phase: 'streaming', previous: 'ready' }),
+      ev('assistant', { message: { id: 'm1', model: 'claude-x', content: [{ type: 'text', text: 'Hi!' }] } }),
+      ev('result', { is_error: false, cost_usd: 0.25, duration_ms: 1200, num_turns: 1, usage: { output_tokens: 5 } }),
+      ev('phase', { phase: 'ready', previous: 'streaming' })
+    ];
+    const state = reduceAll(initialState(), events);
+    expect(state.lastSeq).toBe(7);
+    expect(state.phase).toBe('ready');
+    expect(state.init?.slashCommands).toEqual(['/clear']);
+    expect(state.session.model).toBe('claude-x');
+    expect(state.items.map(i => i.kind)).toEqual(['user', 'assistant', 'result']);
+    expect(state.totalCostUsd).toBeCloseTo(0.25);
+    const turns = turnsOf(state.items);
+    expect(turns).toHaveLength(1);
+    expect(turns[0].user?.content).toBe('hello');
+    expect(turns[0].result?.costUsd).toBe(0.25);
+    expect(turns[0].result?.usage).toEqual({ output_tokens: 5 });
+  });
+
+  it('ignores duplicate and old seqs and keeps identity', () => {
+    n = 0;
+    const a = reduce(initialState(), ev('user_message', { content: 'x' }));
+    const b = reduce(a, { ...ev('user_message', { content: 'x' }, 1) });
+    expect(b).toBe(a);
+    const replay = reduceAll(a, [ev('user_message', { content: 'x' }, 1), ev('phase', { phase: 'streaming' }, 2)]);
+    expect(replay.items).toHaveLength(1);
+    expect(replay.phase).toBe('streaming');
+    expect(replay.lastSeq).toBe(2);
+  });
+
+  it('merges stream deltas and drops them when the final message arrives', () => {
+    n = 0;
+    let s = initialState();
+    s = reduce(s, ev('stream_delta', { kind: 'thinking', text: 'hmm ' }, null));
+    s = reduce(s, ev('stream_delta', { kind: 'text', text: 'Hel' }, null));
+    s = reduce(s, ev('stream_delta', { kind: 'text', text: 'lo', message_id: 'm1' }, null));
+    expect(s.streaming).toEqual({ text: 'Hello', thinking: 'hmm ', messageId: 'm1' });
+    expect(s.lastSeq).toBe(0);
+    expect(isBusy(s)).toBe(true);
+    s = reduce(s, ev('assistant', { message: { id: 'm1', content: [{ type: 'text', text: 'Hello' }] } }));
+    expect(s.streaming).toBeNull();
+    expect(s.items).toHaveLength(1);
+  });
+
+  it('merges assistant events of one message id and dedupes blocks', () => {
+    n = 0;
+    const s = reduceAll(initialState(), [
+      ev('assistant', { message: { id: 'm1', content: [{ type: 'thinking', thinking: 'plan' }] } }),
+      ev('assistant', { message: { id: 'm1', content: [{ type: 'text', text: 'Doing it' }] } }),
+      ev('assistant', {
+        message: { id: 'm1', content: [{ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'ls' } }] }
+      }),
+      ev('assistant', {
+        message: { id: 'm1', content: [{ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'ls' } }] }
+      }),
+      ev('tool_result', { tool_use_id: 't1', content: 'a\nb', is_error: false })
+    ]);
+    expect(s.items).toHaveLength(1);
+    const item = s.items[0];
+    expect(item.kind).toBe('assistant');
+    if (item.kind === 'assistant') {
+      expect(item.blocks.map(b => b.type)).toEqual(['thinking', 'text', 'tool_use']);
+    }
+    expect(s.toolResults.t1).toEqual({ content: 'a\nb', isError: false, seq: 5 });
+  });
+
+  it('tracks pending permissions until resolved (by anyone)', () => {
+    n = 0;
+    let s = reduceAll(initialState(), [
+      ev('permission_request', {
+        request_id: 'r1',
+        tool_name: 'Bash',
+        input: { command: 'rm x' },
+        suggestions: [{ type: 'addRules' }],
+        tool_use_id: 't1'
+      }),
+      ev('permission_request', { request_id: 'r2', tool_name: 'Write', input: { file_path: 'a', content: 'b' } })
+    ]);
+    expect(pendingList(s).map(r => r.request_id)).toEqual(['r1', 'r2']);
+    expect(pendingList(s)[0].suggestions).toEqual([{ type: 'addRules' }]);
+    s = reduce(s, ev('permission_resolved', { request_id: 'r1', behavior: 'allow', by: 'plugin' }));
+    expect(pendingList(s).map(r => r.request_id)).toEqual(['r2']);
+    expect(s.resolved.r1).toEqual({ behavior: 'allow', by: 'plugin', toolUseId: 't1', toolName: 'Bash' });
+    s = reduce(s, ev('session_update', { pending_permissions: [] }));
+    expect(pendingList(s)).toEqual([]);
+  });
+
+  it('replaces the optimistic user message with the stored one', () => {
+    n = 0;
+    let s = reduce(initialState(), { type: 'local_user_message', content: 'hi', client_msg_id: 'c9' });
+    expect(s.items).toHaveLength(1);
+    expect(s.items[0].kind === 'user' && s.items[0].local).toBe(true);
+    s = reduce(s, ev('user_message', { content: 'hi', client_msg_id: 'c9' }));
+    expect(s.items).toHaveLength(1);
+    expect(s.items[0].kind === 'user' && s.items[0].local).toBeFalsy();
+    expect(s.items[0].seq).toBe(1);
+  });
+
+  it('keeps transient errors apart from stored ones and records unknown events', () => {
+    n = 0;
+    let s = reduce(initialState(), ev('error', { message: 'bad command' }, null));
+    expect(s.transientError).toBe('bad command');
+    expect(s.items).toHaveLength(0);
+    s = reduceAll(s, [ev('error', { message: 'CLI crashed', code: 'exit' }), ev('compact_boundary', { subtype: 'auto' })]);
+    expect(s.items.map(i => i.kind)).toEqual(['error', 'system']);
+    expect(s.items[1].kind === 'system' && s.items[1].text).toContain('compact_boundary');
+  });
+
+  it('applies session_update fields', () => {
+    n = 0;
+    const s = reduce(
+      initialState({ id: 's1', name: 'old' }),
+      ev('session_update', { name: 'new', model: 'opus', git: { branch: 'main' } })
+    );
+    expect(s.session.name).toBe('new');
+    expect(s.session.model).toBe('opus');
+    expect(s.session.git).toEqual({ branch: 'main' });
+  });
+
+  it('groups subagent messages under their Task tool use', () => {
+    n = 0;
+    const s = reduceAll(initialState(), [
+      ev('assistant', { message: { id: 'm1', content: [{ type: 'tool_use', id: 'task1', name: 'Task', input: {} }] } }),
+      ev('assistant', { message: { id: 'm2', content: [{ type: 'text', text: 'sub' }] }, parent_tool_use_id: 'task1' })
+    ]);
+    const groups = childrenByParent(s.items);
+    expect(Object.keys(groups)).toEqual(['task1']);
+    expect(groups.task1[0].messageId).toBe('m2');
+  });
+
+  it('replays a 10k-event history quickly in one pass', () => {
+    n = 0;
+    const events: CompanionEvent[] = [];
+    for (let i = 0; i < 2500; i++) {
+      events.push(ev('user_message', { content: `q${i}` }));
+      events.push(ev('assistant', { message: { id: `m${i}`, content: [{ type: 'text', text: `a${i}` }] } }));
+      events.push(ev('phase', { phase: 'ready' }));
+      events.push(ev('result', { is_error: false, cost_usd: 0.001 }));
+    }
+    const s = reduceAll(initialState(), events);
+    expect(s.items).toHaveLength(7500);
+    expect(s.lastSeq).toBe(10000);
+    expect(turnsOf(s.items)).toHaveLength(2500);
+  });
+});

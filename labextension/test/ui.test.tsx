@@ -1,0 +1,175 @@
+import * as React from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it, vi } from 'vitest';
+import { ChatView, formatCost, phaseClass } from '../src/components/ChatView';
+import { matchCommands } from '../src/components/Composer';
+import { applyProgress } from '../src/components/NewSessionForm';
+import { PermissionBanner, describeSuggestion } from '../src/components/PermissionBanner';
+import { SessionsList, groupSessions } from '../src/components/SessionsList';
+import { ChatModel } from '../src/model/chatModel';
+import { SessionInfo } from '../src/model/types';
+
+function session(id: string, cwd: string, extra: Partial<SessionInfo> = {}): SessionInfo {
+  return {
+    id,
+    name: `name-${id}`,
+    backend: 'claude',
+    cwd,
+    phase: 'ready',
+    archived: false,
+    pending_permissions: [],
+    last_seq: 0,
+    ...extra
+  };
+}
+
+describe('permission banner', () => {
+  it('labels CLI suggestions', () => {
+    expect(
+      describeSuggestion({
+        type: 'addRules',
+        rules: [{ toolName: 'Bash', ruleContent: 'npm test' }],
+        behavior: 'allow',
+        destination: 'localSettings'
+      })
+    ).toBe('Allow Bash(npm test) in this project');
+    expect(describeSuggestion({ type: 'setMode', mode: 'acceptEdits', destination: 'session' })).toBe(
+      'Switch to acceptEdits mode for this session'
+    );
+    expect(describeSuggestion({ type: 'addDirectories', directories: ['/w'], destination: 'session' })).toBe(
+      'Trust /w for this session'
+    );
+  });
+
+  it('renders the input, Allow, Deny and one button per suggestion', () => {
+    const html = renderToStaticMarkup(
+      <PermissionBanner
+        request={{
+          request_id: 'r1',
+          tool_name: 'Bash',
+          input: { command: 'rm -rf build' },
+          suggestions: [{ type: 'setMode', mode: 'acceptEdits', destination: 'session' }]
+        }}
+        respond={vi.fn()}
+      />
+    );
+    expect(html).toContain('rm -rf build');
+    expect(html).toContain('aria-label="Allow Bash"');
+    expect(html).toContain('aria-label="Deny Bash"');
+    expect(html).toContain('Switch to acceptEdits mode for this session');
+  });
+
+  it('renders ExitPlanMode as a plan with approve/reject and AskUserQuestion as choices', () => {
+    const plan = renderToStaticMarkup(
+      <PermissionBanner request={{ request_id: 'p', tool_name: 'ExitPlanMode', input: { plan: '# Step 1' } }} respond={vi.fn()} />
+    );
+    expect(plan).toContain('# Step 1');
+    expect(plan).toContain('Approve plan');
+    expect(plan).toContain('Reject plan');
+    const question = renderToStaticMarkup(
+      <PermissionBanner
+        request={{
+          request_id: 'q',
+          tool_name: 'AskUserQuestion',
+          input: { questions: [{ question: 'Which DB?', header: 'DB', options: [{ label: 'sqlite' }, { label: 'postgres' }] }] }
+        }}
+        respond={vi.fn()}
+      />
+    );
+    expect(question).toContain('Which DB?');
+    expect(question).toContain('sqlite');
+    expect(question).toContain('type="radio"');
+    expect(question).toContain('Send answers');
+  });
+});
+
+describe('composer', () => {
+  it('matches slash commands', () => {
+    expect(matchCommands('/co', ['compact', '/context', 'clear'])).toEqual(['/compact', '/context']);
+    expect(matchCommands('/compact now', ['compact'])).toEqual([]);
+    expect(matchCommands('hello', ['compact'])).toEqual([]);
+  });
+});
+
+describe('new-session progress', () => {
+  it('updates steps in place', () => {
+    let steps = applyProgress([], { type: 'progress', step: 'git', label: 'Checking out', status: 'in_progress' });
+    steps = applyProgress(steps, { type: 'progress', step: 'cli', label: 'Starting CLI', status: 'in_progress' });
+    steps = applyProgress(steps, { type: 'progress', step: 'git', status: 'done' });
+    steps = applyProgress(steps, { type: 'done' });
+    expect(steps).toEqual([
+      { step: 'git', label: 'Checking out', status: 'done', detail: undefined },
+      { step: 'cli', label: 'Starting CLI', status: 'in_progress', detail: undefined }
+    ]);
+  });
+});
+
+describe('sessions sidebar', () => {
+  it('groups by repository root or cwd', () => {
+    const groups = groupSessions([
+      session('a', '/w/p1', { git: { repo_root: '/w/p1', branch: 'main' }, last_activity_at: 1 }),
+      session('b', '/w/p1/.worktrees/x', { git: { repo_root: '/w/p1' }, last_activity_at: 5 }),
+      session('c', '/w/other')
+    ]);
+    expect(groups.map(g => g[0])).toEqual(['/w/other', '/w/p1']);
+    expect(groups[1][1].map(s => s.id)).toEqual(['b', 'a']);
+  });
+
+  it('renders rows with phase, pending badge, cost and labelled actions', () => {
+    const noop = vi.fn();
+    const html = renderToStaticMarkup(
+      <SessionsList
+        sessions={[
+          session('a', '/w/p1', {
+            phase: 'awaiting_permission',
+            cost_usd: 0.5,
+            pending_permissions: [{ request_id: 'r', tool_name: 'Bash', input: {} }]
+          }),
+          session('b', '/w/p1', { phase: 'terminated' })
+        ]}
+        showArchived={false}
+        onToggleArchived={noop}
+        onNew={noop}
+        onRefresh={noop}
+        onOpen={noop}
+        onRename={noop}
+        onArchive={noop}
+        onUnarchive={noop}
+        onDelete={noop}
+        onRelaunch={noop}
+      />
+    );
+    expect(html).toContain('1 pending permissions');
+    expect(html).toContain('$0.50');
+    expect(html).toContain('jp-mod-waiting');
+    expect(html).toContain('aria-label="Relaunch name-b"');
+    expect(html).toContain('aria-label="Delete name-a"');
+    expect(html).toContain('aria-label="Archive name-a"');
+    expect(html).toContain('aria-label="New session"');
+  });
+});
+
+describe('chat view', () => {
+  it('renders transcript, streaming draft, banner and composer', () => {
+    const model = new ChatModel({ sessionId: 's', wsUrl: 'ws://x/', schedule: fn => fn(), socketFactory: () => ({}) as any });
+    for (const ev of [
+      { seq: 1, type: 'session_init', model: 'm', slash_commands: ['compact'] },
+      { seq: 2, type: 'user_message', content: 'hi' },
+      { seq: 3, type: 'assistant', message: { id: 'a', content: [{ type: 'thinking', thinking: 'hmm' }, { type: 'tool_use', id: 't', name: 'Bash', input: { command: 'ls' } }] } },
+      { seq: 4, type: 'permission_request', request_id: 'r', tool_name: 'Bash', input: { command: 'ls' }, tool_use_id: 't' },
+      { seq: null, type: 'stream_delta', kind: 'text', text: 'typing' }
+    ]) {
+      model.receive(ev as any);
+    }
+    const html = renderToStaticMarkup(<ChatView model={model} />);
+    expect(html).toContain('hi');
+    expect(html).toContain('Thinking');
+    expect(html).toContain('typing');
+    expect(html).toContain('jp-mod-waiting');
+    expect(html).toContain('aria-label="Allow Bash"');
+    expect(html).toContain('aria-label="Interrupt the agent"');
+    expect(html).toContain('aria-label="Send message"');
+    expect(formatCost(0.001)).toBe('$0.0010');
+    expect(phaseClass('streaming')).toBe('jp-mod-busy');
+  });
+});

@@ -1,0 +1,93 @@
+"""End to end: the ``jupyter companion`` CLI against a real server, the REAL Claude Code CLI and a
+scripted Messages API — new -> send (stops at a permission request: exit 4) -> approve -> logs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_notebook_e2e import (  # noqa: F401  (claude_bin_fixture provides `claude_bin`)
+    CompanionServer,
+    claude_bin_fixture,
+    companion_server,
+    script_model,
+)
+from tests.support.anthropic_server import ScriptedAnthropic
+
+pytestmark = pytest.mark.e2e
+
+
+def run_cli(server: CompanionServer, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m jupyter_companion.cli ARGS`` finding the server through the environment."""
+    return subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "jupyter_companion.cli", *args],
+        cwd=cwd or server.root,
+        env=server.env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def test_cli_flow(tmp_path: Path, claude_bin: str) -> None:
+    with ScriptedAnthropic() as srv:
+        script_model(srv, "y")
+        with companion_server(tmp_path, claude_bin, srv.base_url) as server:
+            project = server.root / "project"
+            project.mkdir()
+
+            new = run_cli(server, "new", "-q", "--name", "cli-e2e", cwd=project)
+            assert new.returncode == 0, new.stderr + server.log_tail()
+            sid = new.stdout.strip()
+
+            send = run_cli(server, "send", "cli-e2e", "Please create the file y")
+            assert send.returncode == 4, send.stdout + send.stderr
+            assert "Permission requested: Bash: touch y" in send.stdout
+            assert f"jupyter companion approve {sid}" in send.stdout
+            assert not (project / "y").exists()
+
+            approve = run_cli(server, "approve", sid[:8])
+            assert approve.returncode == 0, approve.stdout + approve.stderr
+            assert "Created y for you." in approve.stdout and "✓ done" in approve.stdout
+            assert (project / "y").exists()
+
+            logs = run_cli(server, "logs", sid)
+            assert logs.returncode == 0
+            assert "> Please create the file y" in logs.stdout and "→ Bash: touch y" in logs.stdout
+
+            listed = run_cli(server, "--json", "list")
+            sessions = json.loads(listed.stdout)["sessions"]
+            assert [(s["id"], s["name"]) for s in sessions] == [(sid, "cli-e2e")]
+            assert Path(sessions[0]["cwd"]).resolve() == project.resolve()
+
+            hello = run_cli(server, "--json", "send", sid, "Say hi")
+            lines = [json.loads(line) for line in hello.stdout.splitlines()]
+            assert hello.returncode == 0
+            assert lines[-1]["type"] == "turn_outcome" and lines[-1]["kind"] == "result"
+            assert any(e.get("type") == "stream_delta" for e in lines)
+
+            # through jupyter's subcommand discovery (the jupyter-companion console script)
+            status = subprocess.run(  # noqa: S603 - fixed argv
+                [sys.executable, "-m", "jupyter", "companion", "status"],
+                env=server.env(),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert status.returncode == 0, status.stderr
+            assert "backend claude" in status.stdout and "available" in status.stdout
+
+            archived = run_cli(server, "archive", sid)
+            assert archived.returncode == 0
+            assert run_cli(server, "--json", "list").stdout.strip() == '{"sessions": []}'
+
+            missing = run_cli(server, "kill", "no-such-session")
+            assert missing.returncode == 1 and "no session" in missing.stderr

@@ -1,0 +1,1 @@
+"""A tiny third-party plugin distribution for jupyter-companion's tests."""

@@ -1,0 +1,119 @@
+"""An in-process ``echo`` backend written only against ``jupyter_companion.hookspecs``.
+
+Every prompt is answered with ``echo: <prompt>``; a prompt starting with ``ask `` asks for a
+permission first. It also contributes a system prompt and auto-approves ``Read`` requests, to
+exercise the observer and decision hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from jupyter_companion.backends.base import (
+    AdapterSink,
+    Availability,
+    BackendAdapter,
+    BackendSpec,
+    CommandWrapper,
+    LaunchSpec,
+    no_wrapper,
+)
+from jupyter_companion.hookspecs import hookimpl
+
+SEEN_EVENTS: list[str] = []
+
+
+class EchoAdapter(BackendAdapter):
+    """Answers in-process; no CLI."""
+
+    def __init__(self, spec: LaunchSpec, sink: AdapterSink, wrap: CommandWrapper = no_wrapper):
+        super().__init__(spec, sink, wrap)
+        self._running = False
+        self._pending: dict[str, asyncio.Future[str]] = {}
+
+    @property
+    def pid(self) -> int | None:
+        return None
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    async def start(self) -> None:
+        self._running = True
+        self.sink.set_cli_session_id(self.spec.resume_id or uuid.uuid4().hex)
+
+    async def send_user_message(self, content: str, images: list[dict[str, Any]]) -> None:
+        self._turn_task = asyncio.ensure_future(self._turn(content))
+
+    async def _turn(self, content: str) -> None:
+        sink = self.sink
+        sink.emit({"type": "session_init", "model": "echo-1", "cwd": self.spec.cwd, "tools": ["Read"],
+                   "permission_mode": self.spec.permission_mode, "slash_commands": [], "skills": [],
+                   "system_prompt": self.spec.system_prompt})
+        if content.startswith("ask "):
+            request_id = uuid.uuid4().hex
+            future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            self._pending[request_id] = future
+            sink.emit({"type": "permission_request", "request_id": request_id, "tool_name": content.split()[1],
+                       "input": {"file_path": "x"}})
+            behavior = await future
+            content = f"{content} -> {behavior}"
+        text = f"echo: {content}"
+        sink.emit({"type": "stream_delta", "kind": "text", "text": text})
+        sink.emit({"type": "assistant", "message": {"id": uuid.uuid4().hex, "model": "echo-1",
+                                                    "content": [{"type": "text", "text": text}]}})
+        sink.emit({"type": "result", "is_error": False, "text": text, "cost_usd": 0.0})
+        sink.set_phase("ready")
+
+    async def respond_permission(self, request_id: str, behavior: str, **kwargs: Any) -> None:
+        future = self._pending.pop(request_id, None)
+        if future is not None and not future.done():
+            future.set_result(behavior)
+
+    async def interrupt(self) -> None:
+        return None
+
+    async def set_model(self, model: str) -> None:
+        return None
+
+    async def set_permission_mode(self, mode: str) -> None:
+        return None
+
+    async def stop(self) -> None:
+        if self._running:
+            self._running = False
+            self.sink.on_exit(0, "")
+
+
+async def _available() -> Availability:
+    return Availability(True, version="1.0")
+
+
+@hookimpl
+def register_backends(register: Any, app: Any) -> None:
+    """Add the echo backend."""
+    register(BackendSpec(name="echo", label="Echo (test plugin)", create_adapter=EchoAdapter,
+                         check=_available, models=[{"id": "echo-1", "label": "Echo 1"}]))
+
+
+@hookimpl
+def system_prompt(session: Any) -> str:
+    """Contribute context to every new session."""
+    return "You are being tested by companion-echo."
+
+
+@hookimpl
+def permission_request(session: Any, request: dict[str, Any]) -> dict[str, Any] | None:
+    """Auto-approve Read; leave everything else to the user."""
+    if request.get("tool_name") == "Read":
+        return {"behavior": "allow"}
+    return None
+
+
+@hookimpl
+def session_event(session: Any, event: dict[str, Any]) -> None:
+    """Record event types (observer hook)."""
+    SEEN_EVENTS.append(event["type"])

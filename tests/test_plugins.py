@@ -1,0 +1,59 @@
+"""The plugin system through a third-party distribution installed from tests/plugins/companion-echo."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+try:
+    version("companion-echo")
+except PackageNotFoundError:  # pragma: no cover - scripts/test installs it
+    pytest.fail("tests/plugins/companion-echo is not installed: run `pip install -e tests/plugins/companion-echo`",
+                pytrace=False)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_plugins_report_loaded_and_failed(api: Any) -> None:
+    status, data = await api("GET", "plugins")
+    assert status == 200
+    plugins = {p["name"]: p for p in data["plugins"]}
+    assert plugins["echo"]["ok"] is True
+    assert plugins["echo"]["distribution"] == "companion-echo" and plugins["echo"]["version"] == "0.0.1"
+    assert set(plugins["echo"]["hooks"]) >= {"register_backends", "system_prompt", "permission_request", "session_event"}
+    assert plugins["broken_on_import"]["ok"] is False
+    assert "broken on purpose" in plugins["broken_on_import"]["error"]
+    assert plugins["raises_in_hook"]["ok"] is False
+    assert "register_sandboxes" in plugins["raises_in_hook"]["error"]
+    # builtins come through the same entry-point group
+    assert plugins["claude"]["ok"] and plugins["local"]["ok"]
+    _, status_data = await api("GET", "status")
+    assert "echo" in [b["name"] for b in status_data["backends"]]
+
+
+async def test_third_party_backend_runs_sessions(api: Any, connect: Any, workdir: Path) -> None:
+    from companion_echo.plugin import SEEN_EVENTS
+
+    status, session = await api("POST", "sessions", body={"backend": "echo", "cwd": "project"})
+    assert status == 201, session
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "hello plugin"})
+    result = await stream.until_type("result")
+    assert result["text"] == "echo: hello plugin"
+    init = next(e for e in stream.events if e["type"] == "session_init")
+    assert init["system_prompt"] == "You are being tested by companion-echo."
+    assert "result" in SEEN_EVENTS  # the observer hook saw events; the raising observer broke nothing
+
+    # the firstresult permission hook auto-approves Read ...
+    await stream.send({"type": "user_message", "content": "ask Read"})
+    resolved = await stream.until_type("permission_resolved")
+    assert resolved["by"] == "plugin" and resolved["behavior"] == "allow"
+    assert (await stream.until_type("result"))["text"] == "echo: ask Read -> allow"
+    # ... and leaves anything else to the user
+    await stream.send({"type": "user_message", "content": "ask Write"})
+    request = await stream.until_type("permission_request")
+    await stream.send({"type": "permission_response", "request_id": request["request_id"], "behavior": "deny"})
+    assert (await stream.until_type("result"))["text"] == "echo: ask Write -> deny"
