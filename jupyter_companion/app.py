@@ -66,6 +66,12 @@ class CompanionApp(ExtensionApp):
         help="Backoff (seconds) between automatic relaunches of a crashed CLI; its length is the budget.",
     ).tag(config=True)
 
+    pr_poll_interval = Float(
+        60.0,
+        help="Seconds between two pull-request status polls per session (through the 'gh' CLI when it is "
+        "installed and logged in); 0 disables PR status.",
+    ).tag(config=True)
+
     watchdog_interval = Float(10.0, help="Seconds between two idle/hang checks.").tag(config=True)
 
     cli_env = Dict(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ApiError
 from .gitops.errors import DirtyWorktreeError, GitError
 from .gitops.info import repo_info
+from .gitops.pr import PRPoller
 from .gitops.workspace import prepare_workspace, remove_worktree
 
 if TYPE_CHECKING:
@@ -84,3 +85,44 @@ async def release(orch: Orchestrator, session: Session, *, force: bool, deleting
         result = {"removed": False, "detail": str(exc)}
     orch.store.forget_worktree(session.id)
     return {"worktree": result}
+
+
+class GitTracker:
+    """Keeps each session's ``git`` and ``pr`` fields fresh (after creation and after every turn)."""
+
+    def __init__(self, pr_interval: float = 60.0):
+        self.pr_interval = pr_interval
+        self.pollers: dict[str, PRPoller] = {}
+
+    async def refresh(self, session: Session) -> None:
+        """Recompute the git summary; follow the branch's pull request when there is one."""
+        try:
+            info = await git_summary(session.cwd)
+        except Exception:  # a broken repository must not break the session
+            info = None
+        if info != session.info.get("git"):
+            session.update({"git": info})
+        if not info or not info.get("branch") or self.pr_interval <= 0:
+            return
+        poller = self.pollers.get(session.id)
+        if poller is None:
+            def publish(status: dict[str, Any], session: Session = session) -> None:
+                session.update({"pr": status})
+
+            poller = PRPoller(info["repo_root"], info["branch"], publish, interval=self.pr_interval)
+            self.pollers[session.id] = poller
+            poller.start()
+        else:
+            poller.set_branch(info["branch"])
+            poller.refresh()
+
+    async def forget(self, session_id: str) -> None:
+        """Stop following a session's pull request."""
+        poller = self.pollers.pop(session_id, None)
+        if poller is not None:
+            await poller.stop()
+
+    async def stop(self) -> None:
+        """Stop every poller."""
+        for session_id in list(self.pollers):
+            await self.forget(session_id)

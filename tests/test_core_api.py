@@ -27,7 +27,8 @@ async def test_status_lists_backends_and_plugins(api: Any) -> None:
     assert names["claude"]["ok"] and "register_backends" in names["claude"]["hooks"]
     assert names["local"]["ok"]
     status, data = await api("GET", "backends")
-    assert {"id": "sonnet", "label": "Claude Sonnet (latest)"} in data["backends"][0]["models"]
+    claude = next(b for b in data["backends"] if b["name"] == "claude")
+    assert {"id": "sonnet", "label": "Claude Sonnet (latest)"} in claude["models"]
 
 
 async def test_prompt_streams_reply_and_result(api: Any, connect: Any, workdir: Path) -> None:
@@ -275,3 +276,25 @@ async def test_unauthenticated_requests_are_refused(jp_fetch: Any, jp_ws_fetch: 
     assert info.value.code in (401, 403)
     with pytest.raises((HTTPClientError, WebSocketClosedError)):
         await jp_ws_fetch("companion", "ws", "sessions", "abc", headers={"Authorization": ""})
+
+
+async def test_git_field_is_refreshed_after_every_turn(api: Any, connect: Any, workdir: Path) -> None:
+    import subprocess
+
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x", "PATH": "/usr/bin:/bin"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=workdir, env=env, check=True, capture_output=True)
+
+    git("init", "-b", "main")
+    git("commit", "--allow-empty", "-m", "first")
+    session = await create(api, cwd="project")
+    assert session["git"]["branch"] == "main" and session["git"]["is_worktree"] is False
+    assert session["git"]["repo_root"] == str(workdir.resolve())
+    stream = await connect(session["id"])
+    git("checkout", "-b", "feature")
+    await stream.send({"type": "user_message", "content": "hi"})
+    await stream.until(lambda e: e["type"] == "session_update" and (e.get("git") or {}).get("branch") == "feature", timeout=30)
+    _, info = await api("GET", "sessions", session["id"])
+    assert info["git"]["branch"] == "feature"

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backends.base import PERMISSION_MODES, BackendError, BackendSpec, CommandWrapper, no_wrapper
 from ..errors import ApiError
@@ -25,6 +25,9 @@ from ..sandboxes.base import SandboxSpec
 from ..store import Store
 from .session import Session
 from .supervisor import Supervisor, SupervisorPolicy
+
+if TYPE_CHECKING:
+    from ..workspace import GitTracker
 
 log = logging.getLogger("jupyter_companion.orchestrator")
 
@@ -50,6 +53,7 @@ class OrchestratorConfig:
     worktrees_dir: str = ""
     default_backend: str = "claude"
     default_sandbox: str = "local"
+    pr_poll_interval: float = 60.0
     policy: SupervisorPolicy = field(default_factory=SupervisorPolicy)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -70,6 +74,7 @@ class Orchestrator:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._availability: dict[str, tuple[float, dict[str, Any]]] = {}
         self._active = False
+        self._git: GitTracker | None = None
         self._activate_lock = asyncio.Lock()
         self.root_real = os.path.realpath(config.root_dir)
         self.allowed_real = [self.root_real] + [os.path.realpath(p) for p in config.allowed_roots]
@@ -189,6 +194,8 @@ class Orchestrator:
         """Stop every CLI (intentionally) and flush the store."""
         self.stopping = True
         await self.supervisor.stop()
+        if self._git is not None:
+            await self._git.stop()
         await asyncio.gather(*(s.stop_cli(intentional=True) for s in self.sessions.values() if s.running),
                              return_exceptions=True)
         for task in list(self._tasks):
@@ -316,7 +323,7 @@ class Orchestrator:
         session.info["system_prompt"] = "\n\n".join(p for p in prompts if isinstance(p, str) and p.strip())
         self.sessions[session_id] = session
         session.emit({"type": "phase", "phase": "starting", "previous": None})
-        await self._refresh_git(session)
+        await self.git.refresh(session)
         progress("launching_cli", f"Starting {spec.label}", "in_progress", None)
         try:
             await session.ensure_running()
@@ -333,13 +340,18 @@ class Orchestrator:
 
         return await workspace.prepare(self, session_id, cwd, opts, progress)
 
-    async def _refresh_git(self, session: Session) -> None:
-        from .. import workspace
+    @property
+    def git(self) -> GitTracker:
+        """The git/PR tracker (imported lazily: GitPython is slow to import)."""
+        if self._git is None:
+            from ..workspace import GitTracker
 
-        with contextlib.suppress(Exception):
-            info = await workspace.git_summary(session.cwd)
-            if info != session.info.get("git"):
-                session.update({"git": info})
+            self._git = GitTracker(self.config.pr_poll_interval)
+        return self._git
+
+    def after_turn(self, session: Session) -> None:
+        """A turn ended: refresh what the agent may have changed (git state, PR)."""
+        self.track(asyncio.ensure_future(self.git.refresh(session)))
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -379,6 +391,7 @@ class Orchestrator:
         session = self.get(session_id)
         await session.stop_cli(intentional=True)
         cleanup = await workspace.release(self, session, force=force, deleting=False)
+        await self.git.forget(session_id)
         session.update({"archived": True})
         session.save_soon()
         self.plugins.notify("session_archived", session=session)
@@ -398,6 +411,7 @@ class Orchestrator:
         session = self.get(session_id)
         await session.stop_cli(intentional=True)
         cleanup = await workspace.release(self, session, force=True, deleting=True)
+        await self.git.forget(session_id)
         for subscriber in list(session.subscribers):
             session.unsubscribe(subscriber)
         self.sessions.pop(session_id, None)

@@ -255,6 +255,7 @@ class Session(AdapterSink):
             if not event.get("is_error"):
                 self.relaunch_attempts = 0
                 self.crash_exhausted = False
+            self.orch.after_turn(self)
         elif kind == "assistant":
             model = (event.get("message") or {}).get("model")
             if model and not event.get("parent_tool_use_id"):
