@@ -122,8 +122,10 @@ class PluginManager:
                 status = self.status.setdefault(impl.plugin_name, PluginStatus(name=impl.plugin_name))
                 self._fail(status, exc, "raised in permission_request")
                 continue
+            if isinstance(decision, dict):
+                return decision
             if decision is not None:
-                return decision if isinstance(decision, dict) else None
+                log.warning("plugin %s returned a non-dict permission decision; ignored", impl.plugin_name)
         return None
 
     def report(self) -> list[dict[str, Any]]:

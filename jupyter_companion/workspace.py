@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError
 from .gitops.errors import DirtyWorktreeError, GitError
-from .gitops.info import repo_info
+from .gitops.info import is_dirty, repo_info
 from .gitops.pr import PRPoller
 from .gitops.workspace import prepare_workspace, remove_worktree
 
@@ -39,7 +39,7 @@ async def prepare(
     worktrees_dir = orch.config.worktrees_dir or os.path.join(orch.state_root, "worktrees")
     try:
         result = await prepare_workspace(
-            orch.root_real,
+            orch.containing_root(cwd),
             cwd,
             branch=opts.get("branch"),
             create_branch=bool(opts.get("create_branch")),
@@ -63,22 +63,40 @@ async def prepare(
     return out
 
 
+def _in_use_elsewhere(orch: Orchestrator, session: Session, path: str) -> bool:
+    return any(
+        other is not session and not other.archived and (other.info.get("worktree") or {}).get("path") == path
+        for other in orch.sessions.values()
+    )
+
+
+def _exists_and_dirty(path: str) -> bool:
+    return os.path.isdir(path) and is_dirty(path)
+
+
+async def check_releasable(orch: Orchestrator, session: Session) -> None:
+    """Refuse (409) before anything is stopped when archiving would discard uncommitted work."""
+    worktree = session.info.get("worktree")
+    if not worktree or _in_use_elsewhere(orch, session, worktree["path"]):
+        return
+    if await asyncio.to_thread(_exists_and_dirty, worktree["path"]):
+        raise ApiError(409, "the session's worktree has uncommitted changes. Archive with force=true to discard them.",
+                       dirty=True)
+
+
 async def release(orch: Orchestrator, session: Session, *, force: bool, deleting: bool) -> dict[str, Any]:
     """Remove the session's worktree unless another session uses it; refuse a dirty one unless forced."""
     worktree = session.info.get("worktree")
     if not worktree:
         return {}
-    in_use = any(
-        other is not session and not other.archived and (other.info.get("worktree") or {}).get("path") == worktree["path"]
-        for other in orch.sessions.values()
-    )
+    in_use = _in_use_elsewhere(orch, session, worktree["path"])
     try:
         result = await remove_worktree(
             worktree["repo_root"], worktree["path"], force=force or deleting,
             delete_branch=worktree.get("temp_branch"), in_use=in_use,
         )
     except DirtyWorktreeError as exc:
-        raise ApiError(409, f"{exc} Archive with force=true to discard them.", dirty=True) from exc
+        raise ApiError(409, f"{exc}. Archive with force=true to discard them.", dirty=True) from exc
     except GitError as exc:
         if not deleting:
             raise ApiError(exc.status, exc.message) from exc

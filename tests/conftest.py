@@ -111,7 +111,10 @@ class EventStream:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"no matching event; got {[(e.get('type'), e.get('code') or e.get('phase')) for e in self.events][-30:]}")
-            event = await self.next(remaining)
+            try:
+                event = await self.next(remaining)
+            except asyncio.TimeoutError:
+                continue
             if predicate(event):
                 return event
 

@@ -220,9 +220,9 @@ async def test_ndjson_creation_progress(api: Any, workdir: Path) -> None:
     assert lines[-1]["type"] == "done" and lines[-1]["session"]["phase"] == "ready"
     steps = [(line["step"], line["status"]) for line in lines[:-1]]
     assert ("launching_cli", "in_progress") in steps and ("launching_cli", "done") in steps
-    status, lines = await api("POST", "sessions", body={"backend": "claude", "cwd": "../.."},
-                              headers={"Accept": "application/x-ndjson"})
-    assert lines[-1]["type"] == "error" and lines[-1]["status"] == 403
+    status, err = await api("POST", "sessions", body={"backend": "claude", "cwd": "../.."},
+                            headers={"Accept": "application/x-ndjson"})
+    assert status == 403 and err["type"] == "error" and err["status"] == 403
 
 
 @pytest.mark.parametrize(
@@ -298,3 +298,25 @@ async def test_git_field_is_refreshed_after_every_turn(api: Any, connect: Any, w
     await stream.until(lambda e: e["type"] == "session_update" and (e.get("git") or {}).get("branch") == "feature", timeout=30)
     _, info = await api("GET", "sessions", session["id"])
     assert info["git"]["branch"] == "feature"
+
+
+async def test_websocket_commands_are_acknowledged_and_retries_allowed_after_failure(api: Any, connect: Any, workdir: Path) -> None:
+    session = await create(api, cwd="project")
+    stream = await connect(session["id"])
+    await stream.send({"type": "permission_response", "request_id": "nope", "behavior": "allow", "client_msg_id": "p1"})
+    error = await stream.until_type("error")
+    assert error["client_msg_id"] == "p1"
+    await stream.send({"type": "user_message", "content": "touch retry.txt", "client_msg_id": "u1"})
+    assert (await stream.until_type("ack")) == {**(await_ack := stream.events[-1]), "client_msg_id": "u1", "duplicate": False}
+    assert await_ack["seq"] is None
+    request = await stream.until_type("permission_request")
+    # the failed id can now be used for a command that succeeds
+    await stream.send({"type": "permission_response", "request_id": request["request_id"], "behavior": "allow", "client_msg_id": "p1"})
+    ack = await stream.until_type("ack")
+    assert ack["client_msg_id"] == "p1" and ack["duplicate"] is False
+    await stream.send({"type": "interrupt", "client_msg_id": "p1"})
+    ack = await stream.until(lambda e: e["type"] == "ack" and e["duplicate"])
+    assert ack["client_msg_id"] == "p1"
+    if not any(e["type"] == "result" for e in stream.events):
+        await stream.until_type("result")
+    assert (workdir / "retry.txt").exists()

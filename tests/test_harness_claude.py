@@ -48,7 +48,7 @@ def claude_bin() -> str:
     try:
         return ensure_cli("claude")
     except CliInstallError as exc:
-        pytest.skip(f"pinned Claude Code CLI (npm @anthropic-ai/claude-code) unavailable: {exc}")
+        pytest.fail(f"the pinned Claude Code CLI (npm @anthropic-ai/claude-code) could not be installed: {exc}", pytrace=False)
 
 
 class Claude:

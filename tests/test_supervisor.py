@@ -115,3 +115,15 @@ def test_phase_table_is_closed_and_terminated_only_restarts() -> None:
     assert can_transition("ready", "ready")
     assert not can_transition("terminated", "streaming")
     assert all(can_transition(p, "terminated") for p in phases if p != "terminated")
+
+
+async def test_unresumable_conversation_starts_afresh_with_a_clear_error(api: Any, connect: Any, workdir: Path) -> None:
+    status, session = await api("POST", "sessions", body={"backend": "claude", "cwd": "project", "resume_session": "lost-123"})
+    assert status == 201, session
+    stream = await connect(session["id"])
+    lost = await stream.until(lambda e: e.get("code") == "context_lost")
+    assert "new one was started" in lost["message"] and lost["type"] == "error"
+    await stream.send({"type": "user_message", "content": "fresh start"})
+    assert (await stream.until_type("result"))["text"] == "echo: fresh start"
+    _, info = await api("GET", "sessions", session["id"])
+    assert info["cli_session_id"] != "lost-123"

@@ -74,6 +74,7 @@ class LineProcess:
         self._tasks = [
             asyncio.ensure_future(self._read_stdout()),
             asyncio.ensure_future(self._read_stderr()),
+            asyncio.ensure_future(self._reap_group()),
         ]
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -156,6 +157,21 @@ class LineProcess:
                     break
                 self.stderr_tail.append(chunk.decode("utf-8", "replace").rstrip()[:2000])
 
+    async def _reap_group(self) -> None:
+        """When the CLI itself exits, stop what it left behind in its process group.
+
+        Wrappers (e.g. a Node.js launcher) may leave their real binary running with our pipes
+        open; without this, the exit would go unnoticed and the orphan would live on.
+        """
+        assert self.proc is not None
+        await _process_gone(self.proc.pid)
+        for sig, pause in ((signal.SIGTERM, 1.0), (signal.SIGKILL, 0.0)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                return
+            await asyncio.sleep(pause)
+
     async def _finish(self) -> None:
         assert self.proc is not None
         returncode = await self.proc.wait()
@@ -188,3 +204,39 @@ class LineProcess:
                 continue
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._exited.wait(), 5)
+
+
+async def _process_gone(pid: int) -> None:
+    """Wait until process ``pid`` has exited, even while others still hold its pipes open.
+
+    (``Process.wait()`` only returns once every pipe is closed.) Uses a pidfd where the kernel
+    offers one, else polls.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        fd = -1
+    if fd >= 0:
+        gone: asyncio.Future[None] = loop.create_future()
+
+        def on_readable() -> None:
+            loop.remove_reader(fd)
+            if not gone.done():
+                gone.set_result(None)
+
+        loop.add_reader(fd, on_readable)
+        try:
+            await gone
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
+        return
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            pass
+        await asyncio.sleep(0.5)

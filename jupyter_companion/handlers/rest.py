@@ -87,12 +87,16 @@ class SessionsHandler(CompanionAPIHandler):
             session = await self.orch.create(body)
             self.send_json(session.to_json(), status=201)
             return
-        self.set_status(201)
         self.set_header("Content-Type", "application/x-ndjson")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")
+        started = False
 
         def progress(step: str, label: str, status: str, detail: str | None = None) -> None:
+            nonlocal started
+            if not started:  # the status is sent with the first line: 201 once creation is under way
+                started = True
+                self.set_status(201)
             line: dict[str, Any] = {"type": "progress", "step": step, "label": label, "status": status}
             if detail:
                 line["detail"] = detail
@@ -102,8 +106,12 @@ class SessionsHandler(CompanionAPIHandler):
         try:
             session = await self.orch.create(body, progress)
         except ApiError as exc:
+            if not started:
+                self.set_status(exc.status)
             self.finish(json.dumps({"type": "error", "error": exc.message, "status": exc.status}) + "\n")
             return
+        if not started:
+            self.set_status(201)
         self.finish(json.dumps({"type": "done", "session": session.to_json()}) + "\n")
 
 
@@ -196,7 +204,7 @@ class PermissionHandler(CompanionAPIHandler):
             decision = parse_permission_response(body)
         except CommandError as exc:
             raise ApiError(400, str(exc)) from exc
-        if await session.seen_client_msg(decision["client_msg_id"]):
+        if await session.is_duplicate(decision["client_msg_id"]):
             self.send_json({"ok": True, "duplicate": True})
             return
         try:
@@ -211,6 +219,7 @@ class PermissionHandler(CompanionAPIHandler):
             raise ApiError(404, f"no pending permission request {request_id[:80]!r}") from exc
         except (BackendError, ConnectionError) as exc:
             raise ApiError(409, str(exc)) from exc
+        session.remember(decision["client_msg_id"])
         self.send_json({"ok": True})
 
 

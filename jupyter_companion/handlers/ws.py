@@ -35,6 +35,7 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     session: Session | None = None
     subscriber: Subscriber | None = None
+    _can_write = False
 
     def set_default_headers(self) -> None:
         """No HTML security headers on a WebSocket upgrade."""
@@ -57,6 +58,9 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         )
         if not authorized:
             raise web.HTTPError(403)
+        self._can_write = bool(await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "write", AUTH_RESOURCE)
+        ))
         await self.orch.ensure_active()
         session_id = kwargs.get("session_id") or (args[0] if args else "")
         session = self.orch.sessions.get(session_id)
@@ -118,27 +122,46 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if session is None:
             return
         client_msg_id = command.get("client_msg_id")
+        if not self._can_write:
+            self._reply_error("not authorized to drive this session (read-only access)", client_msg_id)
+            return
+        if await session.is_duplicate(client_msg_id):
+            self._ack(client_msg_id, duplicate=True)
+            return
         try:
             await self._run(session, command)
         except NotPending:
             self._reply_error(f"no pending permission request {command.get('request_id')!r}", client_msg_id)
+            return
         except (BackendError, ConnectionError, asyncio.TimeoutError) as exc:
             self._reply_error(str(exc) or type(exc).__name__, client_msg_id)
+            return
         except Exception:
             log.exception("command %s failed", command.get("type"))
             self._reply_error("the command failed; see the server log", client_msg_id)
+            return
+        session.remember(client_msg_id)
+        self._ack(client_msg_id)
+
+    def _ack(self, client_msg_id: str | None, duplicate: bool = False) -> None:
+        """Acknowledge a command that carried a ``client_msg_id`` (on this socket only)."""
+        if not client_msg_id:
+            return
+        frame = {"type": "ack", "seq": None, "client_msg_id": client_msg_id, "duplicate": duplicate}
+        if self.session is not None:
+            frame["session_id"] = self.session.id
+        try:
+            self.write_message(json.dumps(frame))
+        except WebSocketClosedError:
+            pass
 
     async def _run(self, session: Session, command: dict[str, Any]) -> None:
         kind = command["type"]
-        client_msg_id = command.get("client_msg_id")
         if kind == "user_message":
             if session.archived:
                 raise BackendError("this session is archived; unarchive it first")
-            await session.send_user_message(command["content"], command["images"], client_msg_id)
-            return
-        if await session.seen_client_msg(client_msg_id):
-            return
-        if kind == "permission_response":
+            await session.send_user_message(command["content"], command["images"], command.get("client_msg_id"))
+        elif kind == "permission_response":
             await session.respond_permission(
                 command["request_id"],
                 command["behavior"],

@@ -102,6 +102,22 @@ class Orchestrator:
         spec = self.sandboxes.get(session.info.get("sandbox") or self.config.default_sandbox)
         return spec.wrapper(session) if spec is not None else no_wrapper
 
+    async def teardown_sandbox(self, session: Session) -> None:
+        """Let the session's sandbox release what it created (archive, delete)."""
+        spec = self.sandboxes.get(session.info.get("sandbox") or self.config.default_sandbox)
+        if spec is not None and spec.teardown is not None:
+            try:
+                await spec.teardown(session)
+            except Exception:
+                log.exception("sandbox %s failed to tear down session %s", spec.name, session.id)
+
+    def containing_root(self, path: str) -> str:
+        """The allowed root (server root or an extra allowed folder) that contains ``path``."""
+        for root in sorted(self.allowed_real, key=len, reverse=True):
+            if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+                return root
+        raise ApiError(403, "the folder is outside the Jupyter server's root folder")
+
     def base_env(self) -> dict[str, str]:
         """The environment every CLI inherits (server env plus configured extras)."""
         return {**os.environ, **self.config.env}
@@ -285,13 +301,12 @@ class Orchestrator:
     async def create(self, body: Any, progress: Progress = _no_progress) -> Session:
         """Create a session and launch its CLI, reporting each step through ``progress``."""
         opts = self._validate(body)
-        progress("resolving_env", "Checking the request", "in_progress", None)
         cwd = self.resolve_cwd(body.get("cwd"))
         spec = self.backends[opts["backend"]]
         status = await self._status_of(spec)
         if not status["available"]:
             raise ApiError(400, f"backend {spec.name!r} is not available: {status.get('reason')}")
-        progress("resolving_env", "Checking the request", "done", None)
+        progress("resolving_env", "Checking the request", "done", f"{spec.label} in {cwd}")
         session_id = uuid.uuid4().hex
         workspace: dict[str, Any] = {}
         if opts["branch"] or opts["worktree"]:
@@ -331,7 +346,8 @@ class Orchestrator:
             progress("launching_cli", f"Starting {spec.label}", "error", str(exc))
             await self.delete(session_id, force=True)
             raise ApiError(502, f"could not start the {spec.label} CLI: {exc}") from exc
-        progress("launching_cli", f"Starting {spec.label}", "done", f"pid {session.adapter.pid if session.adapter else '?'}")
+        pid = session.adapter.pid if session.adapter else None
+        progress("launching_cli", f"Starting {spec.label}", "done", f"pid {pid}" if pid else None)
         self.plugins.notify("session_created", session=session)
         return session
 
@@ -389,18 +405,22 @@ class Orchestrator:
         from .. import workspace
 
         session = self.get(session_id)
+        if not force:
+            await workspace.check_releasable(self, session)
         await session.stop_cli(intentional=True)
         cleanup = await workspace.release(self, session, force=force, deleting=False)
+        await self.teardown_sandbox(session)
         await self.git.forget(session_id)
-        session.update({"archived": True})
-        session.save_soon()
+        session.info["archived"] = True
+        session.emit({"type": "session_update", "archived": True})
         self.plugins.notify("session_archived", session=session)
         return {"ok": True, **cleanup}
 
     async def unarchive(self, session_id: str) -> dict[str, Any]:
         """Bring an archived session back (its CLI starts on the next prompt)."""
         session = self.get(session_id)
-        session.update({"archived": False})
+        session.info["archived"] = False
+        session.emit({"type": "session_update", "archived": False})
         session.needs_relaunch = True
         return {"ok": True}
 
@@ -411,6 +431,7 @@ class Orchestrator:
         session = self.get(session_id)
         await session.stop_cli(intentional=True)
         cleanup = await workspace.release(self, session, force=True, deleting=True)
+        await self.teardown_sandbox(session)
         await self.git.forget(session_id)
         for subscriber in list(session.subscribers):
             session.unsubscribe(subscriber)

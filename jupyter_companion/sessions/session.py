@@ -62,6 +62,10 @@ RECORD_FIELDS = (
 )
 
 _MAX_REMEMBERED_IDS = 5000
+#: Keys of a stored record that are not session-object fields.
+_RECORD_ONLY = frozenset({"env", "pending_permissions", "pid", "env_keys", "subscribers"})
+#: Fields an adapter's ``update`` may not overwrite.
+_PROTECTED_FIELDS = frozenset({"id", "backend", "created_at", "cwd", "phase", "archived", "last_seq"})
 
 
 class NotPending(LookupError):
@@ -83,6 +87,7 @@ class Session(AdapterSink):
         self.orch = orchestrator
         self.store: Store = orchestrator.store
         self.info: dict[str, Any] = {k: record.get(k) for k in RECORD_FIELDS}
+        self.info.update((k, v) for k, v in record.items() if k not in self.info and k not in _RECORD_ONLY)
         self.info.setdefault("archived", False)
         self.id: str = record["id"]
         self.env: dict[str, str] = dict(env or {})
@@ -104,7 +109,7 @@ class Session(AdapterSink):
         #: The supervisor's view of the CLI process.
         self.intentional_stop = False
         self.launched_at = 0.0
-        self.launched_with_resume = False
+        self._launching = False
         #: Last time the CLI showed a sign of life (or was handed work); drives hang detection.
         self.last_output_at = 0.0
         #: Last time a subscriber left; drives the idle stop.
@@ -282,12 +287,10 @@ class Session(AdapterSink):
 
     def update(self, fields: dict[str, Any]) -> None:
         """Merge fields into the session object and tell subscribers."""
-        changed = {k: v for k, v in fields.items() if self.info.get(k) != v}
+        changed = {k: v for k, v in fields.items() if k not in _PROTECTED_FIELDS and self.info.get(k) != v}
         if not changed:
             return
-        for key, value in changed.items():
-            if key in RECORD_FIELDS:
-                self.info[key] = value
+        self.info.update(changed)
         self.emit({"type": "session_update", **changed})
 
     def drift(self, what: str, detail: str = "") -> None:
@@ -305,7 +308,8 @@ class Session(AdapterSink):
             self.emit({"type": "permission_resolved", "request_id": request_id, "behavior": "cancelled", "by": "cli"})
         self.set_phase("terminated")
         self.save_soon()
-        self.orch.supervisor.on_exit(self, returncode, stderr_tail)
+        if not self._launching:  # a failed start is reported to (and retried by) whoever launched
+            self.orch.supervisor.on_exit(self, returncode, stderr_tail)
 
     # -- subscribers ----------------------------------------------------------------------
 
@@ -355,22 +359,25 @@ class Session(AdapterSink):
 
     # -- idempotency ----------------------------------------------------------------------
 
-    async def seen_client_msg(self, client_msg_id: str | None) -> bool:
-        """True if this id was processed before; otherwise remember it and return False."""
+    async def is_duplicate(self, client_msg_id: str | None) -> bool:
+        """True if a command with this id was processed before (ids are remembered across restarts)."""
         if not client_msg_id:
             return False
         if not self._client_ids_loaded:
             ids = await asyncio.to_thread(self.store.client_msg_ids, self.id)
             for known in reversed(ids):
-                self._client_ids[known] = None
+                self._client_ids.setdefault(known, None)
             self._client_ids_loaded = True
-        if client_msg_id in self._client_ids:
-            return True
+        return client_msg_id in self._client_ids
+
+    def remember(self, client_msg_id: str | None) -> None:
+        """Record a command id as processed (call once the command succeeded)."""
+        if not client_msg_id or client_msg_id in self._client_ids:
+            return
         self._client_ids[client_msg_id] = None
         while len(self._client_ids) > _MAX_REMEMBERED_IDS:
             self._client_ids.popitem(last=False)
         self.store.remember_client_msg(self.id, client_msg_id)
-        return False
 
     # -- the CLI ----------------------------------------------------------------------------
 
@@ -389,10 +396,19 @@ class Session(AdapterSink):
             spec = self.orch.backend(self.info["backend"])
             if spec is None:
                 raise BackendError(f"backend {self.info['backend']!r} is not installed")
-            await self._launch(spec)
+            try:
+                await self._launch(spec, resume_id=self.info.get("cli_session_id"))
+            except BackendError:
+                if not self.info.get("cli_session_id"):
+                    raise
+                # a CLI that cannot resume its conversation (e.g. its transcript was lost) starts afresh
+                self.info["cli_session_id"] = None
+                self.emit({"type": "error", "code": "context_lost",
+                           "message": "The CLI could not resume its conversation; a new one was started "
+                                      "(earlier turns stay visible here but the agent no longer remembers them)."})
+                await self._launch(spec, resume_id=None)
 
-    async def _launch(self, spec: BackendSpec) -> None:
-        resume_id = self.info.get("cli_session_id")
+    async def _launch(self, spec: BackendSpec, resume_id: str | None) -> None:
         launch = LaunchSpec(
             session_id=self.id,
             cwd=self.cwd,
@@ -401,32 +417,33 @@ class Session(AdapterSink):
             allowed_tools=list(self.info.get("allowed_tools") or []),
             system_prompt=self.info.get("system_prompt") or "",
             resume_id=resume_id,
-            fork=self.fork_next,
+            fork=self.fork_next and bool(resume_id),
             env={**self.orch.base_env(), **self.env},
             state_dir=self.state_dir(),
         )
         self.intentional_stop = False
-        self.fork_next = False
         self.set_phase("starting")
         wrap = self.orch.sandbox_wrapper(self)
         adapter = spec.create_adapter(launch, self, wrap)
         self.adapter = adapter
         self.launched_at = time.monotonic()
-        self.launched_with_resume = bool(resume_id)
         self.last_output_at = self.launched_at
+        self._launching = True
         try:
             await adapter.start()
         except BaseException as exc:
-            self.intentional_stop = True  # a failed start is retried by its caller, not on exit
             with contextlib.suppress(Exception):
                 await adapter.stop()
             self.adapter = None
             self.set_phase("terminated")
             if isinstance(exc, BackendError):
                 raise
-            if isinstance(exc, (OSError, asyncio.TimeoutError)):
+            if isinstance(exc, (OSError, asyncio.TimeoutError, ConnectionError)):
                 raise BackendError(f"could not start the {spec.label} CLI: {exc}") from exc
             raise
+        finally:
+            self._launching = False
+        self.fork_next = False
         self.needs_relaunch = False
         if self.phase in ("starting", "initializing"):
             self.set_phase("ready")
@@ -459,8 +476,9 @@ class Session(AdapterSink):
 
         Returns False when ``client_msg_id`` was seen before (the message is dropped).
         """
-        if await self.seen_client_msg(client_msg_id):
+        if await self.is_duplicate(client_msg_id):
             return False
+        self.remember(client_msg_id)
         event: dict[str, Any] = {"type": "user_message", "content": content}
         if images:
             event["images"] = images

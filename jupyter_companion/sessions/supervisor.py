@@ -35,8 +35,6 @@ class SupervisorPolicy:
     idle_timeout: float = 24 * 3600.0
     hang_timeout: float = 90.0
     check_interval: float = 10.0
-    #: An exit this soon after a resumed launch means the stored CLI conversation id is bad.
-    fast_exit: float = 5.0
 
 
 class Supervisor:
@@ -70,10 +68,6 @@ class Supervisor:
         detail = f" Its last output: {tail}" if tail else ""
         session.emit({"type": "error", "code": "cli_exited",
                       "message": f"The agent CLI exited unexpectedly (exit code {returncode}).{detail}"})
-        if session.launched_with_resume and time.monotonic() - session.launched_at < self.policy.fast_exit:
-            session.info["cli_session_id"] = None
-            session.emit({"type": "notice", "level": "warning", "code": "context_lost",
-                          "message": "The CLI could not resume its conversation; the next launch starts a new one."})
         self.schedule_relaunch(session)
 
     def schedule_relaunch(self, session: Session) -> None:

@@ -140,13 +140,20 @@ async def test_reconnect_replays_exactly(api: Any, connect: Any, workdir: Path) 
     assert seqs == list(range(last + 1, last + 1 + len(seqs)))
 
 
-async def test_killed_cli_is_relaunched_with_resume(api: Any, connect: Any, workdir: Path, model_server: ScriptedAnthropic) -> None:
+async def test_killed_cli_is_relaunched_with_resume(api: Any, connect: Any, workdir: Path, tmp_path: Path) -> None:
     session = await _session(api)
     stream = await connect(session["id"])
     await stream.send({"type": "user_message", "content": "remember the word pelican"})
     await stream.until_type("result", timeout=90)
     _, info = await api("GET", "sessions", session["id"])
     first_pid, cli_session = info["pid"], info["cli_session_id"]
+    # the CLI persists its transcript shortly after a turn; a kill before that loses the conversation
+    # (that case is covered with the fake CLI in test_supervisor.py)
+    transcripts = tmp_path / "home" / ".claude" / "projects"
+    for _ in range(100):
+        if any("pelican" in p.read_text(errors="replace") for p in transcripts.rglob(f"{cli_session}.jsonl")):
+            break
+        await asyncio.sleep(0.1)
     os.kill(first_pid, signal.SIGKILL)
     error = await stream.until(lambda e: e["type"] == "error" and e.get("code") == "cli_exited", timeout=30)
     assert "exit code" in error["message"]

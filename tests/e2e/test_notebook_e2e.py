@@ -80,7 +80,7 @@ def claude_bin_fixture() -> str:
     try:
         return ensure_cli("claude")
     except CliInstallError as exc:
-        pytest.skip(f"pinned Claude Code CLI (npm @anthropic-ai/claude-code) unavailable: {exc}")
+        pytest.fail(f"the pinned Claude Code CLI (npm @anthropic-ai/claude-code) could not be installed: {exc}", pytrace=False)
 
 
 @contextlib.contextmanager

@@ -213,6 +213,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    if OPTS.get("resume", "").startswith("lost-"):  # what the real CLI does when a transcript is missing
+        out({"type": "result", "subtype": "error_during_execution", "is_error": True, "num_turns": 0})
+        sys.stderr.write(f"No conversation found with session ID: {OPTS['resume']}\n")
+        sys.exit(1)
     if "--version" in sys.argv:
         print("0.0.0-fake (Claude Code)")
         sys.exit(0)

@@ -1,0 +1,162 @@
+"""Codex sessions through the public API (REST + WebSocket), with the REAL pinned ``codex app-server``.
+
+The same contract as Claude sessions: streaming, approvals, interrupt, kill -9 relaunch with the
+thread resumed, and a server restart that keeps the history and answers the next prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.clis import ensure_cli
+from tests.support.codex_env import codex_env, write_codex_home
+from tests.support.openai_server import Rule, ScriptedOpenAI
+from tests.support.server import JupyterServerProcess
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+
+@pytest.fixture(scope="module")
+def real_codex() -> str:
+    return ensure_cli("codex")
+
+
+@pytest.fixture
+def openai_server() -> Iterator[ScriptedOpenAI]:
+    rules = [
+        Rule(user_contains="run the command", command="echo via-api > api-marker.txt"),
+        Rule(after_output_contains="", text="The command step is over."),
+        Rule(user_contains="stall", text="Thinking for a very long time ...", stall=True),
+        Rule(text="Hello from scripted Codex.", chunk=5),
+    ]
+    with ScriptedOpenAI(rules) as server:
+        yield server
+
+
+@pytest.fixture
+def codex_home(tmp_path: Path, openai_server: ScriptedOpenAI) -> Path:
+    return write_codex_home(tmp_path / "codex-home", openai_server.base_url)
+
+
+@pytest.fixture
+def companion_config(companion_config: dict[str, Any], codex_home: Path) -> dict[str, Any]:
+    return {**companion_config, "cli_env": codex_env(codex_home), "default_backend": "codex"}
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: dict[str, Any], real_codex: str) -> dict[str, Any]:
+    return {**jp_server_config, "CodexBackend": {"binary": real_codex}}
+
+
+async def _session(api: Any, **extra: Any) -> dict[str, Any]:
+    status, session = await api("POST", "sessions", body={"backend": "codex", "cwd": "project", **extra})
+    assert status == 201, session
+    return session
+
+
+def _user_texts(openai_server: ScriptedOpenAI) -> str:
+    return json.dumps(openai_server.requests[-1].get("input"))
+
+
+async def test_codex_prompt_approval_and_interrupt(api: Any, connect: Any, workdir: Path, openai_server: ScriptedOpenAI) -> None:
+    session = await _session(api)
+    assert session["phase"] == "ready" and session["cli_session_id"]
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "say hello"})
+    result = await stream.until_type("result", timeout=90)
+    assert result["is_error"] is False
+    deltas = "".join(e["text"] for e in stream.events if e["type"] == "stream_delta")
+    assert deltas == "Hello from scripted Codex."
+    assistant = [e for e in stream.events if e["type"] == "assistant"][-1]
+    assert assistant["message"]["content"][0]["text"] == deltas
+
+    await stream.send({"type": "user_message", "content": "please run the command"})
+    request = await stream.until_type("permission_request", timeout=90)
+    assert request["tool_name"] == "Bash" and "api-marker.txt" in request["input"]["command"]
+    status, _ = await api("POST", "sessions", session["id"], "permissions", request["request_id"], body={"behavior": "allow"})
+    assert status == 200
+    await stream.until(lambda e: e["type"] == "result" and e["seq"] > request["seq"], timeout=90)
+    assert (workdir / "api-marker.txt").read_text().strip() == "via-api"
+    tool_result = [e for e in stream.events if e["type"] == "tool_result"][-1]
+    assert tool_result["is_error"] is False
+
+    await stream.send({"type": "user_message", "content": "stall now"})
+    await stream.until_type("stream_delta", timeout=90)
+    await asyncio.to_thread(openai_server.stalled.wait, 30)
+    status, _ = await api("POST", "sessions", session["id"], "interrupt")
+    assert status == 200
+    interrupted = await stream.until(lambda e: e["type"] == "result" and e["is_error"], timeout=60)
+    assert interrupted["is_error"] is True
+    openai_server.release()
+
+
+async def test_codex_decline_and_kill9_relaunch_resumes_the_thread(api: Any, connect: Any, workdir: Path,
+                                                                   openai_server: ScriptedOpenAI) -> None:
+    session = await _session(api)
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "run the command please"})
+    request = await stream.until_type("permission_request", timeout=90)
+    await stream.send({"type": "permission_response", "request_id": request["request_id"], "behavior": "deny"})
+    await stream.until(lambda e: e["type"] == "result" and e["seq"] > request["seq"], timeout=90)
+    assert not (workdir / "api-marker.txt").exists()
+
+    _, info = await api("GET", "sessions", session["id"])
+    thread_id, pid = info["cli_session_id"], info["pid"]
+    os.kill(pid, signal.SIGKILL)
+    await stream.until(lambda e: e.get("code") == "cli_exited", timeout=30)
+    await stream.until(lambda e: e.get("code") == "relaunched", timeout=30)
+    _, info = await api("GET", "sessions", session["id"])
+    assert info["pid"] != pid and info["cli_session_id"] == thread_id
+    await stream.send({"type": "user_message", "content": "say hello again"})
+    await stream.until(lambda e: e["type"] == "result" and not e["is_error"] and e["seq"] > request["seq"] + 5, timeout=90)
+    assert "run the command please" in _user_texts(openai_server)  # the resumed thread kept its history
+
+
+def test_codex_server_restart_keeps_history(tmp_path: Path, real_codex: str, codex_home: Path,
+                                            openai_server: ScriptedOpenAI) -> None:
+    root = tmp_path / "root"
+    (root / "proj").mkdir(parents=True)
+    env = codex_env(codex_home)
+    args = [f"--CodexBackend.binary={real_codex}"]
+    server = JupyterServerProcess(root, tmp_path / "state", env=env, args=args).start()
+    try:
+        status, session = server.request("POST", "companion/api/sessions", {"backend": "codex", "cwd": "proj"})
+        assert status == 201, session
+        sid = session["id"]
+        server.request("POST", f"companion/api/sessions/{sid}/messages", {"content": "remember the word narwhal"})
+        _wait(lambda: any(e["type"] == "result" for e in server.request("GET", f"companion/api/sessions/{sid}/events")[1]["events"]))
+        _, before = server.request("GET", f"companion/api/sessions/{sid}/events")
+        server.kill9()
+    finally:
+        server.stop()
+    again = JupyterServerProcess(root, tmp_path / "state", env=env, args=args)
+    with again:
+        _, after = again.request("GET", f"companion/api/sessions/{sid}/events")
+        assert after["events"][: len(before["events"])] == before["events"]
+        status, _ = again.request("POST", f"companion/api/sessions/{sid}/messages", {"content": "and now?"})
+        assert status == 202
+
+        def answered() -> bool:
+            events = again.request("GET", f"companion/api/sessions/{sid}/events")[1]["events"]
+            return sum(1 for e in events if e["type"] == "result") >= 2
+
+        _wait(answered)
+        assert "remember the word narwhal" in _user_texts(openai_server)
+
+
+def _wait(predicate: Any, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
