@@ -354,6 +354,8 @@ def main() -> int:
                         help="experiment: the server's sys.setswitchinterval (seconds; 0 = Python's 0.005)")
     parser.add_argument("--store", choices=("default", "inline"), default="default",
                         help="experiment: commit event-loop writes inline, once per loop iteration")
+    parser.add_argument("--ws", choices=("default", "batched"), default="default",
+                        help="experiment: write each loop iteration's frames with one stream.write")
     parser.add_argument("--server-nice", type=int, default=0,
                         help="experiment: renice every thread of the server (negative = higher priority; root)")
     parser.add_argument("--repeat", type=int, default=3, help="runs (fresh server each); medians are reported")
@@ -382,6 +384,8 @@ def main() -> int:
         instrument["BENCH_SWITCH"] = str(args.switch_interval)
     if args.store != "default":
         instrument["BENCH_STORE"] = args.store
+    if args.ws != "default":
+        instrument["BENCH_WS"] = args.ws
     runs: list[dict[str, Any]] = []
     for index in range(args.repeat):
         if args.repeat > 1:

@@ -96,14 +96,19 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10000, help="stored assistant events to record")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="cProfile the server's event loop during the replays")
+    parser.add_argument("--ws", choices=("default", "batched"), default="default",
+                        help="experiment: write each loop iteration's frames with one stream.write")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="companion-bench-replay-"))
     binary = install_synthetic_claude(base)
     profile_path = Path(tempfile.mkdtemp()) / "replay.prof"
+    instrument = {"BENCH_PROFILE": str(profile_path)} if args.profile else {}
+    if args.ws != "default":
+        instrument["BENCH_WS"] = args.ws
     server = start_server(base=base, extra_args=[f"--ClaudeBackend.binary={binary}",
                                                  *disabled_plugin_args(TEST_PLUGINS)],
-                          entry=[str(HERE / "_server_wrapper.py")] if args.profile else None,
-                          env_extra={"BENCH_PROFILE": str(profile_path)} if args.profile else None)
+                          entry=[str(HERE / "_server_wrapper.py")] if instrument else None,
+                          env_extra=instrument)
     try:
         t0 = time.monotonic()
         sid, last_seq = record_session(server, args.events)
@@ -131,7 +136,8 @@ def main() -> int:
     print(f"replayed {frames} frames ({size / 1e6:.1f} MB, {size / max(frames, 1):.0f} B/frame) per connect")
     print(f"raw client       : median {raw_median:.1f} ms  (runs {[round(x, 1) for x in raw]})")
     print(f"websockets+json  : median {lib_median:.1f} ms  (runs {[round(x, 1) for x in libs]})")
-    print(f"target <= {TARGET_MS:.0f} ms: {verdict(raw_median, TARGET_MS)}")
+    print(f"target <= {TARGET_MS:.0f} ms: {verdict(raw_median, TARGET_MS)}"
+          + (f"   [experiment: {instrument}]" if instrument else ""))
     emit_result(
         "replay",
         metric=f"Replay of a {last_seq}-event session (WS connect after=0 -> last event received), median of {args.runs}",

@@ -9,6 +9,7 @@ from typing import Any
 from .plugins import PluginManager
 from .sessions.orchestrator import Orchestrator, OrchestratorConfig
 from .sessions.supervisor import SupervisorPolicy
+from .settings import SettingsService
 from .store import Store
 
 
@@ -44,7 +45,11 @@ def build_services(app: Any) -> Services:
         ),
         env=dict(app.cli_env),
     )
-    orchestrator = Orchestrator(store, plugins, config)
+    schema: dict[str, Any] = {}
+    for fragment in plugins.call_each("register_settings", app=app):
+        if isinstance(fragment, dict):
+            schema.update(fragment)
+    orchestrator = Orchestrator(store, plugins, config, SettingsService(store, schema))
     os.makedirs(config.state_root, mode=0o700, exist_ok=True)
     plugins.call_each("register_backends", register=orchestrator.register_backend, app=app)
     plugins.call_each("register_sandboxes", register=orchestrator.register_sandbox, app=app)

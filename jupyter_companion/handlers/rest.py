@@ -237,6 +237,49 @@ class EventsHandler(CompanionAPIHandler):
         self.send_json({"events": events, "last_seq": session.delivered_seq})
 
 
+class SettingsHandler(CompanionAPIHandler):
+    """``GET/PATCH companion/api/settings``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Every declared setting (secrets masked) and the schema that declares them."""
+        self.send_json({"settings": self.orch.settings.read(), "schema": self.orch.settings.schema})
+
+    @web.authenticated
+    @authorized
+    async def patch(self) -> None:
+        """Change settings (``null`` resets one to its default)."""
+        self.send_json({"settings": self.orch.settings.update(self.json_body())})
+
+
+class EnvProfilesHandler(CompanionAPIHandler):
+    """``GET companion/api/env-profiles``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Profiles with variable names and masked values."""
+        self.send_json({"profiles": self.orch.settings.list_profiles()})
+
+
+class EnvProfileHandler(CompanionAPIHandler):
+    """``PUT/DELETE companion/api/env-profiles/{name}``."""
+
+    @web.authenticated
+    @authorized
+    async def put(self, name: str) -> None:
+        """Create or replace a profile ``{env: {NAME: value}}``."""
+        self.send_json(self.orch.settings.put_profile(name, self.json_body()))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        """Remove a profile."""
+        self.orch.settings.delete_profile(name)
+        self.send_json({"ok": True})
+
+
 def rest_handlers() -> list[tuple[str, type]]:
     """Route table (patterns relative to ``base_url``)."""
     api = r"/companion/api"
@@ -250,4 +293,7 @@ def rest_handlers() -> list[tuple[str, type]]:
         (rf"{api}/sessions/{_ID}/messages", MessagesHandler),
         (rf"{api}/sessions/{_ID}/permissions/(?P<request_id>[^/]{{1,200}})", PermissionHandler),
         (rf"{api}/sessions/{_ID}/events", EventsHandler),
+        (rf"{api}/settings", SettingsHandler),
+        (rf"{api}/env-profiles", EnvProfilesHandler),
+        (rf"{api}/env-profiles/(?P<name>[^/]{{1,64}})", EnvProfileHandler),
     ]

@@ -22,6 +22,7 @@ from ..errors import ApiError
 from ..events import now_iso
 from ..plugins import PluginManager
 from ..sandboxes.base import SandboxSpec
+from ..settings import SettingsService
 from ..store import Store
 from .session import Session
 from .supervisor import Supervisor, SupervisorPolicy
@@ -61,8 +62,9 @@ class OrchestratorConfig:
 class Orchestrator:
     """Owns every Session of this server."""
 
-    def __init__(self, store: Store, plugins: PluginManager, config: OrchestratorConfig):
+    def __init__(self, store: Store, plugins: PluginManager, config: OrchestratorConfig, settings: SettingsService):
         self.store = store
+        self.settings = settings
         self.plugins = plugins
         self.config = config
         self.state_root = config.state_root
@@ -180,6 +182,7 @@ class Orchestrator:
                 return
             self.store.bind_loop(asyncio.get_running_loop())
             records = await asyncio.to_thread(self.store.load_sessions)
+            await asyncio.to_thread(self.settings.load)
             self.restore(records)
             self.supervisor.start()
             self._active = True
@@ -261,10 +264,10 @@ class Orchestrator:
         if not isinstance(backend, str) or backend not in self.backends:
             known = ", ".join(sorted(self.backends)) or "none"
             raise ApiError(400, f"unknown backend {str(backend)[:50]!r} (known: {known})")
-        mode = body.get("permission_mode") or "default"
+        mode = body.get("permission_mode") or self.settings.value("default_permission_mode") or "default"
         if mode not in PERMISSION_MODES:
             raise ApiError(400, f"'permission_mode' must be one of {', '.join(PERMISSION_MODES)}")
-        model = body.get("model")
+        model = body.get("model") or self.settings.value("default_model") or None
         if model is not None and (not isinstance(model, str) or not _MODEL.match(model)):
             raise ApiError(400, "'model' is not a valid model name")
         name = body.get("name")
@@ -290,12 +293,17 @@ class Orchestrator:
         branch = body.get("branch")
         if branch is not None and not isinstance(branch, str):
             raise ApiError(400, "'branch' must be a string")
+        profile = body.get("env_profile")
+        if profile is not None and not isinstance(profile, str):
+            raise ApiError(400, "'env_profile' must be the name of an env profile")
+        if profile:
+            env = {**self.settings.profile_env(profile), **env}
         return {
             "backend": backend, "permission_mode": mode, "model": model, "name": name,
             "allowed_tools": tools, "env": env, "sandbox": sandbox, "resume": resume,
             "fork": bool(body.get("fork")), "branch": branch or None,
             "create_branch": bool(body.get("create_branch")), "worktree": bool(body.get("worktree")),
-            "env_profile": body.get("env_profile") if isinstance(body.get("env_profile"), str) else None,
+            "env_profile": profile or None,
         }
 
     async def create(self, body: Any, progress: Progress = _no_progress) -> Session:

@@ -26,6 +26,8 @@ CHROMIUM_ARGS = [
 def chromium_path() -> str:
     """Debian's chromium binary; the browser tests are skipped only when it is absent."""
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        if os.environ.get("COMPANION_REQUIRE_BROWSER"):  # scripts/test installs it: never skip there
+            pytest.fail("chromium not installed (Debian package 'chromium')", pytrace=False)
         pytest.skip("chromium not installed")
     return CHROMIUM
 
