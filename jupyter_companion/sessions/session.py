@@ -75,9 +75,11 @@ class NotPending(LookupError):
 class Subscriber:
     """A live listener of one session (a WebSocket, a test, a widget relay)."""
 
-    def __init__(self, send: Callable[[str], None]):
+    def __init__(self, send: Callable[[str], None], after: int = 0):
         self.send = send
         self.closed = False
+        #: Stored events up to this seq were already seen by the client (never sent again).
+        self.after = after
 
 
 class Session(AdapterSink):
@@ -225,9 +227,12 @@ class Session(AdapterSink):
             self._deliver(envelope, text)
 
     def _deliver(self, envelope: dict[str, Any], text: str) -> None:
+        seq = envelope["seq"]
         for subscriber in list(self.subscribers):
             if subscriber.closed:
                 self.subscribers.discard(subscriber)
+                continue
+            if seq is not None and seq <= subscriber.after:
                 continue
             try:
                 subscriber.send(text)
@@ -329,7 +334,7 @@ class Session(AdapterSink):
             else:
                 send(text)
 
-        subscriber = Subscriber(send_or_buffer)
+        subscriber = Subscriber(send_or_buffer, after)
         self.subscribers.add(subscriber)
         try:
             if after < upto:
