@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 
 from tests.support.anthropic_server import ScriptedAnthropic, Stall, Text, ToolUse
 from tests.support.clis import claude_env, ensure_cli
-from tests.support.server import JupyterServerProcess
+from tests.support.server import JupyterServerProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -180,7 +179,7 @@ def test_server_kill9_and_restart_keeps_history(tmp_path: Path, real_claude: str
         assert status == 201, session
         sid = session["id"]
         server.request("POST", f"companion/api/sessions/{sid}/messages", {"content": "remember the word walrus"})
-        _wait(lambda: any(e["type"] == "result" for e in server.request("GET", f"companion/api/sessions/{sid}/events")[1]["events"]))
+        wait_until(lambda: any(e["type"] == "result" for e in server.request("GET", f"companion/api/sessions/{sid}/events")[1]["events"]))
         _, before = server.request("GET", f"companion/api/sessions/{sid}/events")
         server.kill9()
     finally:
@@ -199,13 +198,5 @@ def test_server_kill9_and_restart_keeps_history(tmp_path: Path, real_claude: str
             events = again.request("GET", f"companion/api/sessions/{sid}/events")[1]["events"]
             return any(e["type"] == "result" and "walrus" in (e.get("text") or "") for e in events)
 
-        _wait(answered)
+        wait_until(answered)
 
-
-def _wait(predicate: Any, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")

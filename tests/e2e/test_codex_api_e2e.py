@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from tests.support.clis import ensure_cli
 from tests.support.codex_env import codex_env, write_codex_home
 from tests.support.openai_server import Rule, ScriptedOpenAI
-from tests.support.server import JupyterServerProcess
+from tests.support.server import JupyterServerProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -133,7 +132,7 @@ def test_codex_server_restart_keeps_history(tmp_path: Path, real_codex: str, cod
         assert status == 201, session
         sid = session["id"]
         server.request("POST", f"companion/api/sessions/{sid}/messages", {"content": "remember the word narwhal"})
-        _wait(lambda: any(e["type"] == "result" for e in server.request("GET", f"companion/api/sessions/{sid}/events")[1]["events"]))
+        wait_until(lambda: any(e["type"] == "result" for e in server.request("GET", f"companion/api/sessions/{sid}/events")[1]["events"]))
         _, before = server.request("GET", f"companion/api/sessions/{sid}/events")
         server.kill9()
     finally:
@@ -149,14 +148,6 @@ def test_codex_server_restart_keeps_history(tmp_path: Path, real_codex: str, cod
             events = again.request("GET", f"companion/api/sessions/{sid}/events")[1]["events"]
             return sum(1 for e in events if e["type"] == "result") >= 2
 
-        _wait(answered)
+        wait_until(answered)
         assert "remember the word narwhal" in _user_texts(openai_server)
 
-
-def _wait(predicate: Any, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
