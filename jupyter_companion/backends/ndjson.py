@@ -204,6 +204,10 @@ class LineProcess:
                 continue
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._exited.wait(), 5)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever the CLI left behind in its group
+        for task in self._tasks:
+            task.cancel()
 
 
 async def _process_gone(pid: int) -> None:
