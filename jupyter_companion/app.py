@@ -101,12 +101,13 @@ class CompanionApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         """Register REST and WebSocket routes (and those of plugins)."""
         from .handlers.git import git_handlers
-        from .handlers.rest import rest_handlers
+        from .handlers.rest import fallback_handlers, rest_handlers
         from .handlers.ws import ws_handlers
 
         routes: list[Any] = [*rest_handlers(), *ws_handlers(), *git_handlers(self.orchestrator.session_cwd)]
         for extra in self.plugins.call_each("register_routes", app=self):
             routes.extend(extra)
+        routes.extend(fallback_handlers())  # last: a JSON 404 for any other companion path
         self.handlers.extend(routes)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:

@@ -7,6 +7,7 @@ validates them and raises :class:`CommandError` with a message fit for the clien
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -52,6 +53,9 @@ MAX_CONTENT_CHARS = 1_000_000
 MAX_IMAGES = 20
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+#: A model name as the CLIs take it (``--model``); also guards ``set_model`` commands.
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]{0,199}$")
 
 
 def now_iso() -> str:
@@ -66,6 +70,27 @@ def now_ms() -> float:
 
 class CommandError(ValueError):
     """A client command or request body is malformed; the message is safe to show."""
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """True when a decoded JSON value holds a string (or key) with an unpaired UTF-16 surrogate
+    (``"\\ud800"`` is valid JSON, but such a string cannot be encoded as UTF-8: not for SQLite,
+    not for a file name, not for a CLI's argv or environment)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _require_str(body: dict[str, Any], key: str, *, optional: bool = False, limit: int = 10_000) -> Any:
@@ -101,6 +126,8 @@ def parse_images(raw: Any) -> list[dict[str, str]]:
             raise CommandError("image data must be a non-empty base64 string")
         if len(data) > MAX_IMAGE_BYTES:
             raise CommandError("image is too large")
+        if len(data) % 4 or not _BASE64.fullmatch(data):
+            raise CommandError("image data must be base64 (standard alphabet, padded)")
         images.append({"media_type": media_type, "data": data})
     return images
 
@@ -160,8 +187,8 @@ def parse_command(frame: Any) -> dict[str, Any]:
         return {"type": kind, "client_msg_id": parse_client_msg_id(frame)}
     if kind == "set_model":
         model = _require_str(frame, "model", limit=200)
-        if not model.strip():
-            raise CommandError("'model' must not be empty")
+        if not MODEL_NAME.fullmatch(model):
+            raise CommandError("'model' is not a valid model name")
         return {"type": kind, "model": model, "client_msg_id": parse_client_msg_id(frame)}
     if kind == "set_permission_mode":
         mode = frame.get("mode")

@@ -51,6 +51,7 @@ def build_services(app: Any) -> Services:
             schema.update(fragment)
     orchestrator = Orchestrator(store, plugins, config, SettingsService(store, schema))
     os.makedirs(config.state_root, mode=0o700, exist_ok=True)
+    os.chmod(config.state_root, 0o700)  # also when it already existed with looser permissions
     plugins.call_each("register_backends", register=orchestrator.register_backend, app=app)
     plugins.call_each("register_sandboxes", register=orchestrator.register_sandbox, app=app)
     return Services(store, plugins, orchestrator)

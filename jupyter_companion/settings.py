@@ -1,7 +1,8 @@
 """User settings and environment profiles, kept in the store.
 
 Settings are declared by a JSON-schema fragment (the core's own plus every plugin's
-``register_settings``); values are validated against their declared ``type`` and ``enum``.
+``register_settings``); values are validated against their declared ``type``, ``enum`` and
+``pattern`` (a regular expression the whole string must match).
 Secrets (``"secret": true`` settings and every value of an environment profile) are never
 returned: reads show ``"••••" + last 4 characters``.
 """
@@ -25,6 +26,7 @@ CORE_SCHEMA: dict[str, dict[str, Any]] = {
     "default_model": {
         "type": "string",
         "default": "",
+        "pattern": r"^$|^[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]{0,199}$",
         "description": "Model preselected for new sessions (empty: the backend's default).",
     },
 }
@@ -94,6 +96,8 @@ class SettingsService:
                     raise ApiError(400, f"setting {key!r} must be of type {spec.get('type')}")
                 if "enum" in spec and value not in spec["enum"]:
                     raise ApiError(400, f"setting {key!r} must be one of {spec['enum']}")
+                if isinstance(value, str) and "pattern" in spec and not re.fullmatch(spec["pattern"], value):
+                    raise ApiError(400, f"setting {key!r} does not match {spec['pattern']}")
         for key, value in changes.items():
             if value is None:
                 values.pop(key, None)

@@ -33,8 +33,8 @@ def validate_branch_name(name: object) -> str:
         raise InvalidBranchNameError(
             f"invalid branch name {name!r}: spaces and control characters are not allowed"
         )
-    if name == "HEAD":
-        raise InvalidBranchNameError("'HEAD' is not a valid branch name")
+    if name in ("HEAD", "@"):  # git reads both as the current commit, never as a branch
+        raise InvalidBranchNameError(f"{name!r} is not a valid branch name")
     result = run_git(["check-ref-format", f"refs/heads/{name}"], cwd=os.sep, check=False)
     if not result.ok:
         raise InvalidBranchNameError(f"invalid branch name {name!r}: it breaks git's ref naming rules")

@@ -12,6 +12,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ..errors import ApiError
+from ..events import has_lone_surrogate
 
 if TYPE_CHECKING:
     from ..sessions.orchestrator import Orchestrator
@@ -54,9 +55,14 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
                 raise ApiError(400, "a JSON body is required")
             return {}
         try:
-            return json.loads(body)
+            data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"invalid JSON body: {exc}") from exc
+        except RecursionError as exc:  # nesting deeper than the interpreter's recursion limit
+            raise ApiError(400, "invalid JSON body: nested too deeply") from exc
+        if has_lone_surrogate(data):
+            raise ApiError(400, "invalid JSON body: a string holds an unpaired surrogate (\\ud800-\\udfff)")
+        return data
 
     def send_json(self, data: Any, status: int = 200) -> None:
         """Answer with JSON."""

@@ -15,6 +15,7 @@ from ..events import CommandError, parse_permission_response, parse_user_message
 from ..sessions.session import NotPending
 from .base import CompanionAPIHandler
 
+_MAX_INT64 = 2**63 - 1
 _ID = r"(?P<session_id>[A-Za-z0-9_-]{1,64})"
 
 
@@ -28,7 +29,7 @@ def _int_arg(handler: CompanionAPIHandler, name: str, default: int | None, minim
         raise ApiError(400, f"'{name}' must be an integer") from exc
     if value < minimum:
         raise ApiError(400, f"'{name}' must be >= {minimum}")
-    return value
+    return min(value, _MAX_INT64)  # SQLite integers are 64-bit: a larger value means "no bound"
 
 
 class StatusHandler(CompanionAPIHandler):
@@ -154,8 +155,11 @@ class SessionActionHandler(CompanionAPIHandler):
             result = await orch.relaunch(session_id)
         elif action == "archive":
             body = self.json_body(required=False)
-            force = bool(body.get("force")) if isinstance(body, dict) else False
-            result = await orch.archive(session_id, force=force)
+            force = body.get("force") if isinstance(body, dict) else None
+            if not isinstance(body, dict) or not isinstance(force, (bool, type(None))):
+                # never read "false", 0 or [] as a request to discard uncommitted work
+                raise ApiError(400, "the body must be an object with an optional boolean 'force'")
+            result = await orch.archive(session_id, force=bool(force))
         elif action == "unarchive":
             result = await orch.unarchive(session_id)
         else:  # interrupt
@@ -278,6 +282,26 @@ class EnvProfileHandler(CompanionAPIHandler):
         """Remove a profile."""
         self.orch.settings.delete_profile(name)
         self.send_json({"ok": True})
+
+
+class NotFoundHandler(CompanionAPIHandler):
+    """Any other path under ``companion/api/`` or ``companion/ws/``: an authenticated JSON 404
+    (instead of Jupyter's HTML page), e.g. for a session id with characters ids never have."""
+
+    async def _not_found(self, *args: Any) -> None:
+        raise ApiError(404, "no such companion route (or an invalid id in the path)")
+
+    get = web.authenticated(authorized(_not_found))
+    post = web.authenticated(authorized(_not_found))
+    put = web.authenticated(authorized(_not_found))
+    patch = web.authenticated(authorized(_not_found))
+    delete = web.authenticated(authorized(_not_found))
+
+
+def fallback_handlers() -> list[tuple[str, type]]:
+    """The catch-all routes; register them after every other companion route. A path ending in
+    ``/`` is left to Jupyter, which redirects it to the path without the slash."""
+    return [(r"/companion/(?:api|ws)(?:/.*[^/])?", NotFoundHandler)]
 
 
 def rest_handlers() -> list[tuple[str, type]]:

@@ -15,7 +15,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..backends.base import BackendError
-from ..events import CommandError, parse_command
+from ..events import CommandError, has_lone_surrogate, parse_command
 from ..sessions.session import NotPending, Session, Subscriber
 from .base import AUTH_RESOURCE
 
@@ -113,8 +113,10 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         """Validate and run one command; a bad one gets an error frame, the socket stays open."""
         try:
             frame = json.loads(message)
+            if has_lone_surrogate(frame):
+                raise CommandError("a string holds an unpaired surrogate (\\ud800-\\udfff)")
             command = parse_command(frame)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             text = str(exc) if isinstance(exc, CommandError) else "the frame is not valid JSON"
             self._reply_error(text)
             return

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.base import PERMISSION_MODES, BackendError, BackendSpec, CommandWrapper, no_wrapper
 from ..errors import ApiError
-from ..events import now_iso
+from ..events import MODEL_NAME, has_lone_surrogate, now_iso
 from ..plugins import PluginManager
 from ..sandboxes.base import SandboxSpec
 from ..settings import SettingsService
@@ -36,7 +36,7 @@ Progress = Callable[[str, str, str, "str | None"], None]
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
 _TOOL_RULE = re.compile(r"^[^\x00-\x1f]{1,500}$")
-_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]{0,199}$")
+_MODEL = MODEL_NAME
 _AVAILABILITY_TTL = 60.0
 
 
@@ -245,7 +245,7 @@ class Orchestrator:
         if raw is None or raw == "":
             path = self.root_real
         else:
-            if not isinstance(raw, str) or "\x00" in raw or len(raw) > 4096:
+            if not isinstance(raw, str) or "\x00" in raw or len(raw) > 4096 or has_lone_surrogate(raw):
                 raise ApiError(400, "'cwd' must be a folder path")
             candidate = raw if os.path.isabs(raw) else os.path.join(self.root_real, raw)
             path = os.path.realpath(candidate)
@@ -268,7 +268,7 @@ class Orchestrator:
         if mode not in PERMISSION_MODES:
             raise ApiError(400, f"'permission_mode' must be one of {', '.join(PERMISSION_MODES)}")
         model = body.get("model") or self.settings.value("default_model") or None
-        if model is not None and (not isinstance(model, str) or not _MODEL.match(model)):
+        if model is not None and (not isinstance(model, str) or not _MODEL.fullmatch(model)):
             raise ApiError(400, "'model' is not a valid model name")
         name = body.get("name")
         if name is not None and (not isinstance(name, str) or len(name) > 200):
@@ -282,7 +282,7 @@ class Orchestrator:
         ):
             raise ApiError(400, "'env' must map variable names to string values")
         sandbox = body.get("sandbox") or self.config.default_sandbox
-        if sandbox not in self.sandboxes:
+        if not isinstance(sandbox, str) or sandbox not in self.sandboxes:
             raise ApiError(400, f"unknown sandbox {str(sandbox)[:50]!r}")
         resume = body.get("resume_session")
         if resume is not None and (not isinstance(resume, str) or not re.match(r"^[A-Za-z0-9_-]{1,200}$", resume)):
