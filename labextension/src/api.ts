@@ -27,6 +27,19 @@ export interface ProgressLine {
   error?: string;
 }
 
+/** A sandbox provider as listed by `GET status`. */
+export interface SandboxInfo {
+  name: string;
+  label?: string;
+}
+
+/** The answer of `GET status` (only what the panel uses is typed). */
+export interface ServerStatus {
+  version?: string;
+  sandboxes?: SandboxInfo[];
+  [key: string]: unknown;
+}
+
 /** Fields of a create request (API.md POST sessions). */
 export interface CreateSessionRequest {
   backend: string;
@@ -89,6 +102,22 @@ export class CompanionApi {
 
   backends(): Promise<{ backends: BackendInfo[] }> {
     return this.request(['backends']);
+  }
+
+  /** `GET status`: version, backends, sandboxes, plugins. */
+  status(): Promise<ServerStatus> {
+    return this.request(['status']);
+  }
+
+  /** `GET settings`: the server-side user settings (secrets masked). */
+  serverSettings(): Promise<{ settings: Record<string, unknown> }> {
+    return this.request(['settings']);
+  }
+
+  /** The names of the environment profiles (`GET env-profiles`; values are never needed here). */
+  async envProfileNames(): Promise<string[]> {
+    const answer = await this.request<{ profiles?: { name: string }[] }>(['env-profiles']);
+    return (answer.profiles ?? []).map(p => p.name).filter(n => typeof n === 'string');
   }
 
   rename(id: string, name: string): Promise<SessionInfo> {

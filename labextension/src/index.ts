@@ -24,6 +24,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CompanionApi } from './api';
+import { liveFields } from './model/sessionsLive';
 import { BackendInfo, SessionInfo } from './model/types';
 import {
   ChatPanel,
@@ -32,6 +33,7 @@ import {
   DEFAULT_SETTINGS,
   SessionsPanel,
   makeMarkdown,
+  resolveSettings,
   showNewSessionDialog
 } from './widgets';
 
@@ -133,16 +135,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         widget.title.label = content.title.label;
         widget.title.className = content.title.className;
       });
-      // Keep the sidebar's phase dot and badge live for open sessions.
-      let seen = '';
-      content.model.subscribe(() => {
-        const state = content.model.state;
-        const key = `${state.phase}/${state.pendingOrder.length}/${state.session.name ?? ''}`;
-        if (key !== seen) {
-          seen = key;
-          void sidebar.refresh();
-        }
-      });
+      // Keep the sidebar's phase dot, badge, name and cost live from this tab's socket.
+      const chat = content.model;
+      chat.subscribe(() => sidebar.setLive(id, chat.connection === 'connected' ? liveFields(chat.state) : null));
+      content.disposed.connect(() => sidebar.setLive(id, null));
       app.shell.add(widget, 'main');
       await tracker.add(widget);
       app.shell.activateById(widget.id);
@@ -239,7 +235,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         .load(PLUGIN_ID)
         .then(loaded => {
           const apply = () => {
-            settings = { ...DEFAULT_SETTINGS, ...(loaded.composite as Partial<CompanionSettings>) };
+            settings = resolveSettings(
+              loaded.composite as Record<string, unknown>,
+              (loaded.user ?? {}) as Record<string, unknown>
+            );
           };
           apply();
           loaded.changed.connect(apply);

@@ -12,7 +12,10 @@ import { UiContext, UiServices } from './components/context';
 import { NewSessionForm } from './components/NewSessionForm';
 import { SessionsList } from './components/SessionsList';
 import { ChatModel } from './model/chatModel';
+import { LiveSession, liveSignature, mergeLive } from './model/sessionsLive';
 import { BackendInfo, SessionInfo } from './model/types';
+import { SessionChoices } from './components/NewSessionForm';
+import { CompanionSettings, DEFAULT_SETTINGS, resolveSettings } from './model/settings';
 
 /** Markdown rendered by JupyterLab's rendermime (untrusted: sanitized). */
 export function makeMarkdown(rendermime: IRenderMimeRegistry): React.ComponentType<{ source: string }> {
@@ -55,18 +58,24 @@ export interface CompanionServices {
   backends: () => Promise<BackendInfo[]>;
 }
 
-/** User settings (schema/plugin.json). */
-export interface CompanionSettings {
-  refreshInterval: number;
-  defaultBackend: string;
-  defaultPermissionMode: string;
-}
+export type { CompanionSettings };
+export { DEFAULT_SETTINGS, resolveSettings };
 
-export const DEFAULT_SETTINGS: CompanionSettings = {
-  refreshInterval: 5,
-  defaultBackend: 'claude',
-  defaultPermissionMode: 'default'
-};
+/** Sandboxes, env profile names and server defaults for the New-session form (failures → empty). */
+export async function loadSessionChoices(api: CompanionApi): Promise<SessionChoices> {
+  const [status, profiles, settings] = await Promise.allSettled([
+    api.status(),
+    api.envProfileNames(),
+    api.serverSettings()
+  ]);
+  const values = settings.status === 'fulfilled' ? settings.value.settings ?? {} : {};
+  const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+  return {
+    sandboxes: status.status === 'fulfilled' ? status.value.sandboxes ?? [] : [],
+    envProfiles: profiles.status === 'fulfilled' ? profiles.value : [],
+    defaults: { permission_mode: text(values.default_permission_mode), model: text(values.default_model) }
+  };
+}
 
 /** The left-area sidebar listing sessions. */
 export class SessionsPanel extends ReactWidget {
@@ -74,6 +83,8 @@ export class SessionsPanel extends ReactWidget {
   private error: string | null = null;
   private showArchived = false;
   private timer: number | null = null;
+  private live = new Map<string, LiveSession>();
+  private liveKeys = new Map<string, string>();
   activeId: string | null = null;
 
   constructor(
@@ -103,10 +114,43 @@ export class SessionsPanel extends ReactWidget {
     this.update();
   }
 
+  /**
+   * Live data of a session open in a chat tab (null when its socket is not connected).
+   * Re-renders only when something the sidebar shows changed.
+   */
+  setLive(id: string, live: LiveSession | null): void {
+    const key = liveSignature(live);
+    if (this.liveKeys.get(id) === key) {
+      return;
+    }
+    this.liveKeys.set(id, key);
+    if (live) {
+      this.live.set(id, live);
+    } else {
+      this.live.delete(id);
+    }
+    const known = this.sessions?.some(s => s.id === id) ?? false;
+    if (live && this.sessions && !known && !live.archived) {
+      void this.refresh(); // a session this list has not seen yet
+    } else {
+      this.update();
+    }
+  }
+
+  /** The sessions as shown: polled list with live fields applied. */
+  get shown(): SessionInfo[] | null {
+    if (!this.sessions) {
+      return null;
+    }
+    const merged = mergeLive(this.sessions, this.live);
+    return this.showArchived ? merged : merged.filter(s => !s.archived);
+  }
+
   protected onAfterAttach(msg: any): void {
     super.onAfterAttach(msg);
     void this.refresh();
     this.schedule();
+    document.addEventListener('visibilitychange', this.onVisibility);
   }
 
   protected onBeforeDetach(msg: any): void {
@@ -114,11 +158,19 @@ export class SessionsPanel extends ReactWidget {
       window.clearTimeout(this.timer);
       this.timer = null;
     }
+    document.removeEventListener('visibilitychange', this.onVisibility);
     super.onBeforeDetach(msg);
   }
 
+  /** Catch up at once when the browser tab becomes visible again. */
+  private onVisibility = (): void => {
+    if (document.visibilityState === 'visible' && this.isVisible) {
+      void this.refresh();
+    }
+  };
+
   private schedule(): void {
-    const seconds = Math.max(1, this.services.settings().refreshInterval || 5);
+    const seconds = Math.max(1, this.services.settings().refreshInterval || DEFAULT_SETTINGS.refreshInterval);
     this.timer = window.setTimeout(async () => {
       if (this.isVisible) {
         await this.refresh();
@@ -140,7 +192,7 @@ export class SessionsPanel extends ReactWidget {
     const api = this.services.api;
     return (
       <SessionsList
-        sessions={this.sessions}
+        sessions={this.shown}
         error={this.error}
         showArchived={this.showArchived}
         activeId={this.activeId}
@@ -252,10 +304,12 @@ export function showNewSessionDialog(
         <div className="jp-Companion-modal" role="dialog" aria-modal="true" aria-label="New agent session">
           <NewSessionForm
             loadBackends={services.backends}
+            loadChoices={() => loadSessionChoices(services.api)}
             create={(body, onLine) => services.api.createSession(body, onLine)}
             defaultCwd={defaultCwd}
             defaultBackend={settings.defaultBackend}
             defaultMode={settings.defaultPermissionMode}
+            defaultModel={settings.defaultModel}
             onCreated={session => finish(session)}
             onCancel={() => finish(null)}
           />

@@ -173,3 +173,31 @@ describe('chat view', () => {
     expect(phaseClass('streaming')).toBe('jp-mod-busy');
   });
 });
+
+describe('command errors in the chat view', () => {
+  it('shows a refused message, a refused permission answer and a failed mode switch where they belong', () => {
+    const sent: string[] = [];
+    const model = new ChatModel({
+      sessionId: 's',
+      wsUrl: 'ws://x/',
+      schedule: fn => fn(),
+      socketFactory: () => ({ readyState: 1, send: (d: string) => sent.push(d), close: () => undefined }) as any
+    });
+    model.start();
+    model.receive({ seq: 1, type: 'permission_request', request_id: 'r', tool_name: 'Bash', input: { command: 'ls' } });
+    const messageId = model.sendMessage('hello');
+    model.respond('r', 'allow');
+    model.setPermissionMode('plan');
+    const ids = sent.map(s => JSON.parse(s).client_msg_id);
+    model.receive({ seq: null, type: 'error', message: 'archived', client_msg_id: messageId });
+    model.receive({ seq: null, type: 'error', message: 'the CLI is not running', client_msg_id: ids[1] });
+    model.receive({ seq: null, type: 'error', message: 'bad mode', client_msg_id: ids[2] });
+    model.receive({ seq: null, type: 'brand_new_frame' });
+    const html = renderToStaticMarkup(<ChatView model={model} />);
+    expect(html).toContain('data-delivery="failed"');
+    expect(html).toContain('Not delivered: archived');
+    expect(html).toContain('aria-label="Send this message again"');
+    expect(html).toContain('The answer was not accepted: the CLI is not running');
+    expect(html).toContain('Could not change the permission mode: bad mode');
+  });
+});

@@ -85,9 +85,16 @@ class LabServer:
 
 @contextmanager
 def run_lab(
-    tmp_path: Path, *, env: dict[str, str] | None = None, config: dict[str, Any] | None = None
+    tmp_path: Path,
+    *,
+    env: dict[str, str] | None = None,
+    config: dict[str, Any] | None = None,
+    lab_settings: dict[str, dict[str, Any]] | None = None,
 ) -> Iterator[LabServer]:
-    """Start ``jupyter lab`` with the companion extensions enabled; stop it on exit."""
+    """Start ``jupyter lab`` with the companion extensions enabled; stop it on exit.
+
+    ``lab_settings`` maps a JupyterLab plugin id (``"jupyter-companion:plugin"``) to user settings.
+    """
     root = tmp_path / "root"
     root.mkdir(exist_ok=True)
     jdirs = {
@@ -110,6 +117,11 @@ def run_lab(
     news = jdirs["settings"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True, exist_ok=True)
     news.write_text(json.dumps({"fetchNews": "false"}))
+    for plugin_id, values in (lab_settings or {}).items():
+        package, _, plugin = plugin_id.partition(":")
+        target = jdirs["settings"] / package / f"{plugin}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
 
     port = _free_port()
     child_env = dict(env if env is not None else os.environ)

@@ -6,6 +6,7 @@ Messages API server on 127.0.0.1. Screenshots go to ``test-artifacts/``.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,11 @@ def open_sidebar(page: Any) -> None:
 
 
 def test_sidebar_and_new_session_dialog(tmp_path: Path, browser: Any, artifacts: Path) -> None:
-    """The sidebar renders, lists sessions, and the New-session dialog lists the backends."""
+    """The sidebar renders, lists sessions, and the New-session dialog lists the backends, the env
+    profiles and sandboxes, with the server's default permission mode preselected."""
     with run_lab(tmp_path) as lab:
+        lab.api("PUT", "env-profiles/staging", {"env": {"STAGE": "one"}})
+        lab.api("PATCH", "settings", {"default_permission_mode": "plan"})
         page = open_lab(browser, lab.lab_url())
         open_sidebar(page)
         # The list finished loading (empty state or rows), with no error banner.
@@ -73,6 +77,16 @@ def test_sidebar_and_new_session_dialog(tmp_path: Path, browser: Any, artifacts:
                     "unavailable"
                     in page.locator(f'.jp-Companion-backend[data-backend="{b["name"]}"]').inner_text()
                 )
+        # Env profiles (names only) and sandboxes come from the server; its default mode is preselected.
+        dialog.locator('select[aria-label="Environment profile"] option[value="staging"]').wait_for(state="attached")
+        sandboxes = [s["name"] for s in lab.api("GET", "status")["sandboxes"]]
+        offered = page.eval_on_selector_all(
+            'select[aria-label="Sandbox"] option', "els => els.map(e => e.value).filter(Boolean)"
+        )
+        assert offered == sandboxes
+        page.wait_for_function(
+            "() => document.querySelector('.jp-Companion-newSession select[aria-label=\"Permission mode\"]').value === 'plan'"
+        )
         page.screenshot(path=str(artifacts / "panel-new-session-dialog.png"))
 
         page.get_by_role("button", name="Cancel").click()
@@ -125,6 +139,14 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             page.wait_for_selector('.jp-Companion-chat[data-connection="connected"]')
 
             composer = page.get_by_label("Message to the agent")
+            # The slash-command menu lists the commands the CLI reported for this session.
+            composer.fill("/")
+            menu = page.get_by_role("listbox", name="Slash commands")
+            menu.locator('[role="option"]').first.wait_for()
+            assert menu.locator('[role="option"]').count() >= 1
+            page.screenshot(path=str(artifacts / "panel-slash-menu.png"))
+            composer.press("Escape")
+            menu.wait_for(state="detached")
             composer.fill("please make a file")
             composer.press("Enter")
 
@@ -164,3 +186,145 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             assert page.locator(".jp-Companion-user").count() == 1
             page.screenshot(path=str(artifacts / "panel-after-reload.png"))
             assert os.path.exists(lab.root_dir / "created-by-agent.txt")
+
+
+HISTORY_TURNS = 400  # x ~7 stored events each: a history of a few thousand events
+
+
+def _wait_until(condition: Any, what: str, timeout: float = 60.0) -> Any:
+    """Poll ``condition()`` until it returns a truthy value (readiness, not a timed assertion)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_echo_session_history_live_sidebar_and_composer(tmp_path: Path, browser: Any, artifacts: Path) -> None:
+    """On the in-process ``echo`` backend of the test plugin: a history of thousands of events is
+    virtualized (few DOM rows, scrolling works), the sidebar's badge and phase dot follow the chat's
+    socket (fallback polling is set to 10 minutes), the permission-mode switcher round-trips through
+    ``session_update``, a pasted image is sent with the prompt, and "Terminal" opens a JupyterLab
+    terminal in the session's folder."""
+    settings = {"jupyter-companion:plugin": {"refreshInterval": 600}}
+    with run_lab(tmp_path, lab_settings=settings) as lab:
+        (lab.root_dir / "proj").mkdir()
+        created = lab.api("POST", "sessions", {"backend": "echo", "cwd": "proj", "name": "echo history"})
+        sid = created["id"]
+        for n in range(HISTORY_TURNS):
+            lab.api("POST", f"sessions/{sid}/messages", {"content": f"message number {n}"})
+        _wait_until(lambda: lab.api("GET", f"sessions/{sid}")["num_turns"] >= HISTORY_TURNS, "the echo turns")
+        last_seq = lab.api("GET", f"sessions/{sid}/events?after=0&limit=1")["last_seq"]
+        assert last_seq >= 2000, last_seq
+
+        page = open_lab(browser, lab.lab_url())
+        open_sidebar(page)
+        row = page.locator(f'.jp-Companion-sessionRow[data-session-id="{sid}"]')
+        row.locator(".jp-Companion-sessionOpen").click()
+        chat = page.locator(f'.jp-Companion-chat[data-session-id="{sid}"]')
+        chat.wait_for()
+        transcript = chat.locator(".jp-Companion-transcript")
+        # The whole history is in the model, the newest answer is shown, only a window is in the DOM.
+        page.wait_for_function(
+            "n => Number(document.querySelector('.jp-Companion-transcript').dataset.total) >= n",
+            arg=3 * HISTORY_TURNS,
+        )
+        chat.locator(f".jp-Companion-assistant:has-text('echo: message number {HISTORY_TURNS - 1}')").wait_for()
+        rows = transcript.locator(".jp-Companion-row").count()
+        total = int(transcript.get_attribute("data-total") or 0)
+        assert 0 < rows < 150 < total, (rows, total)
+        page.screenshot(path=str(artifacts / "panel-long-history-bottom.png"))
+
+        # Scroll to the top: the first prompt renders, still only a window of rows.
+        transcript.evaluate("el => { el.scrollTop = 0; }")
+        chat.locator(".jp-Companion-user:has-text('message number 0')").first.wait_for()
+        assert transcript.locator(".jp-Companion-row").count() < 150
+        assert chat.locator(f".jp-Companion-assistant:has-text('echo: message number {HISTORY_TURNS - 1}')").count() == 0
+        # New events while the user reads old ones do not yank the view to the bottom.
+        total_before = int(transcript.get_attribute("data-total") or 0)
+        lab.api("POST", f"sessions/{sid}/messages", {"content": "arrives while scrolled up"})
+        page.wait_for_function(
+            "n => Number(document.querySelector('.jp-Companion-transcript').dataset.total) >= n",
+            arg=total_before + 3,
+        )
+        assert transcript.evaluate("el => el.scrollTop") < 2000
+        assert chat.locator(".jp-Companion-user:has-text('message number 0')").count() >= 1
+        # And back to the bottom (following new messages again).
+        transcript.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        chat.locator(f".jp-Companion-assistant:has-text('echo: message number {HISTORY_TURNS - 1}')").wait_for()
+        page.wait_for_selector(f'.jp-Companion-chat[data-session-id="{sid}"][data-connection="connected"]')
+
+        # Permission mode switcher: the select follows the session_update coming back from the server.
+        mode = chat.get_by_label("Permission mode")
+        mode.select_option("acceptEdits")
+        page.wait_for_function(
+            "() => document.querySelector('.jp-Companion-chat select[aria-label=\"Permission mode\"]').value === 'acceptEdits'"
+        )
+        assert lab.api("GET", f"sessions/{sid}")["permission_mode"] == "acceptEdits"
+        assert chat.locator(".jp-Companion-commandError").count() == 0
+
+        # Live sidebar: a permission request shows the badge and the waiting dot with no poll.
+        composer = chat.get_by_label("Message to the agent")
+        composer.fill("ask Bash now")
+        composer.press("Enter")
+        chat.locator('.jp-Companion-permission[data-tool="Bash"]').wait_for()
+        # The banner area keeps its size next to a very tall (virtual) transcript.
+        assert (chat.locator(".jp-Companion-permissions").bounding_box() or {}).get("height", 0) > 60
+        row.locator(".jp-Companion-pendingBadge").wait_for()
+        assert row.get_attribute("data-phase") == "awaiting_permission"
+        page.screenshot(path=str(artifacts / "panel-live-sidebar-badge.png"))
+        chat.get_by_role("button", name="Allow Bash", exact=True).click()
+        chat.locator(".jp-Companion-assistant:has-text('echo: ask Bash now -> allow')").wait_for()
+        row.locator(".jp-Companion-pendingBadge").wait_for(state="detached")
+        page.wait_for_selector(f'.jp-Companion-sessionRow[data-session-id="{sid}"][data-phase="ready"]')
+
+        # Image paste: the attachment shows, is sent with the prompt and stored in the user message.
+        composer.evaluate(
+            """(el, b64) => {
+                const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                const data = new DataTransfer();
+                data.items.add(new File([bytes], 'dot.png', { type: 'image/png' }));
+                el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+            }""",
+            PNG_1PX,
+        )
+        chat.locator(".jp-Companion-attachment img").wait_for()
+        composer.fill("with a picture")
+        composer.press("Enter")
+        chat.locator(".jp-Companion-user:has-text('with a picture') .jp-Companion-userImage").wait_for()
+        chat.locator(".jp-Companion-assistant:has-text('echo: with a picture')").wait_for()
+        stored = lab.api("GET", f"sessions/{sid}/events?after={last_seq}")["events"]
+        pictures = [e for e in stored if e["type"] == "user_message" and e["content"] == "with a picture"]
+        assert pictures and pictures[0]["images"][0]["media_type"] == "image/png"
+
+        # "Open terminal here": a JupyterLab terminal whose shell starts in the session's folder.
+        chat.get_by_role("button", name="Open a terminal in the session folder").click()
+        terminal = page.locator(".jp-Terminal").first
+        terminal.wait_for()
+        page.wait_for_selector(".jp-Terminal .xterm-helper-textarea", state="attached")
+        terminal.click()
+        page.keyboard.type("pwd > where-am-i.txt\n")
+        marker = lab.root_dir / "proj" / "where-am-i.txt"
+        _wait_until(lambda: marker.exists() and marker.read_text().strip(), "the terminal to run pwd")
+        assert Path(marker.read_text().strip()).resolve() == (lab.root_dir / "proj").resolve()
+        page.screenshot(path=str(artifacts / "panel-terminal.png"))
+
+        # A command the server refuses: the error frame (with our client_msg_id) shows on that message.
+        lab.api("POST", f"sessions/{sid}/archive")
+        page.locator(f'.lm-TabBar-tab[data-id="jupyter-companion-chat-{sid}"]').click()
+        composer.fill("too late")
+        composer.press("Enter")
+        failed = chat.locator('.jp-Companion-user[data-delivery="failed"]:has-text("too late")')
+        failed.locator(".jp-Companion-commandError:has-text('archived')").wait_for()
+        failed.get_by_role("button", name="Send this message again").wait_for()
+        row.wait_for(state="detached")  # archived: gone from the sidebar at once (live session_update)
+        page.screenshot(path=str(artifacts / "panel-refused-message.png"))
+        assert page.errors == []
+
+
+PNG_1PX = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)

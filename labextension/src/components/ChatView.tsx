@@ -18,12 +18,7 @@ import { ToolCard } from './cards';
 import { Composer } from './Composer';
 import { UiContext } from './context';
 import { PermissionBanner } from './PermissionBanner';
-
-/** useLayoutEffect in the browser, useEffect elsewhere (server-side rendering in tests). */
-const useIsoLayoutEffect = typeof window === 'undefined' ? React.useEffect : React.useLayoutEffect;
-
-/** How many transcript items are rendered at first (older ones on demand). */
-export const PAGE = 150;
+import { VirtualList } from './VirtualList';
 
 /** Format a cost in dollars. */
 export function formatCost(cost: number | null | undefined): string {
@@ -103,19 +98,42 @@ function Item(props: {
   item: TranscriptItem;
   state: ChatState;
   children: Record<string, AssistantItem[]>;
+  onRetry?: (clientMsgId: string) => void;
 }): JSX.Element | null {
   const ui = React.useContext(UiContext);
   const { item } = props;
   switch (item.kind) {
-    case 'user':
+    case 'user': {
+      const command = item.clientMsgId ? props.state.commands[item.clientMsgId] : undefined;
+      const delivery = item.local ? command?.status ?? 'sending' : 'stored';
       return (
-        <div className={`jp-Companion-msg jp-Companion-user ${item.local ? 'jp-mod-local' : ''}`} data-seq={item.seq ?? ''}>
+        <div
+          className={`jp-Companion-msg jp-Companion-user ${item.local ? 'jp-mod-local' : ''} ${delivery === 'failed' ? 'jp-mod-failed' : ''}`}
+          data-seq={item.seq ?? ''}
+          data-delivery={delivery}
+        >
           <ui.Markdown source={item.content} />
           {item.images?.map((img, i) => (
             <img key={i} className="jp-Companion-userImage" src={`data:${img.media_type};base64,${img.data}`} alt="attached" />
           ))}
+          {delivery === 'failed' ? (
+            <div className="jp-Companion-commandError" role="alert">
+              Not delivered: {command?.error}
+              {props.onRetry && item.clientMsgId ? (
+                <button
+                  type="button"
+                  className="jp-Button jp-mod-styled"
+                  aria-label="Send this message again"
+                  onClick={() => props.onRetry?.(item.clientMsgId as string)}
+                >
+                  Retry
+                </button>
+              ) : null}
+            </div>
+          ) : null}
         </div>
       );
+    }
     case 'assistant':
       return <AssistantMessage item={item} state={props.state} children={props.children} />;
     case 'result':
@@ -148,6 +166,32 @@ export function phaseClass(phase: string | undefined): string {
   }
 }
 
+/** The slash commands and skills offered by the composer (session object first, then session_init). */
+export function slashCommandsOf(state: ChatState): string[] {
+  const pick = (value: unknown, fallback: string[] | undefined): string[] =>
+    Array.isArray(value) && value.length ? value.filter(v => typeof v === 'string') : fallback ?? [];
+  const out = [
+    ...pick(state.session.slash_commands, state.init?.slashCommands),
+    ...pick(state.session.skills, state.init?.skills)
+  ];
+  return Array.from(new Set(out.map(c => c.replace(/^\//, ''))));
+}
+
+/** A sentence for a failed model / mode switch or interrupt. */
+export function describeControlError(type: string, message: string): string {
+  const what =
+    type === 'set_model'
+      ? 'change the model'
+      : type === 'set_permission_mode'
+        ? 'change the permission mode'
+        : type === 'interrupt'
+          ? 'interrupt the agent'
+          : type;
+  return `Could not ${what}: ${message}`;
+}
+
+const itemKey = (item: TranscriptItem): string => item.key;
+
 export interface ChatViewProps {
   model: ChatModel;
   models?: { id: string; label: string }[];
@@ -164,39 +208,40 @@ function useChat(model: ChatModel): [ChatState, string, number] {
 export function ChatView(props: ChatViewProps): JSX.Element {
   const { model } = props;
   const [state, connection] = useChat(model);
-  const [limit, setLimit] = React.useState(PAGE);
-  const scroller = React.useRef<HTMLDivElement>(null);
-  const stick = React.useRef(true);
   const children = React.useMemo(() => childrenByParent(state.items), [state.items]);
-  const toolIds = React.useMemo(() => {
-    const ids = new Set<string>();
+  const top = React.useMemo(() => {
+    const toolIds = new Set<string>();
     for (const item of state.items) {
       if (item.kind === 'assistant') {
         for (const b of item.blocks) {
           if (b.type === 'tool_use') {
-            ids.add(String((b as ToolUseBlock).id));
+            toolIds.add(String((b as ToolUseBlock).id));
           }
         }
       }
     }
-    return ids;
+    return state.items.filter(
+      it => !(it.kind === 'assistant' && it.parentToolUseId && toolIds.has(it.parentToolUseId))
+    );
   }, [state.items]);
-  const top = state.items.filter(
-    it => !(it.kind === 'assistant' && it.parentToolUseId && toolIds.has(it.parentToolUseId))
-  );
-  const visible = top.length > limit ? top.slice(top.length - limit) : top;
   const pending = pendingList(state);
   const busy = isBusy(state);
   const session = state.session;
-
-  useIsoLayoutEffect(() => {
-    const el = scroller.current;
-    if (el && stick.current) {
-      el.scrollTop = el.scrollHeight;
+  const lastLocal = React.useMemo(() => {
+    for (let i = state.items.length - 1; i >= 0; i--) {
+      const item = state.items[i];
+      if (item.kind === 'user' && item.local) {
+        return item.key;
+      }
     }
-  });
+    return null;
+  }, [state.items]);
+  const retry = React.useCallback((id: string) => model.retryMessage(id), [model]);
+  const renderItem = (item: TranscriptItem) => (
+    <Item item={item} state={state} children={children} onRetry={retry} />
+  );
 
-  const commands = [...(state.init?.slashCommands ?? []), ...(state.init?.skills ?? [])];
+  const commands = slashCommandsOf(state);
   return (
     <div className="jp-Companion-chat" data-session-id={model.sessionId} data-phase={state.phase} data-connection={connection}>
       <div className="jp-Companion-chatHeader">
@@ -225,49 +270,35 @@ export function ChatView(props: ChatViewProps): JSX.Element {
           </button>
         ) : null}
       </div>
-      <div
+      <VirtualList
         className="jp-Companion-transcript"
-        ref={scroller}
         role="log"
         aria-label="Conversation"
-        onScroll={e => {
-          const el = e.currentTarget;
-          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
-        }}
-      >
-        {top.length > visible.length ? (
-          <button
-            type="button"
-            className="jp-Button jp-mod-styled jp-Companion-earlier"
-            aria-label="Show earlier messages"
-            onClick={() => {
-              stick.current = false;
-              setLimit(limit + PAGE);
-            }}
-          >
-            Show {Math.min(PAGE, top.length - visible.length)} earlier ({top.length - visible.length} hidden)
-          </button>
-        ) : null}
-        {visible.map(item => (
-          <Item key={item.key} item={item} state={state} children={children} />
-        ))}
-        {state.streaming ? (
-          <div className="jp-Companion-msg jp-Companion-assistant jp-Companion-draft" aria-busy="true">
-            {state.streaming.thinking ? (
-              <details className="jp-Companion-thinking">
-                <summary>Thinking…</summary>
-                <div className="jp-Companion-thinkingText">{state.streaming.thinking}</div>
-              </details>
+        items={top}
+        itemKey={itemKey}
+        renderItem={renderItem}
+        followKey={lastLocal}
+        footer={
+          <>
+            {state.streaming ? (
+              <div className="jp-Companion-msg jp-Companion-assistant jp-Companion-draft" aria-busy="true">
+                {state.streaming.thinking ? (
+                  <details className="jp-Companion-thinking">
+                    <summary>Thinking…</summary>
+                    <div className="jp-Companion-thinkingText">{state.streaming.thinking}</div>
+                  </details>
+                ) : null}
+                {state.streaming.text ? <div className="jp-Companion-draftText">{state.streaming.text}</div> : null}
+              </div>
             ) : null}
-            {state.streaming.text ? <div className="jp-Companion-draftText">{state.streaming.text}</div> : null}
-          </div>
-        ) : null}
-        {state.transientError ? (
-          <div className="jp-Companion-error" role="alert">
-            {state.transientError}
-          </div>
-        ) : null}
-      </div>
+            {state.transientError ? (
+              <div className="jp-Companion-error" role="alert">
+                {state.transientError}
+              </div>
+            ) : null}
+          </>
+        }
+      />
       {pending.length ? (
         <div className="jp-Companion-permissions">
           {pending.map(request => (
@@ -275,6 +306,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
               key={request.request_id}
               request={request}
               answered={model.answered.has(request.request_id)}
+              error={model.permissionError(request.request_id)}
               respond={(id, behavior, answer) => model.respond(id, behavior, answer)}
             />
           ))}
@@ -292,6 +324,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
             images.map(i => ({ media_type: i.media_type, data: i.data }))
           )
         }
+        error={state.controlError ? describeControlError(state.controlError.type, state.controlError.message) : null}
         onInterrupt={() => model.interrupt()}
         onModel={m => model.setModel(m)}
         onMode={m => model.setPermissionMode(m)}

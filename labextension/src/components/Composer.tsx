@@ -18,6 +18,8 @@ export interface ComposerProps {
   models: { id: string; label: string }[];
   model?: string | null;
   mode?: string | null;
+  /** The latest failed model / mode switch or interrupt, shown next to the switchers. */
+  error?: string | null;
   onSend: (text: string, images: ImageAttachment[]) => void;
   onInterrupt: () => void;
   onModel: (model: string) => void;
@@ -163,6 +165,11 @@ export function Composer(props: ComposerProps): JSX.Element {
         onKeyDown={onKeyDown}
         onPaste={onPaste}
       />
+      {props.error ? (
+        <div className="jp-Companion-commandError" role="alert">
+          {props.error}
+        </div>
+      ) : null}
       <div className="jp-Companion-composerBar">
         <label className="jp-Companion-select">
           <span>Model</span>

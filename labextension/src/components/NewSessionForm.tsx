@@ -1,20 +1,57 @@
 /**
  * The new-session form: backend (unavailable ones disabled, with the reason),
- * model, permission mode, folder, git branch / new branch / worktree, then the
- * creation progress streamed live from the NDJSON answer.
+ * model, permission mode, folder, git branch / new branch / worktree, env
+ * profile and sandbox (when the server has them), then the creation progress
+ * streamed live from the NDJSON answer.
+ *
+ * Model and permission mode are preselected from the user's JupyterLab
+ * settings when set there, else from the server's settings
+ * (`default_model`, `default_permission_mode`).
  */
 import * as React from 'react';
-import { CreateSessionRequest, ProgressLine } from '../api';
+import { CreateSessionRequest, ProgressLine, SandboxInfo } from '../api';
 import { BackendInfo, PERMISSION_MODES, SessionInfo } from '../model/types';
+
+/** Optional choices the form offers besides the backends. */
+export interface SessionChoices {
+  sandboxes: SandboxInfo[];
+  envProfiles: string[];
+  /** The server-side defaults (`GET settings`). */
+  defaults: { permission_mode?: string; model?: string };
+}
 
 export interface NewSessionFormProps {
   loadBackends: () => Promise<BackendInfo[]>;
+  /** Sandboxes, env profiles and server defaults; a failure only hides those fields. */
+  loadChoices?: () => Promise<SessionChoices>;
   create: (body: CreateSessionRequest, onLine: (line: ProgressLine) => void) => Promise<SessionInfo>;
   defaultCwd: string;
   defaultBackend?: string;
+  /** The user's own setting; when unset the server's default applies. */
   defaultMode?: string;
+  /** The user's own setting; when unset the server's default applies. */
+  defaultModel?: string;
   onCreated: (session: SessionInfo) => void;
   onCancel: () => void;
+}
+
+/** The model to preselect for a backend: the wanted one if that backend offers it (or lists none). */
+export function preferredModel(backend: BackendInfo | undefined, wanted: string | undefined): string {
+  if (!backend || !wanted) {
+    return '';
+  }
+  const models = backend.models ?? [];
+  return models.length === 0 || models.some(m => m.id === wanted) ? wanted : '';
+}
+
+/** The permission mode to preselect: the user's setting, else the server's, else `default`. */
+export function preferredMode(user: string | undefined, server: string | undefined, modes = PERMISSION_MODES): string {
+  for (const mode of [user, server]) {
+    if (mode && modes.includes(mode)) {
+      return mode;
+    }
+  }
+  return 'default';
 }
 
 interface Step {
@@ -45,7 +82,11 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
   const [loadError, setLoadError] = React.useState<string | null>(null);
   const [backend, setBackend] = React.useState('');
   const [model, setModel] = React.useState('');
-  const [mode, setMode] = React.useState(props.defaultMode ?? 'default');
+  const [mode, setMode] = React.useState(preferredMode(props.defaultMode, undefined));
+  const [choices, setChoices] = React.useState<SessionChoices | null>(null);
+  const [sandbox, setSandbox] = React.useState('');
+  const [envProfile, setEnvProfile] = React.useState('');
+  const touched = React.useRef({ model: false, mode: false });
   const [cwd, setCwd] = React.useState(props.defaultCwd);
   const [name, setName] = React.useState('');
   const [branch, setBranch] = React.useState('');
@@ -68,12 +109,32 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
         setBackend(preferred?.name ?? '');
       })
       .catch(err => live && setLoadError(String(err?.message ?? err)));
+    props
+      .loadChoices?.()
+      .then(found => live && setChoices(found))
+      .catch(() => live && setChoices({ sandboxes: [], envProfiles: [], defaults: {} }));
     return () => {
       live = false;
     };
   }, []);
 
   const selected = backends?.find(b => b.name === backend);
+  const wantedModel = props.defaultModel || choices?.defaults.model || '';
+
+  // Preselect the defaults once they are known, unless the user already chose.
+  React.useEffect(() => {
+    if (!touched.current.mode) {
+      setMode(preferredMode(props.defaultMode, choices?.defaults.permission_mode, selected?.permission_modes));
+    }
+    if (!touched.current.model) {
+      setModel(preferredModel(selected, wantedModel));
+    }
+  }, [choices, selected]);
+
+  const modelOptions = (selected?.models ?? []).slice();
+  if (model && !modelOptions.some(m => m.id === model)) {
+    modelOptions.unshift({ id: model, label: model });
+  }
   const submit = async () => {
     if (!backend || creating) {
       return;
@@ -97,6 +158,12 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
     }
     if (worktree) {
       body.worktree = true;
+    }
+    if (sandbox) {
+      body.sandbox = sandbox;
+    }
+    if (envProfile) {
+      body.env_profile = envProfile;
     }
     try {
       const session = await props.create(body, line => setSteps(current => applyProgress(current, line)));
@@ -138,7 +205,7 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
                 checked={backend === b.name}
                 onChange={() => {
                   setBackend(b.name);
-                  setModel('');
+                  touched.current.model = false;
                 }}
               />
               <span>{b.label || b.name}</span>
@@ -154,9 +221,17 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
       <fieldset disabled={creating} className="jp-Companion-fieldsGrid">
         <label>
           <span>Model</span>
-          <select className="jp-mod-styled" aria-label="Model" value={model} onChange={e => setModel(e.target.value)}>
+          <select
+            className="jp-mod-styled"
+            aria-label="Model"
+            value={model}
+            onChange={e => {
+              touched.current.model = true;
+              setModel(e.target.value);
+            }}
+          >
             <option value="">default</option>
-            {(selected?.models ?? []).map(m => (
+            {modelOptions.map(m => (
               <option key={m.id} value={m.id}>
                 {m.label || m.id}
               </option>
@@ -165,7 +240,15 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
         </label>
         <label>
           <span>Permission mode</span>
-          <select className="jp-mod-styled" aria-label="Permission mode" value={mode} onChange={e => setMode(e.target.value)}>
+          <select
+            className="jp-mod-styled"
+            aria-label="Permission mode"
+            value={mode}
+            onChange={e => {
+              touched.current.mode = true;
+              setMode(e.target.value);
+            }}
+          >
             {(selected?.permission_modes ?? PERMISSION_MODES).map(m => (
               <option key={m} value={m}>
                 {m}
@@ -183,6 +266,37 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
             onChange={e => setCwd(e.target.value)}
           />
         </label>
+        {choices && choices.envProfiles.length ? (
+          <label>
+            <span>Env profile</span>
+            <select
+              className="jp-mod-styled"
+              aria-label="Environment profile"
+              value={envProfile}
+              onChange={e => setEnvProfile(e.target.value)}
+            >
+              <option value="">(none)</option>
+              {choices.envProfiles.map(name => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : null}
+        {choices && choices.sandboxes.length ? (
+          <label>
+            <span>Sandbox</span>
+            <select className="jp-mod-styled" aria-label="Sandbox" value={sandbox} onChange={e => setSandbox(e.target.value)}>
+              <option value="">server default</option>
+              {choices.sandboxes.map(s => (
+                <option key={s.name} value={s.name}>
+                  {s.label || s.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : null}
         <label>
           <span>Name</span>
           <input className="jp-mod-styled" aria-label="Session name" value={name} placeholder="(automatic)" onChange={e => setName(e.target.value)} />

@@ -117,6 +117,8 @@ export function PermissionBanner(props: {
   request: PermissionRequest;
   respond: RespondFn;
   answered?: boolean;
+  /** Why the server refused the last answer sent from this view (the user may answer again). */
+  error?: string | null;
 }): JSX.Element {
   const { request, respond } = props;
   const ui = React.useContext(UiContext);
@@ -208,6 +210,11 @@ export function PermissionBanner(props: {
         </div>
       ) : null}
       {busy ? <div className="jp-Companion-muted">Sent, waiting for the agent…</div> : null}
+      {props.error && !busy ? (
+        <div className="jp-Companion-commandError" role="alert">
+          The answer was not accepted: {props.error}
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -35,8 +35,10 @@ export class ChatModel {
   private listeners = new Set<() => void>();
   private socket: SessionConnection;
   private schedule: (fn: () => void) => void;
-  /** Request ids answered from this tab, awaiting `permission_resolved`. */
+  /** Request ids answered from this tab, awaiting `permission_resolved` (a failed answer is removed). */
   readonly answered = new Set<string>();
+  /** The client_msg_id of the latest answer sent for each request id. */
+  private answers = new Map<string, string>();
 
   constructor(options: ChatModelOptions) {
     this.sessionId = options.sessionId;
@@ -102,12 +104,27 @@ export class ChatModel {
     const batch = this.inbox;
     this.inbox = [];
     const next = reduceAll(this._state, batch);
-    for (const id of this.answered) {
-      if (!next.pending[id]) {
-        this.answered.delete(id);
+    for (const [requestId, clientMsgId] of Array.from(this.answers)) {
+      if (!next.pending[requestId]) {
+        this.answered.delete(requestId);
+        this.answers.delete(requestId);
+      } else if (next.commands[clientMsgId]?.status === 'failed') {
+        this.answered.delete(requestId); // let the user answer again
       }
     }
     this.setState(next);
+  }
+
+  /** The error of the latest answer sent for a pending request, if the server refused it. */
+  permissionError(requestId: string): string | null {
+    const clientMsgId = this.answers.get(requestId);
+    const command = clientMsgId ? this._state.commands[clientMsgId] : undefined;
+    return command?.status === 'failed' ? command.error ?? 'the answer failed' : null;
+  }
+
+  /** The client_msg_ids of commands the server has not answered yet. */
+  get unacknowledged(): string[] {
+    return this.socket.unacknowledged;
   }
 
   /** Send a prompt (shown at once as a local echo). */
@@ -131,28 +148,51 @@ export class ChatModel {
 
   /** Answer a pending permission request. */
   respond(requestId: string, behavior: 'allow' | 'deny', answer: PermissionAnswer = {}): void {
+    const clientMsgId = newClientMsgId();
     this.answered.add(requestId);
+    this.answers.set(requestId, clientMsgId);
+    this.track('permission_response', clientMsgId, requestId);
     const command: Command = {
       type: 'permission_response',
       request_id: requestId,
       behavior,
-      client_msg_id: newClientMsgId(),
+      client_msg_id: clientMsgId,
       ...answer
     };
     this.socket.send(command);
-    this.emit();
   }
 
   interrupt(): void {
-    this.socket.send({ type: 'interrupt', client_msg_id: newClientMsgId() });
+    const clientMsgId = this.track('interrupt');
+    this.socket.send({ type: 'interrupt', client_msg_id: clientMsgId });
   }
 
   setModel(model: string): void {
-    this.socket.send({ type: 'set_model', model, client_msg_id: newClientMsgId() });
+    const clientMsgId = this.track('set_model');
+    this.socket.send({ type: 'set_model', model, client_msg_id: clientMsgId });
   }
 
   setPermissionMode(mode: string): void {
-    this.socket.send({ type: 'set_permission_mode', mode, client_msg_id: newClientMsgId() });
+    const clientMsgId = this.track('set_permission_mode');
+    this.socket.send({ type: 'set_permission_mode', mode, client_msg_id: clientMsgId });
+  }
+
+  /** Resend a user message the server refused (a new id; the failed echo is dropped). */
+  retryMessage(clientMsgId: string): void {
+    const item = this._state.items.find(it => it.kind === 'user' && it.local && it.clientMsgId === clientMsgId);
+    if (!item || item.kind !== 'user') {
+      return;
+    }
+    this.flush();
+    this.setState(reduce(this._state, { type: 'local_drop', client_msg_id: clientMsgId }));
+    this.sendMessage(item.content, item.images);
+  }
+
+  /** Register a command in the state (delivery tracking) and return its new client_msg_id. */
+  private track(command: string, clientMsgId = newClientMsgId(), requestId?: string): string {
+    this.flush();
+    this.setState(reduce(this._state, { type: 'local_command', command, client_msg_id: clientMsgId, request_id: requestId }));
+    return clientMsgId;
   }
 
   dispose(): void {

@@ -3,8 +3,13 @@
  *
  * It reconnects with a growing delay and always asks for `after=<last seq
  * the view has applied>` so a reconnect yields no duplicate and no gap.
- * Commands sent while disconnected are queued and flushed on reconnect
- * (each carries a client_msg_id, so a repeat is dropped by the server).
+ * Commands sent while disconnected are queued and flushed on reconnect.
+ *
+ * Commands that carry a `client_msg_id` stay in an outbox until the server
+ * answers them with an `ack` frame (`{type: "ack", seq: null, client_msg_id,
+ * duplicate}`) or an error frame carrying the same id. Whatever is still in
+ * the outbox when a new socket opens is sent again: the server drops a
+ * repeated id (and acks it as a duplicate), so nothing runs twice.
  */
 import { CompanionEvent, Command } from './types';
 
@@ -40,6 +45,26 @@ export interface ConnectionOptions {
 
 const OPEN = 1;
 
+/** At most this many unanswered commands are kept for resending. */
+export const MAX_OUTBOX = 200;
+
+/** Parse one text frame; anything that is not a JSON object is dropped. */
+export function parseFrame(data: unknown): CompanionEvent | null {
+  if (typeof data !== 'string') {
+    return null;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    return null;
+  }
+  return value as CompanionEvent;
+}
+
 /** Build the WebSocket URL of a session. */
 export function sessionSocketUrl(wsUrl: string, sessionId: string, after: number, token?: string): string {
   const base = wsUrl.endsWith('/') ? wsUrl : wsUrl + '/';
@@ -54,6 +79,8 @@ export function sessionSocketUrl(wsUrl: string, sessionId: string, after: number
 export class SessionConnection {
   private socket: SocketLike | null = null;
   private queue: string[] = [];
+  /** Commands with a client_msg_id not yet acknowledged (id -> frame), in send order. */
+  private outbox = new Map<string, string>();
   private attempt = 0;
   private timer: unknown = null;
   private disposed = false;
@@ -85,17 +112,17 @@ export class SessionConnection {
       const pending = this.queue;
       this.queue = [];
       pending.forEach(data => socket.send(data));
+      this.outbox.forEach(data => socket.send(data));
     };
     socket.onmessage = msg => {
-      if (this.socket !== socket || typeof msg.data !== 'string') {
+      if (this.socket !== socket) {
         return;
       }
-      let event: CompanionEvent;
-      try {
-        event = JSON.parse(msg.data);
-      } catch {
+      const event = parseFrame(msg.data);
+      if (!event) {
         return;
       }
+      this.settle(event);
       o.onEvent(event);
     };
     socket.onerror = () => {
@@ -128,14 +155,32 @@ export class SessionConnection {
     this.connect();
   }
 
-  /** Send a command; queued while the socket is not open. Returns true if sent at once. */
+  /** The client_msg_ids of the commands the server has not answered yet, oldest first. */
+  get unacknowledged(): string[] {
+    return Array.from(this.outbox.keys());
+  }
+
+  /**
+   * Send a command; queued while the socket is not open. Returns true if sent at once.
+   * A command with a client_msg_id is kept until acknowledged and resent on reconnect.
+   */
   send(command: Command): boolean {
     const data = JSON.stringify(command);
+    const id = command.client_msg_id;
+    if (id) {
+      this.outbox.delete(id);
+      this.outbox.set(id, data);
+      while (this.outbox.size > MAX_OUTBOX) {
+        this.outbox.delete(this.outbox.keys().next().value as string);
+      }
+    }
     if (this.socket && this.socket.readyState === OPEN) {
       this.socket.send(data);
       return true;
     }
-    this.queue.push(data);
+    if (!id) {
+      this.queue.push(data);
+    }
     if (!this.socket && this.timer === null) {
       this.connect();
     }
@@ -153,6 +198,19 @@ export class SessionConnection {
     this.socket = null;
     socket?.close();
     this.setState('disconnected');
+  }
+
+  /** Drop a command from the outbox once the server answered it (ack, error or its stored event). */
+  private settle(event: CompanionEvent): void {
+    const id = event.client_msg_id;
+    if (typeof id !== 'string' || !this.outbox.has(id)) {
+      return;
+    }
+    const answered =
+      event.type === 'ack' || (event.type === 'error' && event.seq === null) || typeof event.seq === 'number';
+    if (answered) {
+      this.outbox.delete(id);
+    }
   }
 
   private scheduleReconnect(): void {

@@ -14,7 +14,13 @@
  * - several `assistant` events with the same message id (Claude emits one per
  *   content block) are merged into one transcript item;
  * - a local user message (optimistic echo) is replaced by the stored
- *   `user_message` that carries the same `client_msg_id`.
+ *   `user_message` that carries the same `client_msg_id`;
+ * - commands sent from this view are tracked by `client_msg_id`: an `ack`
+ *   frame marks one delivered, an error frame carrying its id marks it failed
+ *   (the view shows the error next to the message, banner or switcher);
+ * - frames that are not objects, have no string `type` or a type this code
+ *   does not know never throw: transient ones are ignored, stored ones become
+ *   a one-line notice (and still advance `lastSeq`).
  */
 import {
   CompanionEvent,
@@ -112,6 +118,28 @@ export interface StreamingDraft {
   messageId?: string;
 }
 
+/** Delivery state of one command sent from this view (by client_msg_id). */
+export interface CommandStatus {
+  /** The command type (`user_message`, `permission_response`, `set_model`, ...). */
+  type: string;
+  status: 'sending' | 'delivered' | 'failed';
+  /** The server had already seen this id (ack with `duplicate: true`). */
+  duplicate?: boolean;
+  error?: string;
+  /** For a permission_response: the request it answers. */
+  requestId?: string;
+}
+
+/** The commands that change the session's settings or flow (shown near the switchers). */
+export const CONTROL_COMMANDS = ['set_model', 'set_permission_mode', 'interrupt'];
+
+/** The latest failure of a control command. */
+export interface ControlError {
+  clientMsgId: string;
+  type: string;
+  message: string;
+}
+
 /** Everything a chat view renders, derived from events only. */
 export interface ChatState {
   lastSeq: number;
@@ -129,12 +157,22 @@ export interface ChatState {
   totalCostUsd: number;
   /** The last transient error frame (e.g. a malformed command), not stored. */
   transientError: string | null;
+  /** `cost_usd` of the latest result that carried one (what the session object reports). */
+  latestCostUsd: number | null;
+  /** Commands sent from this view, by client_msg_id. */
+  commands: Record<string, CommandStatus>;
+  /** The latest failed set_model / set_permission_mode / interrupt, until the next one is sent. */
+  controlError: ControlError | null;
 }
 
 /** Local actions that are not server events. */
 export type LocalAction =
   | { type: 'local_user_message'; content: string; client_msg_id: string; images?: UserItem['images'] }
+  | { type: 'local_command'; command: string; client_msg_id: string; request_id?: string }
+  | { type: 'local_drop'; client_msg_id: string }
   | { type: 'reset' };
+
+const LOCAL_TYPES = new Set(['local_user_message', 'local_command', 'local_drop', 'reset']);
 
 /** A fresh state, optionally seeded with a session object's fields. */
 export function initialState(session?: Partial<SessionInfo>): ChatState {
@@ -150,7 +188,10 @@ export function initialState(session?: Partial<SessionInfo>): ChatState {
     session: session ? { ...session } : {},
     streaming: null,
     totalCostUsd: 0,
-    transientError: null
+    transientError: null,
+    latestCostUsd: null,
+    commands: {},
+    controlError: null
   };
 }
 
@@ -162,7 +203,8 @@ function clone(state: ChatState): ChatState {
     pending: { ...state.pending },
     pendingOrder: state.pendingOrder.slice(),
     resolved: { ...state.resolved },
-    session: { ...state.session }
+    session: { ...state.session },
+    commands: { ...state.commands }
   };
 }
 
@@ -267,16 +309,42 @@ function describeSystem(ev: CompanionEvent): string {
   return message ? `${label} — ${message}` : label;
 }
 
+/** Mark a tracked command as answered by the server. */
+function settleCommand(draft: ChatState, id: string, patch: Partial<CommandStatus>): boolean {
+  const known = draft.commands[id];
+  if (!known) {
+    return false;
+  }
+  draft.commands[id] = { ...known, ...patch };
+  return true;
+}
+
 /** Apply one stored or transient event to a mutable draft. */
 function applyEvent(draft: ChatState, ev: CompanionEvent): void {
-  const seq = typeof ev.seq === 'number' ? ev.seq : null;
+  if (!ev || typeof ev !== 'object') {
+    return;
+  }
+  const seq = typeof ev.seq === 'number' && Number.isFinite(ev.seq) ? ev.seq : null;
   if (seq !== null) {
     if (seq <= draft.lastSeq) {
       return; // duplicate (replay overlap or resent frame)
     }
     draft.lastSeq = seq;
   }
+  if (typeof ev.type !== 'string') {
+    if (seq !== null) {
+      draft.items.push({ kind: 'system', key: `s-${seq}`, seq, text: 'unknown event' });
+    }
+    return;
+  }
   switch (ev.type) {
+    case 'ack': {
+      const id = asString(ev.client_msg_id);
+      if (id) {
+        settleCommand(draft, id, { status: 'delivered', duplicate: ev.duplicate === true });
+      }
+      return;
+    }
     case 'stream_delta': {
       const text = asString(ev.text) ?? '';
       const current = draft.streaming ?? { text: '', thinking: '' };
@@ -290,6 +358,14 @@ function applyEvent(draft: ChatState, ev: CompanionEvent): void {
     case 'error': {
       const message = asString(ev.message) ?? 'error';
       if (seq === null) {
+        const id = asString(ev.client_msg_id);
+        if (id && settleCommand(draft, id, { status: 'failed', error: message })) {
+          const command = draft.commands[id];
+          if (CONTROL_COMMANDS.includes(command.type)) {
+            draft.controlError = { clientMsgId: id, type: command.type, message };
+          }
+          return;
+        }
         draft.transientError = message;
         return;
       }
@@ -393,6 +469,7 @@ function applyEvent(draft: ChatState, ev: CompanionEvent): void {
       });
       if (costUsd !== undefined) {
         draft.totalCostUsd += costUsd;
+        draft.latestCostUsd = costUsd;
       }
       draft.streaming = null;
       return;
@@ -432,10 +509,48 @@ function syncPending(draft: ChatState, requests: PermissionRequest[]): void {
   }
 }
 
+/** Keep the command table bounded: forget the oldest delivered commands. */
+export const MAX_TRACKED_COMMANDS = 500;
+
+function pruneCommands(draft: ChatState): void {
+  const ids = Object.keys(draft.commands);
+  let excess = ids.length - MAX_TRACKED_COMMANDS + 1;
+  for (const id of ids) {
+    if (excess <= 0) {
+      break;
+    }
+    if (draft.commands[id].status !== 'sending') {
+      delete draft.commands[id];
+      excess--;
+    }
+  }
+}
+
 function applyLocal(draft: ChatState, action: LocalAction): ChatState {
   if (action.type === 'reset') {
     return initialState(draft.session);
   }
+  if (action.type === 'local_drop') {
+    // Forget a failed local echo (the user retries it under a new id).
+    draft.items = draft.items.filter(
+      it => !(it.kind === 'user' && it.local === true && it.clientMsgId === action.client_msg_id)
+    );
+    delete draft.commands[action.client_msg_id];
+    return draft;
+  }
+  pruneCommands(draft);
+  if (action.type === 'local_command') {
+    draft.commands[action.client_msg_id] = {
+      type: action.command,
+      status: 'sending',
+      requestId: action.request_id
+    };
+    if (CONTROL_COMMANDS.includes(action.command)) {
+      draft.controlError = null;
+    }
+    return draft;
+  }
+  draft.commands[action.client_msg_id] = { type: 'user_message', status: 'sending' };
   draft.items.push({
     kind: 'user',
     key: `local-${action.client_msg_id}`,
@@ -449,11 +564,14 @@ function applyLocal(draft: ChatState, action: LocalAction): ChatState {
 }
 
 function isLocal(action: CompanionEvent | LocalAction): action is LocalAction {
-  return action.type === 'local_user_message' || action.type === 'reset';
+  return LOCAL_TYPES.has(action.type as string);
 }
 
 /** Fold one event (or local action) into a new state; the input is not modified. */
 export function reduce(state: ChatState, action: CompanionEvent | LocalAction): ChatState {
+  if (!action || typeof action !== 'object') {
+    return state; // not a frame at all
+  }
   if (!isLocal(action)) {
     const seq = (action as CompanionEvent).seq;
     if (typeof seq === 'number' && seq <= state.lastSeq) {

@@ -80,7 +80,7 @@ class EchoAdapter(BackendAdapter):
         return None
 
     async def set_permission_mode(self, mode: str) -> None:
-        return None
+        self.spec.permission_mode = mode
 
     async def stop(self) -> None:
         if self._running:

@@ -1,0 +1,193 @@
+// @vitest-environment jsdom
+/**
+ * DOM tests (jsdom): the virtualized transcript keeps only a window of rows in
+ * the DOM, and the New-session form offers env profiles and sandboxes and
+ * preselects the server's defaults.
+ */
+import * as React from 'react';
+import { act } from 'react';
+import { createRoot, Root } from 'react-dom/client';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ChatView } from '../src/components/ChatView';
+import { NewSessionForm, SessionChoices } from '../src/components/NewSessionForm';
+import { VirtualList, visibleRange } from '../src/components/VirtualList';
+import { ChatModel } from '../src/model/chatModel';
+import { BackendInfo, CompanionEvent } from '../src/model/types';
+
+beforeAll(() => {
+  (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+});
+
+let root: Root | null = null;
+let host: HTMLElement | null = null;
+
+function mount(element: React.ReactElement): HTMLElement {
+  host = document.createElement('div');
+  document.body.appendChild(host);
+  root = createRoot(host);
+  act(() => root!.render(element));
+  return host;
+}
+
+afterEach(() => {
+  act(() => root?.unmount());
+  host?.remove();
+  root = null;
+  host = null;
+});
+
+async function settle(): Promise<void> {
+  await act(async () => {
+    await new Promise(resolve => setTimeout(resolve, 0));
+  });
+}
+
+describe('virtualized transcript', () => {
+  it('computes the visible window from offsets', () => {
+    const offsets = [0, 10, 20, 30, 40, 50];
+    expect(visibleRange(offsets, 5, 0, 15, 0)).toEqual([0, 2]);
+    expect(visibleRange(offsets, 5, 25, 10, 0)).toEqual([2, 4]);
+    expect(visibleRange(offsets, 5, 1000, 10, 0)).toEqual([4, 5]);
+    expect(visibleRange(offsets, 0, 0, 10, 0)).toEqual([0, 0]);
+  });
+
+  it('renders 10k items with only a small window of rows in the DOM', () => {
+    const items = Array.from({ length: 10_000 }, (_, i) => ({ id: `k${i}`, text: `item ${i}` }));
+    const el = mount(
+      <VirtualList
+        className="list"
+        items={items}
+        itemKey={it => it.id}
+        renderItem={it => <p className="item">{it.text}</p>}
+        footer={<div className="footer">draft</div>}
+      />
+    );
+    const rows = el.querySelectorAll('.jp-Companion-row');
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(100);
+    // Stuck to the bottom: the newest item and the footer are rendered, the oldest is not.
+    expect(el.textContent).toContain('item 9999');
+    expect(el.textContent).not.toContain('item 0 ');
+    expect(el.querySelector('.footer')).not.toBeNull();
+    const list = el.querySelector('.list') as HTMLElement;
+    expect(list.dataset.total).toBe('10000');
+    // The spacers stand for the rest.
+    const spacer = el.querySelector('.jp-Companion-spacer-top') as HTMLElement;
+    expect(parseFloat(spacer.style.height)).toBeGreaterThan(100_000);
+  });
+
+  it('renders a 10k-event session history through ChatView without 10k rows', () => {
+    const model = new ChatModel({ sessionId: 's', wsUrl: 'ws://x/', schedule: fn => fn(), socketFactory: () => ({}) as any });
+    const events: CompanionEvent[] = [];
+    let seq = 0;
+    for (let turn = 0; events.length < 10_000; turn++) {
+      events.push({ seq: ++seq, type: 'user_message', content: `question ${turn}` });
+      events.push({ seq: ++seq, type: 'assistant', message: { id: `m${turn}`, content: [{ type: 'text', text: `answer ${turn}` }] } });
+      events.push({ seq: ++seq, type: 'result', is_error: false, cost_usd: 0.001 });
+      events.push({ seq: ++seq, type: 'phase', phase: 'ready' });
+    }
+    events.forEach(ev => model.receive(ev));
+    expect(model.state.items.length).toBe(7500);
+    const el = mount(<ChatView model={model} />);
+    const rows = el.querySelectorAll('.jp-Companion-transcript .jp-Companion-row');
+    expect(rows.length).toBeLessThan(100);
+    expect(el.querySelector('.jp-Companion-transcript')?.getAttribute('data-total')).toBe('7500');
+    expect(el.textContent).toContain('answer 2499');
+    expect(el.textContent).not.toContain('question 0');
+  });
+});
+
+const BACKENDS: BackendInfo[] = [
+  { name: 'claude', label: 'Claude Code', available: true, models: [{ id: 'default', label: 'Default' }, { id: 'opus', label: 'Opus' }] },
+  { name: 'codex', label: 'Codex', available: false, reason: 'codex not found' }
+];
+
+function select(el: HTMLElement, label: string): HTMLSelectElement | null {
+  return el.querySelector(`select[aria-label="${label}"]`);
+}
+
+describe('new-session form', () => {
+  const choices: SessionChoices = {
+    sandboxes: [{ name: 'local', label: 'Local' }, { name: 'docker', label: 'Docker' }],
+    envProfiles: ['staging', 'prod'],
+    defaults: { permission_mode: 'plan', model: 'opus' }
+  };
+
+  it('offers env profiles and sandboxes and preselects the server defaults', async () => {
+    let body: any = null;
+    const el = mount(
+      <NewSessionForm
+        loadBackends={async () => BACKENDS}
+        loadChoices={async () => choices}
+        create={async b => {
+          body = b;
+          return { id: 'x' } as any;
+        }}
+        defaultCwd="proj"
+        onCreated={() => undefined}
+        onCancel={() => undefined}
+      />
+    );
+    await settle();
+    expect(select(el, 'Permission mode')?.value).toBe('plan');
+    expect(select(el, 'Model')?.value).toBe('opus');
+    const profiles = Array.from(select(el, 'Environment profile')!.options).map(o => o.value);
+    expect(profiles).toEqual(['', 'staging', 'prod']);
+    const sandboxes = Array.from(select(el, 'Sandbox')!.options).map(o => o.textContent);
+    expect(sandboxes).toEqual(['server default', 'Local', 'Docker']);
+    // Choose a profile and a sandbox, submit: they are in the request.
+    const profile = select(el, 'Environment profile')!;
+    const sandbox = select(el, 'Sandbox')!;
+    await act(async () => {
+      setSelect(profile, 'staging');
+      setSelect(sandbox, 'docker');
+    });
+    await act(async () => {
+      (el.querySelector('form') as HTMLFormElement).dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    });
+    expect(body).toMatchObject({ backend: 'claude', permission_mode: 'plan', model: 'opus', env_profile: 'staging', sandbox: 'docker', cwd: 'proj' });
+  });
+
+  it("lets the user's own settings win over the server's", async () => {
+    const el = mount(
+      <NewSessionForm
+        loadBackends={async () => BACKENDS}
+        loadChoices={async () => choices}
+        create={async () => ({ id: 'x' }) as any}
+        defaultCwd=""
+        defaultMode="acceptEdits"
+        defaultModel="default"
+        onCreated={() => undefined}
+        onCancel={() => undefined}
+      />
+    );
+    await settle();
+    expect(select(el, 'Permission mode')?.value).toBe('acceptEdits');
+    expect(select(el, 'Model')?.value).toBe('default');
+  });
+
+  it('hides env profile and sandbox when the server has none', async () => {
+    const el = mount(
+      <NewSessionForm
+        loadBackends={async () => BACKENDS}
+        loadChoices={async () => ({ sandboxes: [], envProfiles: [], defaults: {} })}
+        create={async () => ({ id: 'x' }) as any}
+        defaultCwd=""
+        onCreated={() => undefined}
+        onCancel={() => undefined}
+      />
+    );
+    await settle();
+    expect(select(el, 'Environment profile')).toBeNull();
+    expect(select(el, 'Sandbox')).toBeNull();
+    expect(select(el, 'Permission mode')?.value).toBe('default');
+    expect(select(el, 'Model')?.value).toBe('');
+  });
+});
+
+/** Change a controlled <select> the way a user does (React listens to the native setter + event). */
+function setSelect(el: HTMLSelectElement, value: string): void {
+  const setter = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value')!.set!;
+  setter.call(el, value);
+  el.dispatchEvent(new Event('change', { bubbles: true }));
+}
