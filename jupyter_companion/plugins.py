@@ -18,6 +18,9 @@ from . import hookspecs
 
 log = logging.getLogger("jupyter_companion.plugins")
 
+#: A hook implementation that raises this many times in a row is no longer called.
+MAX_CONSECUTIVE_FAILURES = 20
+
 
 @dataclass
 class PluginStatus:
@@ -51,10 +54,18 @@ class PluginManager:
         self.disabled = set(disabled or [])
         self.status: dict[str, PluginStatus] = {}
         self._reported: set[tuple[str, str]] = set()
+        self._impl_cache: dict[str, list[Any]] = {}
+        self._failures: dict[tuple[str, str], int] = {}
+        self._muted: set[tuple[str, str]] = set()
 
     def load_entry_points(self) -> None:
         """Import and register every plugin of the ``jupyter_companion`` entry-point group."""
-        for ep in entry_points(group=hookspecs.PROJECT_NAME):
+        found = entry_points(group=hookspecs.PROJECT_NAME)
+        unknown = self.disabled - {ep.name for ep in found}
+        if unknown:
+            log.warning("disabled_plugins names no installed plugin: %s (installed: %s)",
+                        ", ".join(sorted(unknown)), ", ".join(sorted(ep.name for ep in found)))
+        for ep in found:
             if ep.name in self.disabled or ep.name in self.status:
                 continue
             dist = getattr(ep, "dist", None)
@@ -67,6 +78,7 @@ class PluginManager:
             try:
                 plugin = ep.load()
                 self.pm.register(plugin, name=ep.name)
+                self._impl_cache.clear()
                 status.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
             except Exception as exc:
                 self._fail(status, exc, "failed to load")
@@ -77,6 +89,7 @@ class PluginManager:
         self.status[name] = status
         try:
             self.pm.register(plugin, name=name)
+            self._impl_cache.clear()
             status.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         except Exception as exc:
             self._fail(status, exc, "failed to register")
@@ -91,8 +104,24 @@ class PluginManager:
         log.error("plugin %s %s: %s\n%s", status.name, what, exc, "".join(traceback.format_exception(exc)))
 
     def _implementations(self, hook_name: str) -> list[Any]:
-        caller = getattr(self.pm.hook, hook_name)
-        return list(reversed(caller.get_hookimpls()))
+        impls = self._impl_cache.get(hook_name)
+        if impls is None:
+            caller = getattr(self.pm.hook, hook_name)
+            impls = [i for i in reversed(caller.get_hookimpls()) if (i.plugin_name, hook_name) not in self._muted]
+            self._impl_cache[hook_name] = impls
+        return impls
+
+    def _hook_failed(self, impl: Any, hook_name: str, exc: BaseException) -> None:
+        status = self.status.setdefault(impl.plugin_name, PluginStatus(name=impl.plugin_name))
+        self._fail(status, exc, f"raised in {hook_name}")
+        key = (impl.plugin_name, hook_name)
+        self._failures[key] = self._failures.get(key, 0) + 1
+        if self._failures[key] >= MAX_CONSECUTIVE_FAILURES:
+            self._muted.add(key)
+            self._impl_cache.pop(hook_name, None)
+            status.error = f"{status.error} (hook disabled after {MAX_CONSECUTIVE_FAILURES} failures in a row)"
+            log.error("plugin %s: %s disabled after %d failures in a row", impl.plugin_name, hook_name,
+                      MAX_CONSECUTIVE_FAILURES)
 
     def call_each(self, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call every implementation of a hook, isolating failures; return non-None results."""
@@ -101,9 +130,9 @@ class PluginManager:
             try:
                 result = impl.function(*[kwargs[arg] for arg in impl.argnames])
             except Exception as exc:
-                status = self.status.setdefault(impl.plugin_name, PluginStatus(name=impl.plugin_name))
-                self._fail(status, exc, f"raised in {hook_name}")
+                self._hook_failed(impl, hook_name, exc)
                 continue
+            self._failures.pop((impl.plugin_name, hook_name), None)
             if result is not None:
                 results.append(result)
         return results
@@ -119,8 +148,7 @@ class PluginManager:
             try:
                 decision = impl.function(*[{"session": session, "request": request}[a] for a in impl.argnames])
             except Exception as exc:
-                status = self.status.setdefault(impl.plugin_name, PluginStatus(name=impl.plugin_name))
-                self._fail(status, exc, "raised in permission_request")
+                self._hook_failed(impl, "permission_request", exc)
                 continue
             if isinstance(decision, dict):
                 return decision

@@ -67,6 +67,8 @@ MIGRATIONS: list[str] = [
 ]
 
 _BATCH_LIMIT = 2000
+#: Writes between two WAL checkpoints.
+_CHECKPOINT_EVERY = 2000
 
 
 @dataclass
@@ -95,8 +97,13 @@ class Store:
         conn.close()
         with contextlib.suppress(OSError):
             os.chmod(path, 0o600)
+        self._since_checkpoint = 0
+        self._checkpoint_due = threading.Event()
+        self._closed_writer = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="companion-store", daemon=True)
         self._writer.start()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="companion-checkpoint", daemon=True)
+        self._checkpointer.start()
 
     # -- connections -----------------------------------------------------------------------
 
@@ -141,6 +148,9 @@ class Store:
 
     def _write_loop(self) -> None:
         conn = self._connect()
+        # checkpoints (which fsync the database file) run in their own thread, so a commit never
+        # waits for one; see _checkpoint_loop
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         while True:
             item = self._queue.get()
             batch: list[_Write | None | threading.Event] = [item]
@@ -152,11 +162,28 @@ class Store:
             writes = [w for w in batch if isinstance(w, _Write)]
             if writes:
                 self._commit(conn, writes)
+                self._since_checkpoint += len(writes)
+                if self._since_checkpoint >= _CHECKPOINT_EVERY:
+                    self._since_checkpoint = 0
+                    self._checkpoint_due.set()
             for w in batch:
                 if isinstance(w, threading.Event):
                     w.set()
             if any(w is None for w in batch):
                 break
+        conn.close()
+        self._closed_writer.set()
+        self._checkpoint_due.set()
+
+    def _checkpoint_loop(self) -> None:
+        conn = self._connect()
+        while not self._closed_writer.is_set():
+            self._checkpoint_due.wait()
+            self._checkpoint_due.clear()
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                log.warning("WAL checkpoint failed", exc_info=True)
         conn.close()
 
     def _commit(self, conn: sqlite3.Connection, writes: list[_Write]) -> None:
@@ -209,6 +236,7 @@ class Store:
             return
         self._queue.put(None)
         self._writer.join(30)
+        self._checkpointer.join(30)
         self._closed = True
         conn = getattr(self._local, "conn", None)
         if conn is not None:

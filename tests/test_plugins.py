@@ -57,3 +57,17 @@ async def test_third_party_backend_runs_sessions(api: Any, connect: Any, workdir
     request = await stream.until_type("permission_request")
     await stream.send({"type": "permission_response", "request_id": request["request_id"], "behavior": "deny"})
     assert (await stream.until_type("result"))["text"] == "echo: ask Write -> deny"
+
+
+async def test_an_observer_that_keeps_raising_is_muted(api: Any, connect: Any, workdir: Path) -> None:
+    from jupyter_companion.plugins import MAX_CONSECUTIVE_FAILURES
+
+    status, session = await api("POST", "sessions", body={"backend": "echo", "cwd": "project"})
+    stream = await connect(session["id"])
+    while len(stream.events) <= MAX_CONSECUTIVE_FAILURES + 5:
+        await stream.send({"type": "user_message", "content": "again"})
+        await stream.until_type("result")
+    _, data = await api("GET", "plugins")
+    raising = next(p for p in data["plugins"] if p["name"] == "raises_in_hook")
+    assert raising["ok"] is False and "session_event disabled" not in raising["error"]
+    assert f"hook disabled after {MAX_CONSECUTIVE_FAILURES} failures in a row" in raising["error"]

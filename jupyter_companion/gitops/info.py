@@ -7,8 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import git as gitpython
-
 from .errors import InvalidBranchNameError, NotARepositoryError
 from .runner import open_repo, run_git, work_root
 
@@ -280,6 +278,8 @@ def branches(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def is_git_repo(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` is inside a (non-bare) git working tree."""
+    import git as gitpython
+
     try:
         open_repo(path).close()
     except NotARepositoryError:

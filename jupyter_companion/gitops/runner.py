@@ -6,10 +6,12 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-import git as gitpython
+from typing import TYPE_CHECKING
 
 from .errors import GitError, NotARepositoryError
+
+if TYPE_CHECKING:  # GitPython is imported on first use: it costs ~30 ms of server start-up
+    import git as gitpython
 
 #: Seconds a local git command may take; network commands get :data:`NETWORK_TIMEOUT`.
 LOCAL_TIMEOUT = 60.0
@@ -93,6 +95,8 @@ def open_repo(path: str | os.PathLike[str]) -> gitpython.Repo:
 
     Raises :class:`NotARepositoryError` when ``path`` is not inside a git working tree.
     """
+    import git as gitpython
+
     folder = Path(path)
     if not folder.is_dir():
         folder = folder.parent

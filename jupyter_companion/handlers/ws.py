@@ -18,6 +18,7 @@ from ..backends.base import BackendError
 from ..events import CommandError, has_lone_surrogate, parse_command
 from ..sessions.session import NotPending, Session, Subscriber
 from .base import AUTH_RESOURCE
+from .frames import FrameBatcher
 
 if TYPE_CHECKING:
     from ..sessions.orchestrator import Orchestrator
@@ -36,9 +37,14 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
     session: Session | None = None
     subscriber: Subscriber | None = None
     _can_write = False
+    _frames: FrameBatcher | None = None
 
     def set_default_headers(self) -> None:
         """No HTML security headers on a WebSocket upgrade."""
+
+    def get_compression_options(self) -> None:
+        """No per-message compression: frames are encoded by :class:`FrameBatcher`."""
+        return None
 
     @property
     def max_message_size(self) -> int:
@@ -89,9 +95,9 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
             self.close(1011, "subscribe failed")
 
     def _send_text(self, text: str) -> None:
-        if self.ws_connection is None or self.ws_connection.is_closing():
-            raise WebSocketClosedError()
-        self.write_message(text)
+        if self._frames is None:
+            self._frames = FrameBatcher(self)
+        self._frames.send(text)
 
     def on_close(self) -> None:
         """Unsubscribe."""
@@ -105,7 +111,7 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if client_msg_id:
             frame["client_msg_id"] = client_msg_id
         try:
-            self.write_message(json.dumps(frame))
+            self._send_text(json.dumps(frame))
         except WebSocketClosedError:
             pass
 
@@ -153,7 +159,7 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if self.session is not None:
             frame["session_id"] = self.session.id
         try:
-            self.write_message(json.dumps(frame))
+            self._send_text(json.dumps(frame))
         except WebSocketClosedError:
             pass
 
