@@ -3,7 +3,8 @@
 Events flow one way: the backend adapter calls :meth:`Session.emit`; the event gets the next
 ``seq``, is queued for the store, and is fanned out to subscribers once the store has committed
 it (so anything a client has seen survives a crash). Transient events (``stream_delta``) carry
-``seq: null``; they are never stored and keep their order relative to stored events.
+``seq: null``; they are never stored and go out at once, so they may overtake a stored event that
+is still waiting for its commit (a millisecond or two).
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ class Session(AdapterSink):
         self.delivered_seq: int = self.last_seq
         self.adapter: BackendAdapter | None = None
         self.subscribers: set[Subscriber] = set()
-        self._outbox: deque[tuple[int | None, dict[str, Any], str]] = deque()
+        #: Stored events waiting for their commit before they are sent: (seq, envelope, text).
+        self._outbox: deque[tuple[int, dict[str, Any], str]] = deque()
         self._committed_seq = self.last_seq
         self._client_ids: OrderedDict[str, None] = OrderedDict()
         self._client_ids_loaded = False
@@ -180,12 +182,8 @@ class Session(AdapterSink):
         self._before_emit(kind, event)
         envelope: dict[str, Any] = {"seq": None, "type": kind, "ts": now_iso(), "session_id": self.id}
         envelope.update((k, v) for k, v in event.items() if k not in ("seq", "ts", "session_id", "type"))
-        if kind in TRANSIENT_TYPES:
-            text = json.dumps(envelope, separators=(",", ":"))
-            if self._outbox:
-                self._outbox.append((None, envelope, text))
-            else:
-                self._deliver(envelope, text)
+        if kind in TRANSIENT_TYPES:  # not stored: out at once (may pass stored events awaiting commit)
+            self._deliver(envelope, json.dumps(envelope, separators=(",", ":")))
             return
         self.last_seq += 1
         seq = self.last_seq
@@ -217,13 +215,9 @@ class Session(AdapterSink):
     def _committed(self, seq: int) -> None:
         self._committed_seq = max(self._committed_seq, seq)
         outbox = self._outbox
-        while outbox:
-            entry_seq, envelope, text = outbox[0]
-            if entry_seq is not None and entry_seq > self._committed_seq:
-                break
-            outbox.popleft()
-            if entry_seq is not None:
-                self.delivered_seq = entry_seq
+        while outbox and outbox[0][0] <= self._committed_seq:
+            entry_seq, envelope, text = outbox.popleft()
+            self.delivered_seq = entry_seq
             self._deliver(envelope, text)
 
     def _deliver(self, envelope: dict[str, Any], text: str) -> None:
