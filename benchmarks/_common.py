@@ -205,6 +205,41 @@ def start_server(
     return server
 
 
+def _cpu_sample() -> tuple[int, int]:
+    with open("/proc/stat") as fh:
+        values = [int(x) for x in fh.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values), idle
+
+
+def machine_busy(seconds: float = 1.0) -> float:
+    """Fraction (0..1) of all CPUs busy during the next ``seconds``."""
+    total0, idle0 = _cpu_sample()
+    time.sleep(seconds)
+    total1, idle1 = _cpu_sample()
+    total = (total1 - total0) or 1
+    return 1.0 - (idle1 - idle0) / total
+
+
+def wait_quiet(threshold: float = 0.15, timeout: float = 180.0, quiet: bool = False) -> float:
+    """Wait (up to ``timeout`` s) until other processes leave the CPUs mostly idle.
+
+    Returns the last busy fraction measured. Latency tails on a 2-CPU machine depend heavily on
+    what else runs; this keeps benchmark runs from overlapping with test runs or builds.
+    """
+    deadline = time.monotonic() + timeout
+    busy = machine_busy()
+    announced = False
+    while busy > threshold and time.monotonic() < deadline:
+        if not announced and not quiet:
+            print(f"(waiting for the machine to calm down: {busy:.0%} of the CPUs busy)", flush=True)
+            announced = True
+        busy = machine_busy(2.0)
+    if busy > threshold and not quiet:
+        print(f"(machine still {busy:.0%} busy after {timeout:.0f} s; measuring anyway)", flush=True)
+    return busy
+
+
 def machine() -> dict[str, Any]:
     """A short description of this machine."""
     cpu = platform.processor() or ""

@@ -10,9 +10,6 @@
 - ``BENCH_STORE=inline``: experiment: writes queued on the event loop are committed by the loop
   itself once per loop iteration (one transaction, no writer-thread hand-over), and commit
   callbacks run right after; WAL auto-checkpoints stay on the writer thread's connection.
-- ``BENCH_WS=batched``: experiment: ``SessionWebSocket`` frames the events itself and writes all
-  frames queued during one loop iteration with a single ``stream.write`` (instead of tornado's
-  ``write_message``, which creates a task and makes a ``send`` call per frame).
 
 (SIGUSR1 is taken by jupyter_server for its own status dump.)
 """
@@ -81,52 +78,7 @@ def _inline_store() -> None:
         if self._inline_commits % 200 == 0:  # let the writer thread checkpoint now and then
             self._queue.put(store_mod._Write("PRAGMA wal_checkpoint(PASSIVE)", ()))
 
-    store_mod.Store._enqueue = enqueue  # type: ignore[method-assign]
-
-
-def _batched_ws() -> None:
-    """Experiment: coalesce the frames of one loop iteration into one write (see module doc)."""
-    import asyncio
-    import struct
-
-    from tornado.iostream import StreamClosedError
-    from tornado.websocket import WebSocketClosedError
-
-    from jupyter_companion.handlers import ws as ws_mod
-
-    def frame(data: bytes) -> bytes:
-        size = len(data)
-        if size < 126:
-            return struct.pack("!BB", 0x81, size) + data
-        if size < 1 << 16:
-            return struct.pack("!BBH", 0x81, 126, size) + data
-        return struct.pack("!BBQ", 0x81, 127, size) + data
-
-    def send_text(self: Any, text: str) -> None:
-        conn = self.ws_connection
-        if conn is None or conn.is_closing():
-            raise WebSocketClosedError()
-        if getattr(conn, "_compressor", None) is not None:
-            self.write_message(text)
-            return
-        pending = self.__dict__.setdefault("_frames", [])
-        if not pending:
-            asyncio.get_running_loop().call_soon(flush, self)
-        pending.append(frame(text.encode()))
-
-    def flush(self: Any) -> None:
-        pending = self._frames
-        self._frames = []
-        conn = self.ws_connection
-        if conn is None or conn.is_closing() or not pending:
-            return
-        try:
-            future = conn.stream.write(b"".join(pending))
-            future.add_done_callback(lambda f: f.exception())
-        except StreamClosedError:
-            pass
-
-    ws_mod.SessionWebSocket._send_text = send_text  # type: ignore[method-assign]
+    store_mod.Store._enqueue = enqueue
 
 
 def main() -> None:
@@ -163,8 +115,6 @@ def main() -> None:
     signal.signal(signal.SIGUSR2, dump)
     if os.environ.get("BENCH_STORE") == "inline":
         _inline_store()
-    if os.environ.get("BENCH_WS") == "batched":
-        _batched_ws()
     if probe_path:
         gc.callbacks.append(on_gc)
     from jupyter_server.serverapp import ServerApp

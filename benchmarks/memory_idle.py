@@ -22,15 +22,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Server, disabled_plugin_args, emit_result, start_server, verdict  # noqa: E402
+from _common import (  # noqa: E402
+    Server,
+    disabled_plugin_args,
+    emit_result,
+    install_synthetic_claude,
+    start_server,
+    verdict,
+)
 
 TARGET_KIB = 1024.0
 
 
-def create(server: Server, count: int, start: int) -> None:
-    """Create ``count`` echo sessions (sequentially, like users would)."""
+def create(server: Server, count: int, start: int, backend: str) -> None:
+    """Create ``count`` sessions (sequentially, like users would)."""
     for index in range(start, start + count):
-        server.api("POST", "sessions", {"backend": "echo", "name": f"idle-{index}"})
+        server.api("POST", "sessions", {"backend": backend, "name": f"idle-{index}"})
 
 
 def settled_rss(server: Server, seconds: float = 1.5) -> int:
@@ -45,16 +52,22 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200, help="sessions per round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--backend", choices=("echo", "claude"), default="echo",
+                        help="claude: the real adapter with one synthetic CLI process per session "
+                        "(their memory is not counted; only the server's)")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="companion-bench-memory-"))
     # keep the echo backend; drop the two plugins that exist only to fail
-    server = start_server(base=base, extra_args=disabled_plugin_args(["broken_on_import", "raises_in_hook"]))
+    extra = disabled_plugin_args(["broken_on_import", "raises_in_hook"])
+    if args.backend == "claude":
+        extra.append(f"--ClaudeBackend.binary={install_synthetic_claude(base)}")
+    server = start_server(base=base, extra_args=extra)
     try:
         backends = {b["name"] for b in server.api("GET", "backends")["backends"]}
-        if "echo" not in backends:
+        if args.backend not in backends:
             print("the 'echo' backend is missing: pip install -e tests/plugins/companion-echo", file=sys.stderr)
             return 2
-        create(server, args.warmup, 0)
+        create(server, args.warmup, 0, args.backend)
         before = settled_rss(server)
         print(f"server RSS after {args.warmup} warm-up sessions: {before / 1024:.1f} MiB", flush=True)
         per_round: list[float] = []
@@ -62,7 +75,7 @@ def main() -> int:
         previous = before
         for round_index in range(args.rounds):
             t0 = time.monotonic()
-            create(server, args.count, made)
+            create(server, args.count, made, args.backend)
             made += args.count
             rss = settled_rss(server)
             growth = (rss - previous) / args.count
@@ -76,11 +89,12 @@ def main() -> int:
     finally:
         server.stop()
     overall = (previous - before) / (args.count * args.rounds)
-    print(f"overall: {overall:.1f} KiB per idle session over {args.count * args.rounds} sessions "
+    print(f"overall: {overall:.1f} KiB per idle {args.backend} session over {args.count * args.rounds} sessions "
           f"(child processes of the server: {clis}); target <= {TARGET_KIB:.0f} KiB: {verdict(overall, TARGET_KIB)}")
     emit_result(
         "memory_idle",
-        metric=f"Server RSS growth per idle session ({args.count * args.rounds} echo sessions, no CLI process)",
+        metric=f"Server RSS growth per idle session ({args.count * args.rounds} {args.backend} sessions"
+        + (", no CLI process)" if args.backend == "echo" else ", CLI processes not counted)"),
         target="<= 1 MB",
         measured=f"{overall:.0f} KiB per session (rounds: {', '.join(f'{g:.0f}' for g in per_round)} KiB)",
         ok=overall <= TARGET_KIB,

@@ -37,6 +37,7 @@ from _common import (  # noqa: E402
     median,
     start_server,
     verdict,
+    wait_quiet,
 )
 from _wsclient import RawWebSocket  # noqa: E402
 
@@ -96,15 +97,11 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10000, help="stored assistant events to record")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="cProfile the server's event loop during the replays")
-    parser.add_argument("--ws", choices=("default", "batched"), default="default",
-                        help="experiment: write each loop iteration's frames with one stream.write")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="companion-bench-replay-"))
     binary = install_synthetic_claude(base)
     profile_path = Path(tempfile.mkdtemp()) / "replay.prof"
     instrument = {"BENCH_PROFILE": str(profile_path)} if args.profile else {}
-    if args.ws != "default":
-        instrument["BENCH_WS"] = args.ws
     server = start_server(base=base, extra_args=[f"--ClaudeBackend.binary={binary}",
                                                  *disabled_plugin_args(TEST_PLUGINS)],
                           entry=[str(HERE / "_server_wrapper.py")] if instrument else None,
@@ -113,6 +110,7 @@ def main() -> int:
         t0 = time.monotonic()
         sid, last_seq = record_session(server, args.events)
         print(f"recorded a session with last_seq {last_seq} in {time.monotonic() - t0:.1f} s", flush=True)
+        wait_quiet()
         raw: list[float] = []
         libs: list[float] = []
         frames = size = 0

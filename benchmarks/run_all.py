@@ -1,6 +1,6 @@
 """Run every benchmark (one after the other) and print a Markdown table of the results.
 
-    python benchmarks/run_all.py [--only startup,relay_latency,replay,memory_idle] [--quick]
+    python benchmarks/run_all.py [--only startup,relay_latency,replay,memory_idle,memory_idle_claude] [--quick]
 
 Each benchmark runs as its own process and prints a ``RESULT {json}`` line; its full output is
 echoed as it runs. ``--quick`` shortens the runs (for a smoke check, not for figures).
@@ -23,17 +23,19 @@ sys.path.insert(0, str(HERE))
 
 from _common import machine  # noqa: E402
 
-#: name -> (arguments for the figures, arguments for --quick)
-BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
-    "startup": ([], ["--runs", "2", "--apps", "server"]),
-    "relay_latency": ([], ["--seconds", "4", "--repeat", "1"]),
-    "replay": ([], ["--runs", "3"]),
-    "memory_idle": ([], ["--count", "50", "--rounds", "1"]),
+#: name -> (script, arguments for the figures, arguments for --quick)
+BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
+    "startup": ("startup", [], ["--runs", "2", "--apps", "server"]),
+    "relay_latency": ("relay_latency", [], ["--seconds", "4", "--repeat", "1"]),
+    "replay": ("replay", [], ["--runs", "3"]),
+    "memory_idle": ("memory_idle", [], ["--count", "50", "--rounds", "1"]),
+    "memory_idle_claude": ("memory_idle", ["--backend", "claude", "--count", "100"],
+                           ["--backend", "claude", "--count", "20", "--rounds", "1"]),
 }
 
 
 def run_one(name: str, args: list[str]) -> dict[str, Any]:
-    """Run one benchmark script, echo its output, return its RESULT."""
+    """Run one benchmark script (``benchmarks/<name>.py``), echo its output, return its RESULT."""
     command = [sys.executable, str(HERE / f"{name}.py"), *args]
     print(f"\n$ python benchmarks/{name}.py {' '.join(args)}".rstrip(), flush=True)
     started = time.monotonic()
@@ -73,7 +75,10 @@ def main() -> int:
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
-    results = [run_one(name, BENCHMARKS[name][1 if args.quick else 0]) for name in names]
+    results = []
+    for name in names:
+        script, full, quick = BENCHMARKS[name]
+        results.append(run_one(script, quick if args.quick else full))
     info = machine()
     print(f"\n## Results ({datetime.date.today().isoformat()})\n")
     print(f"Machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory_gib']} GiB RAM, Linux {info['kernel']}, "

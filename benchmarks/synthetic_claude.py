@@ -151,7 +151,7 @@ def main() -> int:
             request = msg.get("request") or {}
             if request.get("subtype") == "interrupt":
                 _STOP.set()
-            reply = {"commands": [], "models": []} if request.get("subtype") == "initialize" else {}
+            reply: dict[str, object] = {"commands": [], "models": []} if request.get("subtype") == "initialize" else {}
             _send({"type": "control_response",
                    "response": {"subtype": "success", "request_id": msg.get("request_id"), "response": reply}})
         elif kind == "user":
