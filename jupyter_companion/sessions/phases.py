@@ -21,6 +21,3 @@ def can_transition(current: str, target: str) -> bool:
     """True when ``current -> target`` is allowed (same phase counts as allowed)."""
     return current == target or target in TRANSITIONS.get(current, frozenset())
 
-
-#: Phases in which a CLI process is believed alive and able to take input.
-LIVE_PHASES = frozenset({"initializing", "ready", "streaming", "awaiting_permission", "compacting"})

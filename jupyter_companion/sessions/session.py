@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import time
-import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec, LaunchSpec
 from ..events import TRANSIENT_TYPES, now_iso
 from ..store import Store
-from .phases import LIVE_PHASES, can_transition
+from .phases import can_transition
 
 if TYPE_CHECKING:
     from .orchestrator import Orchestrator
@@ -552,11 +551,3 @@ class Session(AdapterSink):
         if self.running and self.adapter is not None:
             await self.adapter.set_permission_mode(mode)
         self.update({"permission_mode": mode})
-
-    def new_id(self) -> str:
-        """A fresh unique id (for internal requests)."""
-        return uuid.uuid4().hex
-
-    def is_live(self) -> bool:
-        """True when the phase says a CLI is up."""
-        return self.phase in LIVE_PHASES
