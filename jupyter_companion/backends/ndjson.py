@@ -164,13 +164,13 @@ class LineProcess:
         open; without this, the exit would go unnoticed and the orphan would live on.
         """
         assert self.proc is not None
-        await _process_gone(self.proc.pid)
-        for sig, pause in ((signal.SIGTERM, 1.0), (signal.SIGKILL, 0.0)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                return
-            await asyncio.sleep(pause)
+        group = self.proc.pid
+        await _process_gone(group)
+        try:
+            os.killpg(group, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            return  # nothing left behind
+        asyncio.get_running_loop().call_later(1.0, _kill_group, group)
 
     async def _finish(self) -> None:
         assert self.proc is not None
@@ -188,7 +188,11 @@ class LineProcess:
     async def stop(self, grace: float = 3.0) -> None:
         """Close stdin, then SIGTERM, then SIGKILL the process group; never raises."""
         proc = self.proc
-        if proc is None or proc.returncode is not None:
+        if proc is None:
+            return
+        if proc.returncode is not None:
+            for task in self._tasks:
+                task.cancel()
             return
         with contextlib.suppress(Exception):
             if proc.stdin is not None:
@@ -208,6 +212,12 @@ class LineProcess:
             os.killpg(proc.pid, signal.SIGKILL)  # whatever the CLI left behind in its group
         for task in self._tasks:
             task.cancel()
+
+
+def _kill_group(group: int) -> None:
+    """SIGKILL whatever is still in a process group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
 
 
 async def _process_gone(pid: int) -> None:

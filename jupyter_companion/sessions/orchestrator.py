@@ -215,7 +215,7 @@ class Orchestrator:
         await self.supervisor.stop()
         if self._git is not None:
             await self._git.stop()
-        await asyncio.gather(*(s.stop_cli(intentional=True) for s in self.sessions.values() if s.running),
+        await asyncio.gather(*(s.stop_cli(intentional=True) for s in self.sessions.values() if s.adapter is not None),
                              return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
