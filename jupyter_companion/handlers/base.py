@@ -72,20 +72,7 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error is ``{error: message}``; never a stack trace."""
-        exc_info = kwargs.get("exc_info")
-        exc = exc_info[1] if exc_info else None
-        body: dict[str, Any]
-        if isinstance(exc, ApiError):
-            self.set_status(exc.status)
-            body = exc.to_json()
-        elif isinstance(exc, web.HTTPError):
-            body = {"error": exc.log_message or _phrase(status_code)}
-        else:
-            if exc is not None:
-                log.error("unexpected error in %s %s", self.request.method, self.request.path, exc_info=exc_info)
-            body = {"error": "internal error; see the server log"}
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
+        write_json_error(self, status_code, kwargs.get("exc_info"))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """ApiErrors are expected outcomes: log them quietly."""
@@ -101,6 +88,28 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
             self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
             return
         super()._handle_request_exception(e)
+
+
+def write_json_error(handler: Any, status_code: int, exc_info: Any) -> None:
+    """Finish ``handler`` with ``{error: message}``: the message of an :class:`ApiError` (or of any
+    error carrying ``status`` and ``message``, like a ``GitError``), the reason of an HTTPError,
+    or a generic text for a bug (logged with its traceback, never sent)."""
+    exc = exc_info[1] if exc_info else None
+    body: dict[str, Any]
+    if isinstance(exc, ApiError):
+        handler.set_status(exc.status)
+        body = exc.to_json()
+    elif isinstance(getattr(exc, "status", None), int) and isinstance(getattr(exc, "message", None), str):
+        handler.set_status(exc.status)  # type: ignore[union-attr]
+        body = {"error": exc.message}  # type: ignore[union-attr]
+    elif isinstance(exc, web.HTTPError):
+        body = {"error": exc.log_message or _phrase(status_code)}
+    else:
+        if exc is not None:
+            log.error("unexpected error in %s %s", handler.request.method, handler.request.path, exc_info=exc_info)
+        body = {"error": "internal error; see the server log"}
+    handler.set_header("Content-Type", "application/json")
+    handler.finish(json.dumps(body))
 
 
 def _phrase(status_code: int) -> str:

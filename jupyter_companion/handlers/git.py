@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
-import logging
 from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +39,7 @@ from ..gitops import (
     repo_info,
     worktrees,
 )
-
-log = logging.getLogger("jupyter_companion.handlers.git")
+from .base import write_json_error
 
 SessionCwd = Callable[[str], "str | None | Awaitable[str | None]"]
 
@@ -68,24 +64,8 @@ class _GitHandler(APIHandler):
         return str(root or ".")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Errors raised before or outside :meth:`fail` (405, 403, a bug) are ``{error}`` too,
-        never Jupyter's ``{message, reason, traceback}``."""
-        exc_info = kwargs.get("exc_info")
-        exc = exc_info[1] if exc_info else None
-        if isinstance(exc, GitError):
-            self.set_status(exc.status)
-            message = exc.message
-        elif isinstance(exc, tornado.web.HTTPError):
-            try:
-                message = exc.log_message or HTTPStatus(status_code).phrase
-            except ValueError:
-                message = "request failed"
-        else:
-            if exc is not None:
-                log.error("unexpected error in %s %s", self.request.method, self.request.path, exc_info=exc_info)
-            message = "internal error; see the server log"
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": message}))
+        """Errors raised before or outside :meth:`fail` (405, 403, a bug) are ``{error}`` too."""
+        write_json_error(self, status_code, kwargs.get("exc_info"))
 
     def fail(self, status: int, message: str) -> None:
         """Answer ``{error: message}`` with ``status``."""

@@ -28,7 +28,7 @@ def chromium_path() -> str:
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         if os.environ.get("COMPANION_REQUIRE_BROWSER"):  # scripts/test installs it: never skip there
             pytest.fail("chromium not installed (Debian package 'chromium')", pytrace=False)
-        pytest.skip("chromium not installed")
+        pytest.skip(reason="chromium not installed (Debian package 'chromium')")
     return CHROMIUM
 
 
