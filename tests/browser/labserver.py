@@ -90,10 +90,12 @@ def run_lab(
     env: dict[str, str] | None = None,
     config: dict[str, Any] | None = None,
     lab_settings: dict[str, dict[str, Any]] | None = None,
+    port: int | None = None,
 ) -> Iterator[LabServer]:
     """Start ``jupyter lab`` with the companion extensions enabled; stop it on exit.
 
-    ``lab_settings`` maps a JupyterLab plugin id (``"jupyter-companion:plugin"``) to user settings.
+    ``lab_settings`` maps a JupyterLab plugin id (``"jupyter-companion:plugin"``) to user settings;
+    ``port`` is chosen by the caller when something must know the URL before the server starts.
     """
     root = tmp_path / "root"
     root.mkdir(exist_ok=True)
@@ -123,7 +125,7 @@ def run_lab(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
 
-    port = _free_port()
+    port = port or _free_port()
     child_env = dict(env if env is not None else os.environ)
     child_env.update(
         JUPYTER_CONFIG_DIR=str(jdirs["config"]),
