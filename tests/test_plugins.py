@@ -71,3 +71,20 @@ async def test_an_observer_that_keeps_raising_is_muted(api: Any, connect: Any, w
     raising = next(p for p in data["plugins"] if p["name"] == "raises_in_hook")
     assert raising["ok"] is False and "session_event disabled" not in raising["error"]
     assert f"hook disabled after {MAX_CONSECUTIVE_FAILURES} failures in a row" in raising["error"]
+
+
+async def test_plugin_routes_and_settings(api: Any, jp_fetch: Any) -> None:
+    from tornado.httpclient import HTTPClientError
+
+    status, data = await api("GET", "echo", "ping")
+    assert status == 200 and data == {"pong": True, "sessions": 0, "has_key": False}
+    with pytest.raises(HTTPClientError) as info:  # plugin routes get Jupyter's auth like the core's
+        await jp_fetch("companion", "api", "echo", "ping", headers={"Authorization": ""})
+    assert info.value.code in (401, 403)
+    _, settings = await api("GET", "settings")
+    assert settings["schema"]["echo_api_key"]["secret"] is True and settings["settings"]["echo_prefix"] == "echo"
+    status, changed = await api("PATCH", "settings", body={"echo_api_key": "sk-echo-secret-98765"})
+    assert status == 200 and changed["settings"]["echo_api_key"] == "••••8765"
+    assert "sk-echo-secret" not in str(await api("GET", "settings"))
+    _, data = await api("GET", "echo", "ping")
+    assert data["has_key"] is True

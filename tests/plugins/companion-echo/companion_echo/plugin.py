@@ -117,3 +117,30 @@ def permission_request(session: Any, request: dict[str, Any]) -> dict[str, Any] 
 def session_event(session: Any, event: dict[str, Any]) -> None:
     """Record event types (observer hook)."""
     SEEN_EVENTS.append(event["type"])
+
+
+@hookimpl
+def register_settings(app: Any) -> dict[str, Any]:
+    """Declare a secret and a plain setting."""
+    return {
+        "echo_api_key": {"type": "string", "secret": True, "default": "", "description": "A secret of the echo plugin."},
+        "echo_prefix": {"type": "string", "default": "echo", "description": "What replies start with."},
+    }
+
+
+@hookimpl
+def register_routes(app: Any) -> list[tuple[str, Any]]:
+    """Add ``GET companion/api/echo/ping``, authenticated like every core route."""
+    from jupyter_server.auth.decorator import authorized
+    from tornado import web
+
+    from jupyter_companion.handlers.base import CompanionAPIHandler
+
+    class PingHandler(CompanionAPIHandler):
+        @web.authenticated
+        @authorized
+        async def get(self) -> None:
+            self.send_json({"pong": True, "sessions": len(self.orch.sessions),
+                            "has_key": bool(self.orch.settings.value("echo_api_key"))})
+
+    return [(r"/companion/api/echo/ping", PingHandler)]
