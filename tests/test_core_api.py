@@ -320,3 +320,24 @@ async def test_websocket_commands_are_acknowledged_and_retries_allowed_after_fai
     if not any(e["type"] == "result" for e in stream.events):
         await stream.until_type("result")
     assert (workdir / "retry.txt").exists()
+
+
+async def test_pending_permissions_are_announced_to_every_new_subscriber(api: Any, connect: Any, workdir: Path) -> None:
+    session = await create(api, cwd="project")
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "touch late.txt"})
+    request = await stream.until_type("permission_request")
+    _, info = await api("GET", "sessions", session["id"])
+    assert info["pending_permissions"][0]["seq"] == request["seq"]
+    # a client that skips the history still learns what waits for an answer (as a transient frame)
+    late = await connect(session["id"], after=info["last_seq"])
+    again = await late.until_type("permission_request")
+    assert again["seq"] is None and again["resent"] is True and again["original_seq"] == request["seq"]
+    assert again["request_id"] == request["request_id"] and again["input"] == request["input"]
+    # one that replays the history gets the stored event once, and no extra copy
+    full = await connect(session["id"], after=0)
+    stored = await full.until_type("permission_request")
+    assert stored["seq"] == request["seq"]
+    await full.send({"type": "permission_response", "request_id": request["request_id"], "behavior": "allow"})
+    await full.until_type("result")
+    assert [e["seq"] for e in full.events if e["type"] == "permission_request"] == [request["seq"]]

@@ -193,6 +193,9 @@ class Session(AdapterSink):
         self.store.append_event(envelope, on_commit=lambda: self._committed(seq))
         self.save_soon()
         if kind == "permission_request":
+            request = self.pending.get(str(event["request_id"]))
+            if request is not None:
+                request.update(seq=seq, ts=envelope["ts"])
             self.orch.track(asyncio.ensure_future(self._ask_plugins(envelope)))
 
     async def _ask_plugins(self, request: dict[str, Any]) -> None:
@@ -338,6 +341,12 @@ class Session(AdapterSink):
             subscriber.closed = True
             self.subscribers.discard(subscriber)
             raise
+        # pending requests the client saw before (seq <= after) are announced again, as transient
+        # frames, so a client that skipped history still sees what waits for an answer
+        for request in list(self.pending.values()):
+            if (request.get("seq") or 0) <= after:
+                send(json.dumps({**request, "type": "permission_request", "seq": None, "session_id": self.id,
+                                 "resent": True, "original_seq": request.get("seq")}, separators=(",", ":")))
         replaying = False
         for text in buffer:
             send(text)
