@@ -145,7 +145,7 @@ class Session(AdapterSink):
     def to_json(self) -> dict[str, Any]:
         """The session object of API.md."""
         data = dict(self.info)
-        data["last_seq"] = self.last_seq
+        data["last_seq"] = self.delivered_seq  # the newest event a client can have seen
         data["pending_permissions"] = list(self.pending.values())
         data["pid"] = self.adapter.pid if self.adapter and self.adapter.running else None
         data["env_keys"] = sorted(self.env)
