@@ -318,6 +318,10 @@ class Store:
         row = self._reader().execute("SELECT MAX(seq) FROM events WHERE session_id = ?", (session_id,)).fetchone()
         return int(row[0] or 0)
 
+    def last_seqs(self) -> dict[str, int]:
+        """The highest stored seq of every session (blocking)."""
+        return dict(self._reader().execute("SELECT session_id, MAX(seq) FROM events GROUP BY session_id"))
+
     # -- idempotency -----------------------------------------------------------------------
 
     def remember_client_msg(self, session_id: str, client_msg_id: str) -> None:

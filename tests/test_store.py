@@ -98,3 +98,37 @@ def test_committed_events_survive_kill9(tmp_path: Path) -> None:
     store.close()
     # everything a client could have been told about is there, in order, without holes
     assert stored[: last] == list(range(1, last + 1))
+
+
+def test_restore_never_reuses_a_seq_whose_record_update_was_lost(tmp_path: Path) -> None:
+    """Events committed in one batch, the session record's update lost in the next (a crash):
+    the restored session continues after the highest stored seq."""
+    import types
+
+    from jupyter_companion.services import build_services
+
+    db = tmp_path / "c.db"
+    store = Store(str(db))
+    store.save_session({"id": "s1", "name": "x", "backend": "claude", "cwd": str(tmp_path), "phase": "ready",
+                        "archived": False, "created_at": "2026-01-01T00:00:00Z", "last_seq": 3})
+    for seq in range(1, 6):
+        store.append_event({"session_id": "s1", "seq": seq, "type": "assistant"})
+    store.close()
+    app = types.SimpleNamespace(
+        db_path=str(db), state_dir=str(tmp_path / "state"), disabled_plugins=[], load_entry_points=False,
+        serverapp=types.SimpleNamespace(root_dir=str(tmp_path)), allowed_roots=[], worktrees_dir="",
+        default_backend="claude", default_sandbox="local", relaunch_delays=[1.0], idle_timeout=60.0,
+        hang_timeout=60.0, watchdog_interval=60.0, cli_env={}, pr_poll_interval=0.0, config=None)
+
+    async def scenario() -> list[int]:
+        services = build_services(app)
+        await services.orchestrator.ensure_active()
+        await services.orchestrator.stop()
+        services.store.close()
+        reopened = Store(str(db))
+        seqs = [e["seq"] for e in reopened.read_events("s1")]
+        reopened.close()
+        return seqs
+
+    seqs = asyncio.run(scenario())
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == 6  # the restore's phase event got seq 6

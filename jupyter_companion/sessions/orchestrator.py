@@ -182,6 +182,9 @@ class Orchestrator:
                 return
             self.store.bind_loop(asyncio.get_running_loop())
             records = await asyncio.to_thread(self.store.load_sessions)
+            stored_seqs = await asyncio.to_thread(self.store.last_seqs)
+            for record in records:  # a crash may have kept events whose record update was lost
+                record["last_seq"] = max(int(record.get("last_seq") or 0), stored_seqs.get(record.get("id", ""), 0))
             await asyncio.to_thread(self.settings.load)
             self.restore(records)
             self.supervisor.start()
