@@ -360,6 +360,7 @@ class Orchestrator:
         pid = session.adapter.pid if session.adapter else None
         progress("launching_cli", f"Starting {spec.label}", "done", f"pid {pid}" if pid else None)
         self.plugins.notify("session_created", session=session)
+        await session.delivered()  # the answer's last_seq then covers every event of the creation
         return session
 
     async def _prepare_workspace(self, session_id: str, cwd: str, opts: dict[str, Any], progress: Progress) -> dict[str, Any]:

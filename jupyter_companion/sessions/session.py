@@ -103,6 +103,7 @@ class Session(AdapterSink):
         #: Stored events waiting for their commit before they are sent: (seq, envelope, text).
         self._outbox: deque[tuple[int, dict[str, Any], str]] = deque()
         self._committed_seq = self.last_seq
+        self._delivery_waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
         self._client_ids: OrderedDict[str, None] = OrderedDict()
         self._client_ids_loaded = False
         self._drift_seen: set[str] = set()
@@ -221,6 +222,18 @@ class Session(AdapterSink):
             entry_seq, envelope, text = outbox.popleft()
             self.delivered_seq = entry_seq
             self._deliver(envelope, text)
+        while self._delivery_waiters and self._delivery_waiters[0][0] <= self.delivered_seq:
+            waiter = self._delivery_waiters.popleft()[1]
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def delivered(self) -> None:
+        """Wait until every event emitted so far is committed and sent to subscribers."""
+        if self.delivered_seq >= self.last_seq:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._delivery_waiters.append((self.last_seq, waiter))
+        await waiter
 
     def _deliver(self, envelope: dict[str, Any], text: str) -> None:
         seq = envelope["seq"]
