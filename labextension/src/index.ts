@@ -112,8 +112,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
       void app.commands.execute('terminal:create-new', { cwd: toServerPath(session.cwd) });
     };
 
-    const openSession = async (session: SessionInfo | string): Promise<MainAreaWidget<ChatPanel> | null> => {
+    // One tab per session, even when the layout restorer and a click open it at the same time.
+    const opening = new Map<string, Promise<MainAreaWidget<ChatPanel> | null>>();
+    const openSession = (session: SessionInfo | string): Promise<MainAreaWidget<ChatPanel> | null> => {
       const id = typeof session === 'string' ? session : session.id;
+      const pending = opening.get(id);
+      if (pending) {
+        return pending;
+      }
+      const result = openSessionOnce(session, id).finally(() => opening.delete(id));
+      opening.set(id, result);
+      return result;
+    };
+
+    const openSessionOnce = async (
+      session: SessionInfo | string,
+      id: string
+    ): Promise<MainAreaWidget<ChatPanel> | null> => {
       const existing = tracker.find(w => w.content.session.id === id);
       if (existing) {
         app.shell.activateById(existing.id);

@@ -178,6 +178,8 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
                     f'.jp-Companion-sessionRow[data-session-id="{session_id}"] .jp-Companion-sessionOpen'
                 ).click()
             restored.wait_for()
+            # the layout restorer and the click race to open it: still one tab for the session
+            assert page.locator(f'.jp-Companion-chat[data-session-id="{session_id}"]').count() == 1
             page.wait_for_selector('.jp-Companion-toolCard[data-tool="Bash"].jp-mod-done')
             page.wait_for_selector(".jp-Companion-result")
             page.wait_for_selector(".jp-Companion-assistant:has-text('is there.')")
