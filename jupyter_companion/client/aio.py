@@ -11,7 +11,6 @@ from typing import Any
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClosedError, websocket_connect
 
-from .discovery import ServerInfo, discover
 from .errors import CompanionHTTPError, CompanionNotFound, CompanionProtocolError
 from .routes import API_PREFIX, Routes, new_client_msg_id, session_body
 from .sync import EventCallback, ProgressCallback, error_message, handle_progress_line, ws_url
@@ -20,20 +19,6 @@ from .turns import TurnOutcome, TurnTracker, is_pending
 
 class AsyncCompanionClient(Routes[Awaitable[Any]]):
     """Asyncio twin of :class:`~jupyter_companion.client.CompanionClient`: same methods, awaited."""
-
-    def __init__(
-        self,
-        url: str | None = None,
-        token: str | None = None,
-        *,
-        server: ServerInfo | None = None,
-        timeout: float = 60.0,
-    ) -> None:
-        self.server = server or discover(url, token)
-        self.timeout = timeout
-
-    def __repr__(self) -> str:
-        return f"AsyncCompanionClient({self.server.url!r})"
 
     def _http_request(
         self,

@@ -12,6 +12,8 @@ import uuid
 from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
 
+from .discovery import ServerInfo, discover
+
 R = TypeVar("R")
 
 API_PREFIX = "companion/api/"
@@ -76,7 +78,21 @@ def resolve_session_ref(sessions: list[dict[str, Any]], ref: str) -> str:
 
 
 class Routes(ABC, Generic[R]):
-    """One method per REST route of API.md."""
+    """One method per REST route of API.md, for the server found by :func:`discover`."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        server: ServerInfo | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.server = server or discover(url, token)
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.server.url!r})"
 
     @abstractmethod
     def _call(

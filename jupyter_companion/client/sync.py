@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable, Generator
 from typing import Any
 
-from .discovery import ServerInfo, discover
+from .discovery import ServerInfo
 from .errors import CompanionError, CompanionHTTPError, CompanionNotFound, CompanionProtocolError
 from .routes import API_PREFIX, WS_PREFIX, Routes, new_client_msg_id, quote, session_body
 from .turns import TurnOutcome, TurnTracker, is_pending
@@ -54,20 +54,6 @@ class CompanionClient(Routes[Any]):
     iterates a session's events over the WebSocket and :meth:`run_turn` sends a message and
     follows it to its end or to a pending permission request.
     """
-
-    def __init__(
-        self,
-        url: str | None = None,
-        token: str | None = None,
-        *,
-        server: ServerInfo | None = None,
-        timeout: float = 60.0,
-    ) -> None:
-        self.server = server or discover(url, token)
-        self.timeout = timeout
-
-    def __repr__(self) -> str:
-        return f"CompanionClient({self.server.url!r})"
 
     # -- transport -----------------------------------------------------------------------------
     def _request(self, method: str, path: str, body: Any, query: dict[str, Any] | None, accept: str) -> Any:
