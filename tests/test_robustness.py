@@ -209,7 +209,7 @@ async def prompt_answered(api: Any, connect: Any, session_id: str, text: str) ->
     assert status == 200, info
     stream = await connect(session_id, after=info["last_seq"])
     await stream.send({"type": "user_message", "content": text})
-    result = await stream.until(lambda e: e["type"] == "result" and e.get("text") == f"echo: {text}")
+    await stream.until(lambda e: e["type"] == "result" and e.get("text") == f"echo: {text}")
     stream.close()
 
 

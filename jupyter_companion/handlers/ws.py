@@ -1,4 +1,5 @@
-"""WebSocket ``companion/ws/sessions/{id}?after=N``: replay, live events, commands."""
+"""WebSockets: ``companion/ws/sessions/{id}?after=N`` (replay, live events, commands) and
+``companion/ws/sessions`` (the sessions feed)."""
 
 from __future__ import annotations
 
@@ -29,13 +30,11 @@ log = logging.getLogger("jupyter_companion.ws")
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 
 
-class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
-    """One client watching and driving one session."""
+class CompanionSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
+    """What every companion WebSocket shares: Jupyter auth, batched frames, size limits."""
 
     auth_resource = AUTH_RESOURCE
 
-    session: Session | None = None
-    subscriber: Subscriber | None = None
     _can_write = False
     _frames: FrameBatcher | None = None
 
@@ -56,9 +55,8 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         """The orchestrator of this server."""
         return self.settings["companion_orchestrator"]
 
-    @ws_authenticated
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        """Authorize, find the session, then upgrade."""
+    async def authorize_upgrade(self) -> None:
+        """Refuse (403) a user without read access; note whether they may also write."""
         authorized = await ensure_async(
             self.authorizer.is_authorized(self, self.current_user, "read", AUTH_RESOURCE)
         )
@@ -68,6 +66,23 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
             self.authorizer.is_authorized(self, self.current_user, "write", AUTH_RESOURCE)
         ))
         await self.orch.ensure_active()
+
+    def _send_text(self, text: str) -> None:
+        if self._frames is None:
+            self._frames = FrameBatcher(self)
+        self._frames.send(text)
+
+
+class SessionWebSocket(CompanionSocket):
+    """One client watching and driving one session."""
+
+    session: Session | None = None
+    subscriber: Subscriber | None = None
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Authorize, find the session, then upgrade."""
+        await self.authorize_upgrade()
         session_id = kwargs.get("session_id") or (args[0] if args else "")
         session = self.orch.sessions.get(session_id)
         if session is None:
@@ -93,11 +108,6 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         except Exception:
             log.exception("subscribe failed")
             self.close(1011, "subscribe failed")
-
-    def _send_text(self, text: str) -> None:
-        if self._frames is None:
-            self._frames = FrameBatcher(self)
-        self._frames.send(text)
 
     def on_close(self) -> None:
         """Unsubscribe."""
@@ -185,6 +195,44 @@ class SessionWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
             await session.set_permission_mode(command["mode"])
 
 
+class SessionsFeedWebSocket(CompanionSocket):
+    """``companion/ws/sessions``: a snapshot of every session, then each change (read-only)."""
+
+    _subscribed = False
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Authorize, then upgrade."""
+        await self.authorize_upgrade()
+        await super().get(*args, **kwargs)
+
+    async def open(self, *args: Any, **kwargs: Any) -> None:
+        """Send the snapshot and follow changes."""
+        super().open()
+        try:
+            self.orch.feed.subscribe(self._send_text)
+            self._subscribed = True
+        except WebSocketClosedError:
+            pass
+
+    def on_close(self) -> None:
+        """Stop following."""
+        if self._subscribed:
+            self.orch.feed.unsubscribe(self._send_text)
+
+    async def on_message(self, message: str | bytes) -> None:
+        """The feed takes no commands; say so without closing the socket."""
+        frame = {"type": "error", "seq": None,
+                 "message": "the sessions feed is read-only; drive a session on companion/ws/sessions/{id}"}
+        try:
+            self._send_text(json.dumps(frame))
+        except WebSocketClosedError:
+            pass
+
+
 def ws_handlers() -> list[tuple[str, type]]:
     """Route table (patterns relative to ``base_url``)."""
-    return [(r"/companion/ws/sessions/(?P<session_id>[A-Za-z0-9_-]{1,64})", SessionWebSocket)]
+    return [
+        (r"/companion/ws/sessions", SessionsFeedWebSocket),
+        (r"/companion/ws/sessions/(?P<session_id>[A-Za-z0-9_-]{1,64})", SessionWebSocket),
+    ]

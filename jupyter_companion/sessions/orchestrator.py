@@ -24,6 +24,7 @@ from ..plugins import PluginManager
 from ..sandboxes.base import SandboxSpec
 from ..settings import SettingsService
 from ..store import Store
+from .feed import SessionFeed
 from .session import Session
 from .supervisor import Supervisor, SupervisorPolicy
 
@@ -72,6 +73,7 @@ class Orchestrator:
         self.backends: dict[str, BackendSpec] = {}
         self.sandboxes: dict[str, SandboxSpec] = {}
         self.supervisor = Supervisor(self, config.policy)
+        self.feed = SessionFeed(self)
         self.stopping = False
         self._tasks: set[asyncio.Future[Any]] = set()
         self._availability: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -215,6 +217,7 @@ class Orchestrator:
     async def stop(self) -> None:
         """Stop every CLI (intentionally) and flush the store."""
         self.stopping = True
+        self.feed.close()
         await self.supervisor.stop()
         if self._git is not None:
             await self._git.stop()
@@ -449,4 +452,5 @@ class Orchestrator:
             session.unsubscribe(subscriber)
         self.sessions.pop(session_id, None)
         self.store.delete_session(session_id)
+        self.feed.touch(session_id)
         return {"ok": True, **cleanup}

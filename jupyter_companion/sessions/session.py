@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec, LaunchSpec
 from ..events import TRANSIENT_TYPES, now_iso
 from ..store import Store
+from .feed import FEED_EVENT_TYPES
 from .phases import can_transition
 
 if TYPE_CHECKING:
@@ -248,6 +249,8 @@ class Session(AdapterSink):
             except Exception:
                 log.debug("session %s: dropping a failing subscriber", self.id, exc_info=True)
                 self.subscribers.discard(subscriber)
+        if envelope["type"] in FEED_EVENT_TYPES:
+            self.orch.feed.touch(self.id)
         self.orch.plugins.notify("session_event", session=self, event=envelope)
 
     def _before_emit(self, kind: str, event: dict[str, Any]) -> None:

@@ -12,6 +12,8 @@ import { UiContext, UiServices } from './components/context';
 import { NewSessionForm } from './components/NewSessionForm';
 import { SessionsList } from './components/SessionsList';
 import { ChatModel } from './model/chatModel';
+import { SessionConnection, feedSocketUrl } from './model/connection';
+import { applyFeedFrame } from './model/sessionsFeed';
 import { LiveSession, liveSignature, mergeLive } from './model/sessionsLive';
 import { BackendInfo, SessionInfo } from './model/types';
 import { SessionChoices } from './components/NewSessionForm';
@@ -77,12 +79,17 @@ export async function loadSessionChoices(api: CompanionApi): Promise<SessionChoi
   };
 }
 
-/** The left-area sidebar listing sessions. */
+/**
+ * The left-area sidebar listing sessions. It follows the sessions feed
+ * (`companion/ws/sessions`) and polls `GET sessions` only while the feed is
+ * not connected.
+ */
 export class SessionsPanel extends ReactWidget {
   private sessions: SessionInfo[] | null = null;
   private error: string | null = null;
   private showArchived = false;
   private timer: number | null = null;
+  private feed: SessionConnection | null = null;
   private live = new Map<string, LiveSession>();
   private liveKeys = new Map<string, string>();
   activeId: string | null = null;
@@ -146,10 +153,16 @@ export class SessionsPanel extends ReactWidget {
     return this.showArchived ? merged : merged.filter(s => !s.archived);
   }
 
+  /** True while the sessions feed keeps the list live. */
+  get feedConnected(): boolean {
+    return this.feed?.state === 'connected';
+  }
+
   protected onAfterAttach(msg: any): void {
     super.onAfterAttach(msg);
     void this.refresh();
     this.schedule();
+    this.follow();
     document.addEventListener('visibilitychange', this.onVisibility);
   }
 
@@ -158,6 +171,8 @@ export class SessionsPanel extends ReactWidget {
       window.clearTimeout(this.timer);
       this.timer = null;
     }
+    this.feed?.dispose();
+    this.feed = null;
     document.removeEventListener('visibilitychange', this.onVisibility);
     super.onBeforeDetach(msg);
   }
@@ -169,10 +184,31 @@ export class SessionsPanel extends ReactWidget {
     }
   };
 
+  /** Open the sessions feed; each frame updates the list in place. */
+  private follow(): void {
+    const { wsUrl, token } = this.services.api.settings;
+    this.feed = new SessionConnection({
+      wsUrl,
+      token,
+      sessionId: '',
+      lastSeq: () => 0,
+      socketUrl: () => feedSocketUrl(wsUrl, token),
+      onEvent: frame => {
+        const next = applyFeedFrame(this.sessions, frame);
+        if (next !== this.sessions) {
+          this.sessions = next;
+          this.error = null;
+          this.update();
+        }
+      }
+    });
+    this.feed.connect();
+  }
+
   private schedule(): void {
     const seconds = Math.max(1, this.services.settings().refreshInterval || DEFAULT_SETTINGS.refreshInterval);
     this.timer = window.setTimeout(async () => {
-      if (this.isVisible) {
+      if (this.isVisible && !this.feedConnected) {
         await this.refresh();
       }
       this.schedule();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ChatModel } from '../src/model/chatModel';
-import { SessionConnection, SocketLike, sessionSocketUrl } from '../src/model/connection';
+import { SessionConnection, SocketLike, feedSocketUrl, sessionSocketUrl } from '../src/model/connection';
 
 class FakeSocket implements SocketLike {
   readyState = 0;
@@ -49,6 +49,38 @@ describe('session connection', () => {
     expect(sessionSocketUrl('ws://h/base', 'a/b', 7, 'x y')).toBe(
       'ws://h/base/companion/ws/sessions/a%2Fb?after=7&token=x%20y'
     );
+  });
+
+  it('opens the sessions feed at its own URL and reopens it after a drop', () => {
+    expect(feedSocketUrl('ws://h/base/', 'x y')).toBe('ws://h/base/companion/ws/sessions?token=x%20y');
+    expect(feedSocketUrl('ws://h/base')).toBe('ws://h/base/companion/ws/sessions');
+    const sockets: FakeSocket[] = [];
+    const timers: (() => void)[] = [];
+    const frames: unknown[] = [];
+    const feed = new SessionConnection({
+      wsUrl: 'ws://h/base',
+      sessionId: '',
+      lastSeq: () => 0,
+      socketUrl: () => feedSocketUrl('ws://h/base', 't'),
+      onEvent: frame => frames.push(frame),
+      socketFactory: url => {
+        const s = new FakeSocket(url);
+        sockets.push(s);
+        return s;
+      },
+      setTimer: fn => timers.push(fn),
+      clearTimer: () => undefined
+    });
+    feed.connect();
+    expect(sockets[0].url).toBe('ws://h/base/companion/ws/sessions?token=t');
+    sockets[0].open();
+    sockets[0].deliver({ seq: null, type: 'sessions', sessions: [] });
+    expect(frames).toHaveLength(1);
+    sockets[0].close();
+    expect(feed.state).toBe('reconnecting');
+    timers.shift()?.();
+    expect(sockets[1].url).toBe(sockets[0].url);
+    feed.dispose();
   });
 
   it('reconnects with after=<last seq> and applies no duplicate', () => {

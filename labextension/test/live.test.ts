@@ -4,6 +4,7 @@ import { describeControlError, slashCommandsOf } from '../src/components/ChatVie
 import { initialState, reduceAll } from '../src/model/reducer';
 import { resolveSettings } from '../src/model/settings';
 import { liveFields, liveSignature, mergeLive } from '../src/model/sessionsLive';
+import { applyFeedFrame } from '../src/model/sessionsFeed';
 import { SessionInfo } from '../src/model/types';
 
 function session(id: string, extra: Partial<SessionInfo> = {}): SessionInfo {
@@ -80,5 +81,32 @@ describe('settings', () => {
       defaultPermissionMode: 'plan',
       defaultModel: 'opus'
     });
+  });
+});
+
+describe('sessions feed frames', () => {
+  it('replaces the list with a snapshot, upserts changes and drops removals', () => {
+    const snapshot = applyFeedFrame(null, { seq: null, type: 'sessions', sessions: [session('a'), session('b')] });
+    expect(snapshot?.map(s => s.id)).toEqual(['a', 'b']);
+    const changed = applyFeedFrame(snapshot, {
+      seq: null,
+      type: 'session_changed',
+      session: session('a', { phase: 'awaiting_permission', last_seq: 5 })
+    });
+    expect(changed?.[0].phase).toBe('awaiting_permission');
+    expect(changed?.[1]).toBe(snapshot?.[1]);
+    const added = applyFeedFrame(changed, { seq: null, type: 'session_changed', session: session('c') });
+    expect(added?.map(s => s.id)).toEqual(['a', 'b', 'c']);
+    const removed = applyFeedFrame(added, { seq: null, type: 'session_removed', session_id: 'b' });
+    expect(removed?.map(s => s.id)).toEqual(['a', 'c']);
+  });
+
+  it('keeps a newer entry and ignores frames it does not know', () => {
+    const list = [session('a', { last_seq: 9, phase: 'ready' })];
+    const stale = applyFeedFrame(list, { seq: null, type: 'session_changed', session: session('a', { last_seq: 4, phase: 'streaming' }) });
+    expect(stale).toBe(list);
+    expect(applyFeedFrame(list, { seq: null, type: 'error', message: 'read-only' })).toBe(list);
+    expect(applyFeedFrame(list, { seq: null, type: 'session_changed', session: { name: 'no id' } })).toBe(list);
+    expect(applyFeedFrame(null, { seq: null, type: 'session_removed', session_id: 'a' })).toBeNull();
   });
 });

@@ -208,7 +208,7 @@ def _wait_until(condition: Any, what: str, timeout: float = 60.0) -> Any:
 def test_echo_session_history_live_sidebar_and_composer(tmp_path: Path, browser: Any, artifacts: Path) -> None:
     """On the in-process ``echo`` backend of the test plugin: a history of thousands of events is
     virtualized (few DOM rows, scrolling works), the sidebar's badge and phase dot follow the chat's
-    socket (fallback polling is set to 10 minutes), the permission-mode switcher round-trips through
+    socket and the sessions feed for sessions not open (fallback polling is set to 10 minutes), the permission-mode switcher round-trips through
     ``session_update``, a pasted image is sent with the prompt, and "Terminal" opens a JupyterLab
     terminal in the session's folder."""
     settings = {"jupyter-companion:plugin": {"refreshInterval": 600}}
@@ -282,6 +282,22 @@ def test_echo_session_history_live_sidebar_and_composer(tmp_path: Path, browser:
         chat.locator(".jp-Companion-assistant:has-text('echo: ask Bash now -> allow')").wait_for()
         row.locator(".jp-Companion-pendingBadge").wait_for(state="detached")
         page.wait_for_selector(f'.jp-Companion-sessionRow[data-session-id="{sid}"][data-phase="ready"]')
+
+        # Sessions feed: a session created elsewhere, never opened here, appears at once, shows its
+        # permission badge, is renamed and disappears when deleted, all with polling set to 10 min.
+        other = lab.api("POST", "sessions", {"backend": "echo", "cwd": "proj", "name": "made elsewhere"})
+        other_row = page.locator(f'.jp-Companion-sessionRow[data-session-id="{other["id"]}"]')
+        other_row.wait_for()
+        lab.api("POST", f"sessions/{other['id']}/messages", {"content": "ask Bash elsewhere"})
+        other_row.locator(".jp-Companion-pendingBadge").wait_for()
+        page.screenshot(path=str(artifacts / "panel-feed-badge.png"))
+        request = lab.api("GET", f"sessions/{other['id']}")["pending_permissions"][0]
+        lab.api("POST", f"sessions/{other['id']}/permissions/{request['request_id']}", {"behavior": "deny"})
+        other_row.locator(".jp-Companion-pendingBadge").wait_for(state="detached")
+        lab.api("PATCH", f"sessions/{other['id']}", {"name": "renamed elsewhere"})
+        other_row.locator("text=renamed elsewhere").wait_for()
+        lab.api("DELETE", f"sessions/{other['id']}")
+        other_row.wait_for(state="detached")
 
         # Image paste: the attachment shows, is sent with the prompt and stored in the user message.
         composer.evaluate(

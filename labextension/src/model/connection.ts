@@ -35,6 +35,8 @@ export interface ConnectionOptions {
   lastSeq: () => number;
   onEvent: (event: CompanionEvent) => void;
   onState?: (state: ConnectionState) => void;
+  /** The URL to open instead of the session's (used by the sessions feed). */
+  socketUrl?: () => string;
   /** Injected WebSocket constructor (defaults to the global one). */
   socketFactory?: (url: string) => SocketLike;
   /** Reconnect delays in ms; the last one repeats. */
@@ -75,6 +77,12 @@ export function sessionSocketUrl(wsUrl: string, sessionId: string, after: number
   return url;
 }
 
+/** Build the WebSocket URL of the sessions feed. */
+export function feedSocketUrl(wsUrl: string, token?: string): string {
+  const base = wsUrl.endsWith('/') ? wsUrl : wsUrl + '/';
+  return `${base}companion/ws/sessions` + (token ? `?token=${encodeURIComponent(token)}` : '');
+}
+
 /** A self-healing WebSocket subscription to one session. */
 export class SessionConnection {
   private socket: SocketLike | null = null;
@@ -99,7 +107,7 @@ export class SessionConnection {
     }
     this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const o = this.options;
-    const url = sessionSocketUrl(o.wsUrl, o.sessionId, o.lastSeq(), o.token);
+    const url = o.socketUrl ? o.socketUrl() : sessionSocketUrl(o.wsUrl, o.sessionId, o.lastSeq(), o.token);
     const factory = o.socketFactory ?? ((u: string) => new WebSocket(u) as unknown as SocketLike);
     const socket = factory(url);
     this.socket = socket;

@@ -7,7 +7,7 @@
 
 /** User settings (schema/plugin.json). */
 export interface CompanionSettings {
-  /** Seconds between fallback polls of the session list (open sessions update live). */
+  /** Seconds between polls of the session list while the sessions feed is disconnected. */
   refreshInterval: number;
   defaultBackend: string;
   /** Set only when the user chose one; otherwise the server's default applies. */

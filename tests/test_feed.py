@@ -1,0 +1,119 @@
+"""The sessions feed (``companion/ws/sessions``): snapshot, coalesced changes, removals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import EventStream
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def feed(jp_ws_fetch: Callable[..., Any]) -> Callable[..., Any]:
+    """``stream = await feed()``: a socket on the sessions feed."""
+
+    async def open_feed() -> EventStream:
+        return EventStream(await jp_ws_fetch("companion", "ws", "sessions"))
+
+    return open_feed
+
+
+async def create(api: Any, **body: Any) -> dict[str, Any]:
+    status, session = await api("POST", "sessions", body={"backend": "claude", **body})
+    assert status == 201, session
+    return session
+
+
+def changed(session_id: str, test: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any]], bool]:
+    """A predicate for a ``session_changed`` frame of ``session_id`` whose object passes ``test``."""
+    return lambda e: e["type"] == "session_changed" and e["session"]["id"] == session_id and test(e["session"])
+
+
+async def test_feed_follows_every_session_from_creation_to_deletion(api: Any, connect: Any, feed: Any, workdir: Path) -> None:
+    first = await create(api, cwd="project", name="first")
+    stream = await feed()
+    snapshot = await stream.next()
+    assert snapshot["type"] == "sessions" and snapshot["seq"] is None
+    assert [s["id"] for s in snapshot["sessions"]] == [first["id"]]
+    assert snapshot["sessions"][0]["name"] == "first" and snapshot["sessions"][0]["phase"] == "ready"
+
+    # a session created after subscribing shows up without polling
+    second = await create(api, cwd="project", name="second")
+    await stream.until(changed(second["id"], lambda s: s["phase"] == "ready"))
+
+    # a permission request in a session nobody has open is visible as a badge, then cleared
+    await api("POST", "sessions", first["id"], "messages", body={"content": "touch feed.txt"})
+    waiting = await stream.until(
+        changed(first["id"], lambda s: bool(s["pending_permissions"]) and s["phase"] == "awaiting_permission"))
+    request = waiting["session"]["pending_permissions"][0]
+    assert request["tool_name"] == "Bash"
+    status, _ = await api("POST", "sessions", first["id"], "permissions", request["request_id"], body={"behavior": "allow"})
+    assert status == 200
+    done = await stream.until(changed(first["id"], lambda s: s["phase"] == "ready" and s["num_turns"] == 1))
+    assert done["session"]["pending_permissions"] == [] and done["session"]["cost_usd"] == 0.001
+
+    # rename, archive, unarchive, delete
+    await api("PATCH", "sessions", second["id"], body={"name": "renamed"})
+    await stream.until(changed(second["id"], lambda s: s["name"] == "renamed"))
+    await api("POST", "sessions", second["id"], "archive")
+    await stream.until(changed(second["id"], lambda s: s["archived"] is True))
+    await api("POST", "sessions", second["id"], "unarchive")
+    await stream.until(changed(second["id"], lambda s: s["archived"] is False))
+    status, _ = await api("DELETE", "sessions", second["id"])
+    assert status == 200
+    removed = await stream.until(lambda e: e["type"] == "session_removed")
+    assert removed == {"seq": None, "type": "session_removed", "session_id": second["id"]}
+    stream.close()
+
+
+async def test_feed_coalesces_a_streaming_turn(api: Any, connect: Any, feed: Any, workdir: Path) -> None:
+    """A whole turn (many events) costs the feed a handful of frames, never one per event."""
+    session = await create(api, cwd="project")
+    stream = await feed()
+    await stream.next()
+    chat = await connect(session["id"])
+    await chat.send({"type": "user_message", "content": "count to many " + "word " * 200})
+    await chat.until_type("result")
+    await stream.until(changed(session["id"], lambda s: s["phase"] == "ready" and s["num_turns"] == 1))
+    await asyncio.sleep(0.3)
+    with pytest.raises(asyncio.TimeoutError):
+        await stream.next(timeout=0.3)
+    frames = [e for e in stream.events if e["type"] == "session_changed"]
+    events = len(chat.events)
+    assert events > 10 and len(frames) < events / 2, (len(frames), events)
+    chat.close()
+    stream.close()
+
+
+async def test_feed_is_read_only_and_survives_bad_frames(api: Any, feed: Any, workdir: Path) -> None:
+    session = await create(api, cwd="project")
+    stream = await feed()
+    await stream.next()
+    for frame in ("{broken", json.dumps({"type": "user_message", "content": "hi"}), "x" * 100_000):
+        await stream.ws.write_message(frame)
+        error = await stream.until_type("error")
+        assert "read-only" in error["message"]
+    _, info = await api("GET", "sessions", session["id"], "events")
+    assert not [e for e in info["events"] if e["type"] == "user_message"]
+    # still subscribed
+    await api("PATCH", "sessions", session["id"], body={"name": "still here"})
+    await stream.until(changed(session["id"], lambda s: s["name"] == "still here"))
+    stream.close()
+
+
+async def test_many_feed_subscribers_and_a_vanishing_one(api: Any, feed: Any, workdir: Path) -> None:
+    streams = [await feed() for _ in range(5)]
+    for stream in streams:
+        assert (await stream.next())["sessions"] == []
+    streams[0].close()
+    session = await create(api, cwd="project")
+    for stream in streams[1:]:
+        await stream.until(changed(session["id"], lambda s: s["phase"] == "ready"))
+        stream.close()
