@@ -24,6 +24,7 @@ from ..events import TRANSIENT_TYPES, now_iso
 from ..store import Store
 from .feed import FEED_EVENT_TYPES
 from .phases import can_transition
+from .recap import build_recap, with_recap
 
 if TYPE_CHECKING:
     from .orchestrator import Orchestrator
@@ -59,6 +60,7 @@ RECORD_FIELDS = (
     "rate_limits",
     "pr",
     "system_prompt",
+    "recap_pending",
     "last_seq",
 )
 
@@ -278,6 +280,8 @@ class Session(AdapterSink):
                 self.relaunch_attempts = 0
                 self.crash_exhausted = False
             self.orch.after_turn(self)
+        elif kind == "error" and event.get("code") == "context_lost":
+            self.info["recap_pending"] = True  # the next prompt carries a recap (kept across restarts)
         elif kind == "assistant":
             model = (event.get("message") or {}).get("model")
             if model and not event.get("parent_tool_use_id"):
@@ -508,14 +512,16 @@ class Session(AdapterSink):
         if client_msg_id:
             event["client_msg_id"] = client_msg_id
         self.emit(event)
-        task = asyncio.ensure_future(self._deliver_user_message(content, images))
+        task = asyncio.ensure_future(self._deliver_user_message(content, images, self.last_seq))
         self.orch.track(task)
         return True
 
-    async def _deliver_user_message(self, content: str, images: list[dict[str, Any]]) -> None:
+    async def _deliver_user_message(self, content: str, images: list[dict[str, Any]], prompt_seq: int) -> None:
         async with self._send_lock:
             try:
                 await self.ensure_running()
+                if self.info.get("recap_pending"):
+                    content = await self._with_recap(content, prompt_seq)
                 assert self.adapter is not None
                 self.last_output_at = time.monotonic()
                 self.set_phase("streaming")
@@ -524,6 +530,20 @@ class Session(AdapterSink):
                 self.emit({"type": "error", "message": f"The message could not be delivered: {exc}", "code": "delivery_failed"})
                 if self.phase == "streaming":
                     self.set_phase("ready" if self.running else "terminated")
+
+    async def _with_recap(self, content: str, prompt_seq: int) -> str:
+        """The prompt preceded by a recap of the turns before it (after a lost conversation)."""
+        self.info["recap_pending"] = False
+        await self.delivered()
+        events = await asyncio.to_thread(self.store.read_events, self.id, 0, prompt_seq - 1)
+        recap = build_recap(events)
+        if recap:
+            turns = sum(1 for e in events if e.get("type") == "user_message")
+            self.emit({"type": "notice", "level": "info", "code": "context_restored",
+                       "message": f"The agent was given a recap of the {turns} earlier message(s) of this session "
+                                  f"({len(recap)} characters) with this prompt."})
+        self.save_soon()
+        return with_recap(recap, content)
 
     async def respond_permission(
         self,

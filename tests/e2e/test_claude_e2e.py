@@ -166,6 +166,46 @@ async def test_killed_cli_is_relaunched_with_resume(api: Any, connect: Any, work
     assert info["cli_session_id"] == cli_session
 
 
+async def test_lost_transcript_is_recapped_into_the_new_conversation(
+    api: Any, connect: Any, workdir: Path, tmp_path: Path
+) -> None:
+    """The CLI's own transcript is gone (wiped, or a kill -9 before it was written): the relaunch
+    cannot resume, a new conversation starts, and the next prompt carries a recap from our log."""
+    session = await _session(api)
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "remember the word albatross"})
+    await stream.until_type("result", timeout=90)
+    _, info = await api("GET", "sessions", session["id"])
+    cli_session = info["cli_session_id"]
+    transcripts = tmp_path / "home" / ".claude" / "projects"
+    for _ in range(300):
+        if any(transcripts.rglob(f"{cli_session}.jsonl")):
+            break
+        await asyncio.sleep(0.1)
+    status, _ = await api("POST", "sessions", session["id"], "kill")
+    assert status == 200
+    for path in transcripts.rglob(f"{cli_session}*"):
+        if path.is_file():
+            path.unlink()
+    await stream.send({"type": "user_message", "content": "what did I say before?"})
+    lost = await stream.until(lambda e: e.get("code") == "context_lost", timeout=60)
+    assert lost["type"] == "error"
+    restored = await stream.until(lambda e: e.get("code") == "context_restored", timeout=60)
+    assert "1 earlier message" in restored["message"]
+    result = await stream.until_type("result", timeout=90)
+    assert "remember the word albatross" in result["text"], result["text"]
+    _, info = await api("GET", "sessions", session["id"])
+    assert info["cli_session_id"] not in (None, cli_session) and not info.get("recap_pending")
+    _, data = await api("GET", "sessions", session["id"], "events")
+    prompts = [e["content"] for e in data["events"] if e["type"] == "user_message"]
+    assert prompts == ["remember the word albatross", "what did I say before?"]  # the log keeps what the user wrote
+    # the recap is given once: the prompt after it is sent as written
+    await stream.send({"type": "user_message", "content": "what did I say now?"})
+    result = await stream.until(lambda e: e["type"] == "result" and "now?" in e.get("text", ""), timeout=90)
+    assert result["text"].count("[jupyter-companion:") == 1, result["text"]
+    assert result["text"].endswith("what did I say before? | what did I say now?")
+
+
 def test_server_kill9_and_restart_keeps_history(tmp_path: Path, real_claude: str, model_server: ScriptedAnthropic) -> None:
     root = tmp_path / "root"
     (root / "proj").mkdir(parents=True)

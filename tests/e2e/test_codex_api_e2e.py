@@ -151,3 +151,29 @@ def test_codex_server_restart_keeps_history(tmp_path: Path, real_codex: str, cod
         wait_until(answered)
         assert "remember the word narwhal" in _user_texts(openai_server)
 
+
+
+async def test_codex_lost_thread_is_recapped_into_the_new_one(api: Any, connect: Any, workdir: Path, codex_home: Path,
+                                                              openai_server: ScriptedOpenAI) -> None:
+    """Codex's rollout of the thread is gone: the relaunch starts a new thread and the next prompt
+    carries a recap of the earlier turns from the session's log (the same core path as Claude)."""
+    session = await _session(api)
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "the secret fruit is papaya"})
+    await stream.until_type("result", timeout=90)
+    _, info = await api("GET", "sessions", session["id"])
+    thread_id = info["cli_session_id"]
+    status, _ = await api("POST", "sessions", session["id"], "kill")
+    assert status == 200
+    rollouts = [p for p in codex_home.rglob("*.jsonl") if thread_id in p.name]
+    assert rollouts, sorted(str(p) for p in codex_home.rglob("*"))[:50]
+    for path in rollouts:
+        path.unlink()
+    await stream.send({"type": "user_message", "content": "which fruit?"})
+    await stream.until(lambda e: e.get("code") == "context_lost", timeout=60)
+    await stream.until(lambda e: e.get("code") == "context_restored", timeout=60)
+    await stream.until(lambda e: e["type"] == "result" and e["seq"] > info["last_seq"] + 3, timeout=90)
+    sent = _user_texts(openai_server)
+    assert "the secret fruit is papaya" in sent and "which fruit?" in sent
+    _, info = await api("GET", "sessions", session["id"])
+    assert info["cli_session_id"] != thread_id
