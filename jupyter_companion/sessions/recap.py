@@ -47,13 +47,15 @@ def recap_lines(events: Iterable[dict[str, Any]]) -> list[str]:
     for event in events:
         kind = event.get("type")
         if kind == "user_message":
-            text = event.get("content") if isinstance(event.get("content"), str) else ""
+            content = event.get("content")
+            text = content if isinstance(content, str) else ""
             images = len(event.get("images") or [])
             suffix = f" [{images} image(s) attached]" if images else ""
             lines.append(f"User: {_clip(text)}{suffix}")
         elif kind == "assistant" and not event.get("parent_tool_use_id"):
-            message = event.get("message") if isinstance(event.get("message"), dict) else {}
-            for block in message.get("content") or []:
+            message = event.get("message")
+            blocks = message.get("content") if isinstance(message, dict) else None
+            for block in blocks if isinstance(blocks, list) else []:
                 if not isinstance(block, dict):
                     continue
                 if block.get("type") == "text" and isinstance(block.get("text"), str) and block["text"].strip():
