@@ -91,11 +91,13 @@ def run_lab(
     config: dict[str, Any] | None = None,
     lab_settings: dict[str, dict[str, Any]] | None = None,
     port: int | None = None,
+    app: str = "jupyterlab",
 ) -> Iterator[LabServer]:
     """Start ``jupyter lab`` with the companion extensions enabled; stop it on exit.
 
     ``lab_settings`` maps a JupyterLab plugin id (``"jupyter-companion:plugin"``) to user settings;
-    ``port`` is chosen by the caller when something must know the URL before the server starts.
+    ``port`` is chosen by the caller when something must know the URL before the server starts;
+    ``app`` is the module to run: ``"jupyterlab"`` or ``"notebook"`` (Notebook 7).
     """
     root = tmp_path / "root"
     root.mkdir(exist_ok=True)
@@ -116,9 +118,10 @@ def run_lab(
         server_config.setdefault(section, {}).update(values)
     (jdirs["config"] / "jupyter_server_config.json").write_text(json.dumps(server_config))
     # No "Jupyter news?" toast over the screenshots.
-    news = jdirs["settings"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    news.parent.mkdir(parents=True, exist_ok=True)
-    news.write_text(json.dumps({"fetchNews": "false"}))
+    if app == "jupyterlab":  # Notebook 7 has no such plugin and fails loading settings for it
+        news = jdirs["settings"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        news.parent.mkdir(parents=True, exist_ok=True)
+        news.write_text(json.dumps({"fetchNews": "false"}))
     for plugin_id, values in (lab_settings or {}).items():
         package, _, plugin = plugin_id.partition(":")
         target = jdirs["settings"] / package / f"{plugin}.jupyterlab-settings"
@@ -139,7 +142,7 @@ def run_lab(
     argv = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        app,
         "--no-browser",
         "--allow-root",
         f"--port={port}",

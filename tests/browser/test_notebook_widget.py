@@ -5,6 +5,7 @@ talking to a scripted Messages API server on 127.0.0.1. Screenshots go to ``test
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,12 @@ def write_notebook(path: Path) -> None:
     nbformat.write(nb, str(path))
 
 
-def open_notebook_and_run_all(browser: Any, url: str) -> tuple[Any, list[str]]:
+#: The kernel is idle: JupyterLab's status bar; Notebook 7's toolbar indicator.
+LAB_KERNEL_IDLE = ".jp-StatusBar-TextItem:text-matches('Python 3 .*\\| Idle')"
+NOTEBOOK7_KERNEL_IDLE = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
+
+
+def open_notebook_and_run_all(browser: Any, url: str, kernel_idle: str = LAB_KERNEL_IDLE) -> tuple[Any, list[str]]:
     """Open the notebook, wait for its kernel, Run > Run All Cells; answer the page and its JS errors.
 
     JupyterLab's frontend now and then (about one run in seven here) leaves a freshly started
@@ -53,10 +59,10 @@ def open_notebook_and_run_all(browser: Any, url: str) -> tuple[Any, list[str]]:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(WAIT)
         errors: list[str] = []
-        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        page.on("pageerror", lambda exc, errors=errors: errors.append(f"{exc}\n{exc.stack}"))
         page.goto(url)
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
-        page.wait_for_selector(".jp-StatusBar-TextItem:text-matches('Python 3 .*\\| Idle')")
+        page.wait_for_selector(kernel_idle)
         page.locator(".lm-MenuBar-item:has-text('Run')").first.click()
         page.locator(".lm-Menu-item:has-text('Run All Cells')").first.click()
         first_prompt = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt").first
@@ -170,4 +176,57 @@ def test_chat_widget_prompt_and_permission(
             prompts = [e["content"] for e in stored if e["type"] == "user_message"]
             assert prompts == ["please say hello", "now make a file"]
             assert [e["behavior"] for e in stored if e["type"] == "permission_resolved"] == ["allow"]
-            assert errors == []
+            assert [e.splitlines()[0] for e in errors] == []
+
+
+def _notebook7_own_error(error: str) -> bool:
+    """Notebook 7.6's shortcuts plugin throws this on every page load, with every third-party
+    extension (ours, ipywidgets, pygments) disabled as well; it is not ours to fix or hide."""
+    lines = error.splitlines()
+    return (lines[0] == "Cannot read properties of undefined (reading 'schema')"
+            and len(lines) > 2 and "/static/notebook/notebook_core." in lines[2])
+
+
+def test_chat_widget_in_notebook_7(tmp_path: Path, browser: Any, artifacts: Path) -> None:
+    """The same ``%companion`` chat widget in Notebook 7 (``jupyter notebook``), on the test plugin's
+    in-process ``echo`` backend: it renders, a prompt sent with its button streams the answer, and a
+    permission request is answered with its Allow button."""
+    import nbformat
+
+    root = tmp_path / "root"
+    root.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext jupyter_companion"),
+        nbformat.v4.new_code_cell("%companion new --backend echo --name nb7-widget"),
+    ]
+    nbformat.write(nb, str(root / "nb7.ipynb"))
+    port = _reserved_port()
+    env = dict(os.environ)
+    env.update(JUPYTER_COMPANION_URL=f"http://127.0.0.1:{port}/", JUPYTER_COMPANION_TOKEN=TOKEN,
+               JUPYTER_COMPANION_ROOT=str(root))
+    env.pop("JUPYTER_COMPANION_TEXT", None)
+    with run_lab(tmp_path, env=env, port=port, app="notebook") as lab:
+        page, errors = open_notebook_and_run_all(browser, lab.lab_url("notebooks/nb7.ipynb"), NOTEBOOK7_KERNEL_IDLE)
+        cell = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(1)
+        chat = cell.locator(".widget-vbox:has(> .widget-output)").last
+        chat.wait_for()
+        chat.locator(".widget-html b:text-is('nb7-widget')").wait_for()
+        transcript = chat.locator(".widget-output")
+        textarea = chat.locator(".widget-textarea textarea")
+        send = chat.locator("button.jupyter-button:has-text('Send')")
+        textarea.fill("hello notebook seven")
+        send.click()
+        transcript.locator("text=echo: hello notebook seven").wait_for()
+        textarea.fill("ask Bash in notebook 7")
+        send.click()
+        allow = chat.locator("button.jupyter-button:has-text('Allow')")
+        allow.wait_for()
+        page.screenshot(path=str(artifacts / "notebook7-widget-permission.png"))
+        allow.click()
+        transcript.locator("text=echo: ask Bash in notebook 7 -> allow").wait_for()
+        page.screenshot(path=str(artifacts / "notebook7-widget.png"))
+        session = next(s for s in lab.api("GET", "sessions")["sessions"] if s.get("name") == "nb7-widget")
+        assert session["cwd"] == str(root.resolve())  # the notebook's folder
+        assert [e for e in errors if not _notebook7_own_error(e)] == []
