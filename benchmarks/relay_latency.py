@@ -281,6 +281,13 @@ async def run(args: argparse.Namespace, server: Server) -> dict[str, Any]:
     watcher = watch_websockets if args.client == "websockets" else watch
     tasks = [asyncio.ensure_future(watcher(server, sid, program, collector, r, go)) for sid, r in zip(ids, readies, strict=True)]
     await asyncio.gather(*(r.wait() for r in readies))
+    feed_frames = [0]
+
+    def on_feed(now: int, message: bytes) -> None:
+        feed_frames[0] += 1
+
+    feeds = [await RawWebSocket.connect("127.0.0.1", server.port, "/companion/ws/sessions", server.headers, on_feed)
+             for _ in range(args.feeds)]
     cpu_before = cpu_seconds(server.proc.pid)
     clis_before = children_cpu_seconds(server.proc.pid)
     client_before = time.process_time()
@@ -290,6 +297,8 @@ async def run(args: argparse.Namespace, server: Server) -> dict[str, Any]:
     go.set()
     await asyncio.wait_for(asyncio.gather(*tasks), args.seconds + 60)
     wall = time.monotonic() - started
+    for feed in feeds:
+        feed.close()
     cpu = cpu_seconds(server.proc.pid) - cpu_before
     clis = children_cpu_seconds(server.proc.pid) - clis_before
     client = time.process_time() - client_before
@@ -302,6 +311,8 @@ async def run(args: argparse.Namespace, server: Server) -> dict[str, Any]:
         "offered_rate": args.rate,
         "received_rate": (len(deltas) + len(stored)) / measured_span,
         "frames": collector.frames,
+        "feeds": args.feeds,
+        "feed_frames": feed_frames[0],
         "server_cpu_percent": 100.0 * cpu / wall,
         "clis_cpu_percent": 100.0 * clis / wall,
         "client_cpu_percent": 100.0 * client / wall,
@@ -322,6 +333,8 @@ def print_stats(stats: dict[str, Any]) -> None:
           f"this client {stats['client_cpu_percent']:.0f}%; machine busy {stats.get('busy_percent', 0):.0f}% "
           f"of {os.cpu_count()} CPUs (other processes {stats.get('foreign_cpu_percent', 0):.0f}% of one core), "
           f"steal {stats.get('steal_percent', 0):.1f}%")
+    if stats.get("feeds"):
+        print(f"{stats['feeds']} sessions-feed subscriber(s) received {stats['feed_frames']} frames")
     print(f"{'events':14s} {'count':>8s} {'p50 ms':>8s} {'p90 ms':>8s} {'p99 ms':>8s} {'p99.9 ms':>9s} {'max ms':>8s}")
     for key in ("all", "stream_delta", "assistant"):
         s = stats[key]
@@ -350,6 +363,9 @@ def main() -> int:
     parser.add_argument("--tick-ms", type=float, default=10.0, help="CLI write tick")
     parser.add_argument("--client", choices=("raw", "websockets"), default="raw",
                         help="raw: minimal client stamping each socket read; websockets: the websockets library")
+    parser.add_argument("--feeds", type=int, default=1,
+                        help="sessions-feed subscribers (companion/ws/sessions) open during the load, as a "
+                             "JupyterLab sidebar keeps one")
     parser.add_argument("--baseline", action="store_true",
                         help="no server: read the same CLIs' pipes directly (the machine's floor)")
     parser.add_argument("--profile", action="store_true", help="run the server under cProfile and print it")
