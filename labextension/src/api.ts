@@ -5,6 +5,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { BackendInfo, SessionInfo } from './model/types';
+import { ChangesAnswer, ChangesBase, DiffAnswer } from './model/changes';
 
 /** An error answered by the server as `{error: "..."}`. */
 export class ApiError extends Error {
@@ -131,6 +132,16 @@ export class CompanionApi {
   /** POST `sessions/{id}/{action}` for kill, relaunch, archive, unarchive, interrupt. */
   action(id: string, action: 'kill' | 'relaunch' | 'archive' | 'unarchive' | 'interrupt'): Promise<any> {
     return this.request(['sessions', id, action], this.json('POST', {}));
+  }
+
+  /** `GET sessions/{id}/changes`: the files changed since the last commit or the default branch. */
+  changes(id: string, base: ChangesBase): Promise<ChangesAnswer> {
+    return this.request(['sessions', id, 'changes'], {}, `?base=${base}`);
+  }
+
+  /** `GET sessions/{id}/diff`: one file's unified diff. */
+  diff(id: string, file: string, base: ChangesBase): Promise<DiffAnswer> {
+    return this.request(['sessions', id, 'diff'], {}, `?file=${encodeURIComponent(file)}&base=${base}`);
   }
 
   events(id: string, after: number, limit?: number): Promise<{ events: any[]; last_seq: number }> {

@@ -11,6 +11,7 @@ import { ChatView } from './components/ChatView';
 import { UiContext, UiServices } from './components/context';
 import { NewSessionForm } from './components/NewSessionForm';
 import { SessionsList } from './components/SessionsList';
+import { ChangesModel, changesKey } from './model/changes';
 import { ChatModel } from './model/chatModel';
 import { SessionConnection, feedSocketUrl } from './model/connection';
 import { applyFeedFrame } from './model/sessionsFeed';
@@ -256,7 +257,9 @@ export class SessionsPanel extends ReactWidget {
 /** The chat tab of one session. */
 export class ChatPanel extends ReactWidget {
   readonly model: ChatModel;
+  readonly changes: ChangesModel;
   private models: { id: string; label: string }[] = [];
+  private changesSeen = '';
 
   constructor(
     readonly session: SessionInfo,
@@ -276,7 +279,13 @@ export class ChatPanel extends ReactWidget {
       token: settings.token,
       session
     });
+    this.changes = new ChangesModel(services.api, session.id);
     this.model.subscribe(() => {
+      const key = changesKey(this.model.state);
+      if (key !== this.changesSeen) {
+        this.changesSeen = key;
+        void this.changes.refresh();
+      }
       const name = this.model.state.session.name;
       if (typeof name === 'string' && name && name !== this.title.label) {
         this.title.label = name;
@@ -305,6 +314,7 @@ export class ChatPanel extends ReactWidget {
           model={this.model}
           models={this.models}
           onOpenTerminal={this.openTerminal ? () => this.openTerminal?.(this.session) : undefined}
+          changes={this.changes}
         />
       </UiContext.Provider>
     );

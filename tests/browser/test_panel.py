@@ -6,6 +6,8 @@ Messages API server on 127.0.0.1. Screenshots go to ``test-artifacts/``.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -105,13 +107,21 @@ def test_sidebar_and_new_session_dialog(tmp_path: Path, browser: Any, artifacts:
 
 @pytest.mark.e2e
 def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Path) -> None:
-    """Create a Claude session, prompt, approve a Bash permission, see the tool card, reload, same history."""
+    """Create a Claude session, prompt, approve a Bash permission, see the tool card and the
+    Changes view (the agent's new file, an edited file's diff), reload, same history."""
     from tests.support.anthropic_server import ScriptedAnthropic, Text, ToolUse
     from tests.support.clis import claude_env, ensure_cli
 
     claude = ensure_cli("claude")
     home = tmp_path / "home"
     home.mkdir()
+    root = tmp_path / "root"  # the lab's root folder is a git repository with one commit
+    root.mkdir()
+    (root / "notes.txt").write_text("one\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", "-C", str(root)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    subprocess.run([*git, "add", "notes.txt"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
     with ScriptedAnthropic() as srv:
         srv.on(
             r"make a file",
@@ -166,6 +176,18 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             page.wait_for_selector(".jp-Companion-assistant:has-text('is there.')")
             assert (lab.root_dir / "created-by-agent.txt").exists()
             page.screenshot(path=str(artifacts / "panel-tool-card.png"))
+
+            # The Changes view: the agent's new file (untracked) next to a tracked file edited since.
+            (lab.root_dir / "notes.txt").write_text("one\ntwo\n")
+            chat.get_by_role("tab", name=re.compile("^Changes")).click()
+            changes = chat.locator(".jp-Companion-changes")
+            changes.locator('.jp-Companion-changedFile[data-path="created-by-agent.txt"]').wait_for()
+            changes.locator('.jp-Companion-changedFile[data-path="notes.txt"] button').click()
+            changes.locator(".jp-Companion-udLine.jp-mod-add:has-text('two')").wait_for()
+            assert changes.locator(".jp-Companion-udLine.jp-mod-del").count() == 0
+            page.screenshot(path=str(artifacts / "panel-changes.png"))
+            chat.get_by_role("tab", name="Conversation").click()
+            page.wait_for_selector(".jp-Companion-assistant:has-text('is there.')")
             before = page.locator(".jp-Companion-transcript").inner_text()
 
             # Reload: the same history comes back (from the server's event log).

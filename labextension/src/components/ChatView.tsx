@@ -3,6 +3,7 @@
  * streaming draft, permission banners and the composer.
  */
 import * as React from 'react';
+import { ChangesModel } from '../model/changes';
 import { ChatModel } from '../model/chatModel';
 import {
   AssistantItem,
@@ -15,6 +16,7 @@ import {
 } from '../model/reducer';
 import { ToolUseBlock } from '../model/types';
 import { ToolCard } from './cards';
+import { ChangesView } from './ChangesView';
 import { Composer } from './Composer';
 import { UiContext } from './context';
 import { PermissionBanner } from './PermissionBanner';
@@ -196,6 +198,15 @@ export interface ChatViewProps {
   model: ChatModel;
   models?: { id: string; label: string }[];
   onOpenTerminal?: () => void;
+  /** The session's changed files; adds the "Changes" view when given. */
+  changes?: ChangesModel;
+}
+
+/** Re-render when the changes model changes (no-op without one). */
+function useChangesCount(changes: ChangesModel | undefined): number | null {
+  const [, setTick] = React.useState(0);
+  React.useEffect(() => changes?.subscribe(() => setTick(t => t + 1)), [changes]);
+  return changes?.state.files ? changes.state.files.length : null;
 }
 
 /** Subscribe to a ChatModel and re-render on change. */
@@ -208,6 +219,14 @@ function useChat(model: ChatModel): [ChatState, string, number] {
 export function ChatView(props: ChatViewProps): JSX.Element {
   const { model } = props;
   const [state, connection] = useChat(model);
+  const changedCount = useChangesCount(props.changes);
+  const [view, setView] = React.useState<'conversation' | 'changes'>('conversation');
+  const showView = (next: 'conversation' | 'changes') => {
+    setView(next);
+    if (next === 'changes') {
+      void props.changes?.refresh();
+    }
+  };
   const children = React.useMemo(() => childrenByParent(state.items), [state.items]);
   const top = React.useMemo(() => {
     const toolIds = new Set<string>();
@@ -249,6 +268,28 @@ export function ChatView(props: ChatViewProps): JSX.Element {
         <span className="jp-Companion-chatTitle">{String(session.name ?? model.sessionId)}</span>
         <span className="jp-Companion-muted jp-Companion-phase">{state.phase}</span>
         {session.git?.branch ? <span className="jp-Companion-badge">⎇ {session.git.branch}</span> : null}
+        {props.changes ? (
+          <span className="jp-Companion-viewTabs" role="tablist" aria-label="Session views">
+            <button
+              type="button"
+              role="tab"
+              aria-selected={view === 'conversation'}
+              className={`jp-Companion-viewTab${view === 'conversation' ? ' jp-mod-active' : ''}`}
+              onClick={() => showView('conversation')}
+            >
+              Conversation
+            </button>
+            <button
+              type="button"
+              role="tab"
+              aria-selected={view === 'changes'}
+              className={`jp-Companion-viewTab${view === 'changes' ? ' jp-mod-active' : ''}`}
+              onClick={() => showView('changes')}
+            >
+              Changes{changedCount ? <span className="jp-Companion-changedCount"> {changedCount}</span> : null}
+            </button>
+          </span>
+        ) : null}
         <span className="jp-Companion-spacer" />
         {state.totalCostUsd ? <span className="jp-Companion-muted">{formatCost(state.totalCostUsd)}</span> : null}
         <span className={`jp-Companion-conn jp-mod-${connection}`} role="status" aria-live="polite">
@@ -270,6 +311,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
           </button>
         ) : null}
       </div>
+      {view === 'changes' && props.changes ? <ChangesView model={props.changes} /> : (
       <VirtualList
         className="jp-Companion-transcript"
         role="log"
@@ -299,6 +341,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
           </>
         }
       />
+      )}
       {pending.length ? (
         <div className="jp-Companion-permissions">
           {pending.map(request => (

@@ -36,6 +36,8 @@ export interface GitInfo {
   repo_root?: string | null;
   ahead?: number | null;
   behind?: number | null;
+  head?: string | null;
+  default_branch?: string | null;
 }
 
 /** The session object returned by `companion/api/sessions`. */
