@@ -12,6 +12,7 @@ import {
   ICommandPalette,
   InputDialog,
   MainAreaWidget,
+  Notification,
   WidgetTracker,
   showDialog,
   showErrorMessage
@@ -24,6 +25,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CompanionApi } from './api';
+import { Attention } from './model/sessionsFeed';
 import { liveFields } from './model/sessionsLive';
 import { BackendInfo, SessionInfo } from './model/types';
 import {
@@ -171,10 +173,38 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     };
 
+    /** Permission requests of sessions not in view become notifications until answered anywhere. */
+    const notices = new Map<string, string>();
+    const notifyAttention = (session: SessionInfo, attention: Attention): void => {
+      for (const requestId of attention.settled) {
+        const notice = notices.get(requestId);
+        if (notice) {
+          Notification.dismiss(notice);
+          notices.delete(requestId);
+        }
+      }
+      const inView =
+        tracker.currentWidget?.content.session.id === session.id &&
+        app.shell.currentWidget === tracker.currentWidget &&
+        document.visibilityState === 'visible';
+      if (!services.settings().notifyPermissions || inView) {
+        return;
+      }
+      for (const request of attention.asked) {
+        const name = session.name || session.id;
+        const notice = Notification.warning(`“${name}” asks permission to use ${request.tool_name}.`, {
+          autoClose: false,
+          actions: [{ label: 'Open', caption: `Open the session “${name}”`, callback: () => void openSession(session.id) }]
+        });
+        notices.set(request.request_id, notice);
+      }
+    };
+
     const sidebar = new SessionsPanel(services, {
       onNew: () => void newSession(),
       onOpen: s => void openSession(s),
       onError: message => void showErrorMessage('Agent session', message),
+      onAttention: (session, attention) => notifyAttention(session, attention),
       confirmDelete: async s => {
         const result = await showDialog({
           title: 'Delete session?',

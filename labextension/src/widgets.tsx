@@ -14,7 +14,7 @@ import { SessionsList } from './components/SessionsList';
 import { ChangesModel, changesKey } from './model/changes';
 import { ChatModel } from './model/chatModel';
 import { SessionConnection, feedSocketUrl } from './model/connection';
-import { applyFeedFrame } from './model/sessionsFeed';
+import { Attention, applyFeedFrame, attentionChange } from './model/sessionsFeed';
 import { LiveSession, liveSignature, mergeLive } from './model/sessionsLive';
 import { BackendInfo, SessionInfo } from './model/types';
 import { SessionChoices } from './components/NewSessionForm';
@@ -102,6 +102,8 @@ export class SessionsPanel extends ReactWidget {
       onOpen: (session: SessionInfo) => void;
       confirmDelete: (session: SessionInfo) => Promise<boolean>;
       onError: (message: string) => void;
+      /** A session's pending permission requests changed (from the sessions feed). */
+      onAttention?: (session: SessionInfo, attention: Attention) => void;
     }
   ) {
     super();
@@ -196,6 +198,7 @@ export class SessionsPanel extends ReactWidget {
       socketUrl: () => feedSocketUrl(wsUrl, token),
       onEvent: frame => {
         const next = applyFeedFrame(this.sessions, frame);
+        this.noticeAttention(frame, this.sessions, next);
         if (next !== this.sessions) {
           this.sessions = next;
           this.error = null;
@@ -204,6 +207,21 @@ export class SessionsPanel extends ReactWidget {
       }
     });
     this.feed.connect();
+  }
+
+  /** Report new and settled permission requests of one feed frame (not of the snapshot). */
+  private noticeAttention(frame: { type: string; [key: string]: unknown }, before: SessionInfo[] | null, after: SessionInfo[] | null): void {
+    const id =
+      frame.type === 'session_changed' ? (frame.session as SessionInfo | undefined)?.id : frame.type === 'session_removed' ? frame.session_id : null;
+    if (typeof id !== 'string' || !this.handlers.onAttention || before === null) {
+      return;
+    }
+    const old = before.find(s => s.id === id);
+    const now = after?.find(s => s.id === id);
+    const attention = attentionChange(old, now);
+    if (attention.asked.length || attention.settled.length) {
+      this.handlers.onAttention((now ?? old) as SessionInfo, attention);
+    }
   }
 
   private schedule(): void {

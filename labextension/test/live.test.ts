@@ -4,7 +4,7 @@ import { describeControlError, slashCommandsOf } from '../src/components/ChatVie
 import { initialState, reduceAll } from '../src/model/reducer';
 import { resolveSettings } from '../src/model/settings';
 import { liveFields, liveSignature, mergeLive } from '../src/model/sessionsLive';
-import { applyFeedFrame } from '../src/model/sessionsFeed';
+import { applyFeedFrame, attentionChange } from '../src/model/sessionsFeed';
 import { SessionInfo } from '../src/model/types';
 
 function session(id: string, extra: Partial<SessionInfo> = {}): SessionInfo {
@@ -72,6 +72,7 @@ describe('settings', () => {
     const composite = { refreshInterval: 0, defaultBackend: 'codex', defaultPermissionMode: 'default' };
     expect(resolveSettings(composite, {})).toEqual({
       refreshInterval: 30,
+      notifyPermissions: true,
       defaultBackend: 'codex',
       defaultPermissionMode: undefined,
       defaultModel: undefined
@@ -81,6 +82,21 @@ describe('settings', () => {
       defaultPermissionMode: 'plan',
       defaultModel: 'opus'
     });
+    expect(resolveSettings({ notifyPermissions: false }, {}).notifyPermissions).toBe(false);
+  });
+});
+
+describe('attention', () => {
+  const request = (id: string) => ({ request_id: id, tool_name: 'Bash', input: {} });
+  it('reports requests that appeared and requests that went away', () => {
+    const before = session('a', { pending_permissions: [request('r1'), request('r2')] });
+    const after = session('a', { pending_permissions: [request('r2'), request('r3')] });
+    const change = attentionChange(before, after);
+    expect(change.asked.map(r => r.request_id)).toEqual(['r3']);
+    expect(change.settled).toEqual(['r1']);
+    expect(attentionChange(undefined, after).asked).toHaveLength(2);
+    expect(attentionChange(before, undefined).settled).toEqual(['r1', 'r2']);
+    expect(attentionChange(after, after)).toEqual({ asked: [], settled: [] });
   });
 });
 

@@ -312,10 +312,15 @@ def test_echo_session_history_live_sidebar_and_composer(tmp_path: Path, browser:
         other_row.wait_for()
         lab.api("POST", f"sessions/{other['id']}/messages", {"content": "ask Bash elsewhere"})
         other_row.locator(".jp-Companion-pendingBadge").wait_for()
+        # not the session in view: a notification says so, with a button to open it
+        notice = page.locator(".jp-toast-message:has-text('“made elsewhere” asks permission to use Bash.')")
+        notice.wait_for()
+        page.wait_for_timeout(500)  # let the toast finish sliding in before the screenshot
         page.screenshot(path=str(artifacts / "panel-feed-badge.png"))
         request = lab.api("GET", f"sessions/{other['id']}")["pending_permissions"][0]
         lab.api("POST", f"sessions/{other['id']}/permissions/{request['request_id']}", {"behavior": "deny"})
         other_row.locator(".jp-Companion-pendingBadge").wait_for(state="detached")
+        notice.wait_for(state="detached")  # answered elsewhere: the notification goes away
         lab.api("PATCH", f"sessions/{other['id']}", {"name": "renamed elsewhere"})
         other_row.locator("text=renamed elsewhere").wait_for()
         lab.api("DELETE", f"sessions/{other['id']}")

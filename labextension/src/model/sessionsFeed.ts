@@ -7,7 +7,7 @@
  * session whose list-visible state changed (coalesced), and
  * `{type: "session_removed", session_id}` when one is deleted.
  */
-import { CompanionEvent, SessionInfo } from './types';
+import { CompanionEvent, PermissionRequest, SessionInfo } from './types';
 
 /** A feed frame applied to the list; frames of other types leave it as it is. */
 export function applyFeedFrame(sessions: SessionInfo[] | null, frame: CompanionEvent): SessionInfo[] | null {
@@ -32,4 +32,22 @@ export function applyFeedFrame(sessions: SessionInfo[] | null, frame: CompanionE
     return sessions ? sessions.filter(s => s.id !== frame.session_id) : sessions;
   }
   return sessions;
+}
+
+/** What changed in a session's pending permission requests between two copies of it. */
+export interface Attention {
+  /** Requests that were not pending before. */
+  asked: PermissionRequest[];
+  /** Ids of requests that are no longer pending. */
+  settled: string[];
+}
+
+/** Compare the pending permission requests of the old and new copy of a session. */
+export function attentionChange(before: SessionInfo | undefined, after: SessionInfo | undefined): Attention {
+  const old = new Map((before?.pending_permissions ?? []).map(p => [p.request_id, p]));
+  const now = new Map((after?.pending_permissions ?? []).map(p => [p.request_id, p]));
+  return {
+    asked: [...now.values()].filter(p => !old.has(p.request_id)),
+    settled: [...old.keys()].filter(id => !now.has(id))
+  };
 }

@@ -9,6 +9,8 @@
 export interface CompanionSettings {
   /** Seconds between polls of the session list while the sessions feed is disconnected. */
   refreshInterval: number;
+  /** Notify when a session not in view asks for a permission. */
+  notifyPermissions: boolean;
   defaultBackend: string;
   /** Set only when the user chose one; otherwise the server's default applies. */
   defaultPermissionMode?: string;
@@ -18,6 +20,7 @@ export interface CompanionSettings {
 
 export const DEFAULT_SETTINGS: CompanionSettings = {
   refreshInterval: 30,
+  notifyPermissions: true,
   defaultBackend: 'claude'
 };
 
@@ -27,6 +30,7 @@ export function resolveSettings(composite: Record<string, unknown>, user: Record
   const interval = Number(composite.refreshInterval);
   return {
     refreshInterval: Number.isFinite(interval) && interval >= 1 ? interval : DEFAULT_SETTINGS.refreshInterval,
+    notifyPermissions: composite.notifyPermissions !== false,
     defaultBackend: text(composite.defaultBackend) ?? DEFAULT_SETTINGS.defaultBackend,
     defaultPermissionMode: text(user.defaultPermissionMode),
     defaultModel: text(user.defaultModel)
