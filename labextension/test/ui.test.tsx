@@ -1,7 +1,7 @@
 import * as React from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it, vi } from 'vitest';
-import { ChatView, formatCost, phaseClass } from '../src/components/ChatView';
+import { ChatView, PullRequestBadge, formatCost, phaseClass } from '../src/components/ChatView';
 import { matchCommands } from '../src/components/Composer';
 import { applyProgress } from '../src/components/NewSessionForm';
 import { PermissionBanner, describeSuggestion } from '../src/components/PermissionBanner';
@@ -199,5 +199,38 @@ describe('command errors in the chat view', () => {
     expect(html).toContain('aria-label="Send this message again"');
     expect(html).toContain('The answer was not accepted: the CLI is not running');
     expect(html).toContain('Could not change the permission mode: bad mode');
+  });
+});
+
+describe('pull request badge', () => {
+  it('shows number, state, checks and review, linking to the PR', () => {
+    const html = renderToStaticMarkup(
+      <PullRequestBadge
+        pr={{
+          available: true,
+          number: 12,
+          state: 'open',
+          is_draft: false,
+          url: 'https://example.test/pr/12',
+          title: 'Add a feature',
+          checks: { state: 'fail', total: 3, passed: 2, failed: 1, pending: 0 },
+          review_decision: 'changes_requested'
+        }}
+      />
+    );
+    expect(html).toContain('href="https://example.test/pr/12"');
+    expect(html.replace(/<!-- -->/g, '')).toContain('PR #12 open');
+    expect(html).toContain('jp-mod-fail');
+    expect(html).toContain('review: changes requested');
+    expect(html).toContain('rel="noopener noreferrer"');
+  });
+
+  it('shows a draft, and nothing without a PR or without gh', () => {
+    const draft = renderToStaticMarkup(<PullRequestBadge pr={{ available: true, number: 3, state: 'open', is_draft: true }} />);
+    expect(draft).toContain('draft');
+    expect(draft).not.toContain('href');
+    expect(renderToStaticMarkup(<PullRequestBadge pr={{ available: true, number: null, state: null }} />)).toBe('');
+    expect(renderToStaticMarkup(<PullRequestBadge pr={{ available: false, reason: 'gh is not installed' }} />)).toBe('');
+    expect(renderToStaticMarkup(<PullRequestBadge pr={null} />)).toBe('');
   });
 });

@@ -14,7 +14,7 @@ import {
   isBusy,
   pendingList
 } from '../model/reducer';
-import { ToolUseBlock } from '../model/types';
+import { PullRequestInfo, ToolUseBlock } from '../model/types';
 import { ToolCard } from './cards';
 import { ChangesView } from './ChangesView';
 import { Composer } from './Composer';
@@ -202,6 +202,51 @@ export interface ChatViewProps {
   changes?: ChangesModel;
 }
 
+const CHECK_MARKS: Record<string, string> = { pass: '✓', fail: '✗', pending: '…', none: '' };
+const REVIEW_TEXT: Record<string, string> = {
+  approved: 'approved',
+  changes_requested: 'changes requested',
+  review_required: 'review required'
+};
+
+/** The pull request of the session's branch: number, state, checks, review (links to it). */
+export function PullRequestBadge(props: { pr?: PullRequestInfo | null }): JSX.Element | null {
+  const pr = props.pr;
+  if (!pr?.available || !pr.number) {
+    return null;
+  }
+  const state = pr.is_draft && pr.state === 'open' ? 'draft' : pr.state ?? 'unknown';
+  const checks = pr.checks && pr.checks.state !== 'none' ? pr.checks : null;
+  const details = [
+    `Pull request #${pr.number}: ${pr.title ?? ''}`.trim(),
+    `state: ${state}`,
+    checks ? `checks: ${checks.passed} passed, ${checks.failed} failed, ${checks.pending} pending` : null,
+    pr.review_decision ? `review: ${REVIEW_TEXT[pr.review_decision] ?? pr.review_decision}` : null
+  ].filter(Boolean);
+  const label = (
+    <>
+      PR #{pr.number} {state}
+      {checks ? <span className={`jp-Companion-prChecks jp-mod-${checks.state}`}> {CHECK_MARKS[checks.state]}</span> : null}
+    </>
+  );
+  return pr.url ? (
+    <a
+      className={`jp-Companion-badge jp-Companion-pr jp-mod-${state}`}
+      href={pr.url}
+      target="_blank"
+      rel="noopener noreferrer"
+      title={details.join('\n')}
+      aria-label={details.join(', ')}
+    >
+      {label}
+    </a>
+  ) : (
+    <span className={`jp-Companion-badge jp-Companion-pr jp-mod-${state}`} title={details.join('\n')}>
+      {label}
+    </span>
+  );
+}
+
 /** Re-render when the changes model changes (no-op without one). */
 function useChangesCount(changes: ChangesModel | undefined): number | null {
   const [, setTick] = React.useState(0);
@@ -268,6 +313,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
         <span className="jp-Companion-chatTitle">{String(session.name ?? model.sessionId)}</span>
         <span className="jp-Companion-muted jp-Companion-phase">{state.phase}</span>
         {session.git?.branch ? <span className="jp-Companion-badge">⎇ {session.git.branch}</span> : null}
+        <PullRequestBadge pr={session.pr} />
         {props.changes ? (
           <span className="jp-Companion-viewTabs" role="tablist" aria-label="Session views">
             <button

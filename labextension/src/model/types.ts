@@ -40,6 +40,20 @@ export interface GitInfo {
   default_branch?: string | null;
 }
 
+/** The pull-request status of a session's branch (`GET sessions/{id}/pr`, session field `pr`). */
+export interface PullRequestInfo {
+  available: boolean;
+  reason?: string | null;
+  branch?: string | null;
+  state?: 'open' | 'closed' | 'merged' | null;
+  number?: number | null;
+  url?: string | null;
+  title?: string | null;
+  is_draft?: boolean | null;
+  checks?: { state: 'pass' | 'fail' | 'pending' | 'none'; total: number; passed: number; failed: number; pending: number } | null;
+  review_decision?: 'approved' | 'changes_requested' | 'review_required' | null;
+}
+
 /** The session object returned by `companion/api/sessions`. */
 export interface SessionInfo {
   id: string;
@@ -58,6 +72,7 @@ export interface SessionInfo {
   last_seq: number;
   cost_usd?: number | null;
   git?: GitInfo | null;
+  pr?: PullRequestInfo | null;
   [key: string]: unknown;
 }
 
