@@ -22,7 +22,15 @@ from .client import (
     pending_requests,
     resolve_session_ref,
 )
-from .client.render import TextRenderer, paint, permission_text, sessions_table, status_text, tool_summary
+from .client.render import (
+    TextRenderer,
+    conversations_table,
+    paint,
+    permission_text,
+    sessions_table,
+    status_text,
+    tool_summary,
+)
 
 EXIT_OK = 0
 EXIT_SERVER_ERROR = 1
@@ -86,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("list", "list sessions")
     p.add_argument("--archived", choices=("false", "true", "all"), default="false")
 
+    p = add("conversations", "earlier conversations a new session can continue (new --resume ID)")
+    p.add_argument("--backend", default="claude", help="backend (default: claude)")
+    p.add_argument("--cwd", help="only those held in this folder")
+    p.add_argument("--limit", type=int, default=30, help="at most this many (default: 30)")
+
     p = add("new", "create a session")
     p.add_argument("--backend", default="claude", help="backend (default: claude)")
     p.add_argument("--model", help="model id")
@@ -97,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worktree", action="store_true", help="use a separate git worktree")
     p.add_argument("--mode", choices=PERMISSION_MODES, help="permission mode")
     p.add_argument("--name", help="session name")
+    p.add_argument("--resume", metavar="CONVERSATION", help="continue an earlier conversation of the CLI "
+                   "(an id from GET backends/{backend}/conversations)")
+    p.add_argument("--fork", action="store_true", help="with --resume: continue a copy, leave the original as it was")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the new session's id")
 
     p = add("send", "send a message and follow the turn to its end")
@@ -271,6 +287,12 @@ class Cli:
         self.emit({"sessions": sessions}, sessions_table(sessions, self.color))
         return EXIT_OK
 
+    def cmd_conversations(self) -> int:
+        a = self.args
+        found = self.client.conversations(a.backend, cwd=a.cwd, limit=a.limit)
+        self.emit({"conversations": found}, conversations_table(found, self.color))
+        return EXIT_OK
+
     def cmd_new(self) -> int:
         a = self.args
         client = self.client
@@ -296,6 +318,8 @@ class Cli:
             branch=a.branch,
             create_branch=a.create_branch or None,
             worktree=a.worktree or None,
+            resume_session=a.resume,
+            fork=a.fork or None,
         )
         if a.quiet and not self.json:
             self.write(f"{session['id']}\n")

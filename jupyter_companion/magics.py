@@ -84,6 +84,8 @@ def build_parser() -> MagicArgumentParser:
     new.add_argument("--worktree", action="store_true", help="work in a separate git worktree")
     new.add_argument("--mode", choices=PERMISSION_MODES, help="permission mode")
     new.add_argument("--name", help="session name")
+    new.add_argument("--resume", metavar="CONVERSATION", help="continue an earlier conversation of the CLI")
+    new.add_argument("--fork", action="store_true", help="with --resume: continue a copy of it")
     new.add_argument("--no-widget", action="store_true", help="plain text instead of the chat widget")
 
     lst = sub.add_parser("list", help="list sessions")
@@ -273,6 +275,8 @@ class CompanionMagics(Magics):
                 branch=args.branch,
                 create_branch=args.create_branch or None,
                 worktree=args.worktree or None,
+                resume_session=args.resume,
+                fork=args.fork or None,
             )
         except CompanionError as exc:
             progress.finish(False, str(exc))
@@ -416,6 +420,8 @@ class CompanionMagics(Magics):
                 "--worktree",
                 "--mode",
                 "--name",
+                "--resume",
+                "--fork",
             ]
             return [o for o in options if o.startswith(prefix)]
         if command in SESSION_ARG or (len(words) >= 3 and words[-2] in ("-s", "--session")):

@@ -119,7 +119,7 @@ def companion_routes(web_app: web.Application) -> list[tuple[Rule, type]]:
 
 
 #: Values for the path arguments of companion routes.
-ARGUMENTS = {"session_id": None, "action": "kill", "request_id": "r1", "name": "p1"}
+ARGUMENTS = {"session_id": None, "action": "kill", "request_id": "r1", "name": "p1", "backend": "claude"}
 
 
 def concrete_paths(rule: Rule, session_id: str) -> list[str]:

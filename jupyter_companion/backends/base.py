@@ -146,6 +146,7 @@ class Availability:
 
 
 AdapterFactory = Callable[[LaunchSpec, AdapterSink, CommandWrapper], BackendAdapter]
+ConversationLister = Callable[[int, Callable[[dict[str, Any]], bool]], Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass
@@ -159,6 +160,11 @@ class BackendSpec:
     models: list[dict[str, str]] = field(default_factory=list)
     #: Optional live model discovery; falls back to ``models``.
     list_models: Callable[[], Awaitable[list[dict[str, str]]]] | None = None
+    #: Optional: earlier conversations of this CLI that a session can continue
+    #: (``resume_session``), newest first. Called as ``list_conversations(limit, keep)``; each
+    #: item is ``{id, cwd, title, started_at?, updated_at?}`` and only those ``keep(item)``
+    #: accepts count towards ``limit``.
+    list_conversations: ConversationLister | None = None
 
 
 def find_binary(configured: str | None, default_name: str) -> str | None:

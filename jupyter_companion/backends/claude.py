@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 import os
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from traitlets import Float, List, Unicode
 from traitlets.config import Configurable
 
 from ..hookspecs import hookimpl
+from . import claude_transcripts
 from .base import (
     AdapterSink,
     Availability,
@@ -440,6 +442,11 @@ def register_backends(register: Any, app: Any) -> None:
     def create_adapter(spec: LaunchSpec, sink: AdapterSink, wrap: CommandWrapper = no_wrapper) -> BackendAdapter:
         return ClaudeAdapter(spec, sink, wrap, config)
 
+    async def list_conversations(limit: int, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """Transcripts in the Claude config folder of the environment the CLIs get."""
+        env = {**os.environ, **(getattr(app, "cli_env", None) or {})}
+        return await asyncio.to_thread(claude_transcripts.list_conversations, env, limit, keep)
+
     register(
         BackendSpec(
             name="claude",
@@ -447,5 +454,6 @@ def register_backends(register: Any, app: Any) -> None:
             create_adapter=create_adapter,
             check=config.availability,
             models=MODELS,
+            list_conversations=list_conversations,
         )
     )

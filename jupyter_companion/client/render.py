@@ -267,6 +267,18 @@ def sessions_table(sessions: list[dict[str, Any]], color: bool = False) -> str:
     return format_table(session_rows(sessions), SESSION_HEADERS, color)
 
 
+def conversations_table(conversations: list[dict[str, Any]], color: bool = False) -> str:
+    """Earlier conversations as a table (``(no conversations)`` when empty)."""
+    if not conversations:
+        return "(no conversations)"
+    rows = [
+        [str(c.get("id", "")), str(c.get("folder") or c.get("cwd") or ""), str(c.get("updated_at") or "")[:16],
+         str(c.get("title") or "")[:80]]
+        for c in conversations
+    ]
+    return format_table(rows, ["ID", "FOLDER", "UPDATED", "FIRST PROMPT"], color)
+
+
 def status_text(status: dict[str, Any], server_url: str = "") -> str:
     """``GET status`` as readable lines."""
     lines = [f"jupyter-companion {status.get('version', '?')}" + (f" at {server_url}" if server_url else "")]

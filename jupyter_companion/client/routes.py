@@ -113,6 +113,16 @@ class Routes(ABC, Generic[R]):
         """``GET backends``: the list of backends with their models."""
         return self._call("GET", "backends", key="backends")
 
+    def conversations(self, backend: str = "claude", cwd: str | None = None, limit: int | None = None) -> R:
+        """``GET backends/{name}/conversations``: earlier conversations to continue (``--resume``)."""
+        query: dict[str, Any] = {}
+        if cwd is not None:
+            query["cwd"] = cwd
+        if limit is not None:
+            query["limit"] = limit
+        return self._call("GET", f"backends/{quote(backend)}/conversations", query=query or None,
+                          key="conversations")
+
     def plugins(self) -> R:
         """``GET plugins``: loaded plugins and their health."""
         return self._call("GET", "plugins", key="plugins")

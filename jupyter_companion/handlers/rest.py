@@ -57,6 +57,17 @@ class BackendsHandler(CompanionAPIHandler):
         self.send_json({"backends": await self.orch.backend_status(with_models=True)})
 
 
+class ConversationsHandler(CompanionAPIHandler):
+    """``GET companion/api/backends/{name}/conversations?cwd=&limit=``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, backend: str) -> None:
+        """Earlier conversations a new session can continue (``resume_session``)."""
+        limit = _int_arg(self, "limit", 30, minimum=1) or 30
+        self.send_json(await self.orch.conversations(backend, self.get_argument("cwd", None), limit))
+
+
 class PluginsHandler(CompanionAPIHandler):
     """``GET companion/api/plugins``."""
 
@@ -310,6 +321,7 @@ def rest_handlers() -> list[tuple[str, type]]:
     return [
         (rf"{api}/status", StatusHandler),
         (rf"{api}/backends", BackendsHandler),
+        (rf"{api}/backends/(?P<backend>[A-Za-z0-9_.-]{{1,64}})/conversations", ConversationsHandler),
         (rf"{api}/plugins", PluginsHandler),
         (rf"{api}/sessions", SessionsHandler),
         (rf"{api}/sessions/{_ID}", SessionHandler),

@@ -132,6 +132,7 @@ class Orchestrator:
         out = []
         for spec, status in zip(self.backends.values(), results, strict=True):
             item = dict(status)
+            item["conversations"] = spec.list_conversations is not None
             if with_models:
                 item["models"] = await self._models_of(spec)
             out.append(item)
@@ -161,6 +162,39 @@ class Orchestrator:
                 if models:
                     return models
         return list(spec.models)
+
+    async def conversations(self, backend: str, cwd: Any = None, limit: int = 30) -> dict[str, Any]:
+        """Earlier conversations of a backend's CLI that a new session can continue.
+
+        Only conversations whose folder lies inside the allowed roots are listed; with ``cwd``,
+        only those of that folder (a CLI resumes a conversation in the folder it was held in).
+        """
+        spec = self.backends.get(backend)
+        if spec is None:
+            raise ApiError(404, f"no backend named {backend[:80]!r}")
+        folder = self.resolve_cwd(cwd) if cwd not in (None, "") else None
+        if spec.list_conversations is None:
+            return {"supported": False, "conversations": []}
+
+        def keep(item: dict[str, Any]) -> bool:
+            """Inside the roots (and the asked folder); notes the resolved folder (runs in a thread)."""
+            path = item.get("cwd")
+            if not isinstance(path, str) or not path:
+                return False
+            real = os.path.realpath(path)
+            inside = [r for r in self.allowed_real if real == r or real.startswith(r.rstrip(os.sep) + os.sep)]
+            if not inside or (folder is not None and real != folder):
+                return False
+            item["cwd"] = real
+            item["folder"] = os.path.relpath(real, self.root_real) if self.root_real in inside else real
+            return True
+
+        try:
+            found = await asyncio.wait_for(spec.list_conversations(max(1, min(limit, 200)), keep), 30)
+        except Exception as exc:
+            log.exception("backend %s could not list its conversations", spec.name)
+            raise ApiError(502, f"could not list the conversations of {spec.label}: {exc}") from exc
+        return {"supported": True, "conversations": found}
 
     # -- bookkeeping -----------------------------------------------------------------------
 

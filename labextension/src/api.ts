@@ -4,7 +4,7 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
-import { BackendInfo, SessionInfo } from './model/types';
+import { BackendInfo, ConversationInfo, SessionInfo } from './model/types';
 import { ChangesAnswer, ChangesBase, DiffAnswer } from './model/changes';
 
 /** An error answered by the server as `{error: "..."}`. */
@@ -53,6 +53,8 @@ export interface CreateSessionRequest {
   worktree?: boolean;
   sandbox?: string;
   env_profile?: string;
+  resume_session?: string;
+  fork?: boolean;
   [key: string]: unknown;
 }
 
@@ -132,6 +134,13 @@ export class CompanionApi {
   /** POST `sessions/{id}/{action}` for kill, relaunch, archive, unarchive, interrupt. */
   action(id: string, action: 'kill' | 'relaunch' | 'archive' | 'unarchive' | 'interrupt'): Promise<any> {
     return this.request(['sessions', id, action], this.json('POST', {}));
+  }
+
+  /** `GET backends/{name}/conversations`: earlier conversations a new session can continue. */
+  async conversations(backend: string, cwd?: string): Promise<ConversationInfo[]> {
+    const query = cwd ? `?cwd=${encodeURIComponent(cwd)}` : '';
+    const answer = await this.request<{ conversations?: ConversationInfo[] }>(['backends', backend, 'conversations'], {}, query);
+    return answer.conversations ?? [];
   }
 
   /** `GET sessions/{id}/changes`: the files changed since the last commit or the default branch. */

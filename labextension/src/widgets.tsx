@@ -370,6 +370,7 @@ export function showNewSessionDialog(
             loadBackends={services.backends}
             loadChoices={() => loadSessionChoices(services.api)}
             create={(body, onLine) => services.api.createSession(body, onLine)}
+            loadConversations={backend => services.api.conversations(backend)}
             defaultCwd={defaultCwd}
             defaultBackend={settings.defaultBackend}
             defaultMode={settings.defaultPermissionMode}

@@ -166,6 +166,47 @@ describe('new-session form', () => {
     expect(select(el, 'Model')?.value).toBe('default');
   });
 
+  it('offers the conversations of a backend that lists them; choosing one sets the folder and forks by default', async () => {
+    let body: any = null;
+    const asked: string[] = [];
+    const el = mount(
+      <NewSessionForm
+        loadBackends={async () => [{ ...BACKENDS[0], conversations: true }, BACKENDS[1]]}
+        loadChoices={async () => ({ sandboxes: [], envProfiles: [], defaults: {} })}
+        loadConversations={async backend => {
+          asked.push(backend);
+          return [
+            { id: 'c1', title: 'fix the parser', cwd: '/root/proj', folder: 'proj', updated_at: new Date().toISOString() },
+            { id: 'c2', title: 'at the root', cwd: '/root', folder: '.' }
+          ];
+        }}
+        create={async b => {
+          body = b;
+          return { id: 'x' } as any;
+        }}
+        defaultCwd="elsewhere"
+        onCreated={() => undefined}
+        onCancel={() => undefined}
+      />
+    );
+    await settle();
+    expect(asked).toEqual(['claude']);
+    const list = select(el, 'Conversation to continue')!;
+    expect(Array.from(list.options).map(o => o.textContent)).toEqual([
+      'a new conversation',
+      'fix the parser — proj · just now',
+      'at the root — (root)'
+    ]);
+    expect(el.querySelector('input[aria-label="Fork the conversation"]')).toBeNull();
+    await act(async () => setSelect(list, 'c1'));
+    expect((el.querySelector('input[aria-label="Folder (relative to the server root)"]') as HTMLInputElement).value).toBe('proj');
+    expect((el.querySelector('input[aria-label="Fork the conversation"]') as HTMLInputElement).checked).toBe(true);
+    await act(async () => {
+      (el.querySelector('form') as HTMLFormElement).dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    });
+    expect(body).toMatchObject({ backend: 'claude', cwd: 'proj', resume_session: 'c1', fork: true });
+  });
+
   it('hides env profile and sandbox when the server has none', async () => {
     const el = mount(
       <NewSessionForm

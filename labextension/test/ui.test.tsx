@@ -3,7 +3,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it, vi } from 'vitest';
 import { ChatView, PullRequestBadge, formatCost, phaseClass } from '../src/components/ChatView';
 import { matchCommands } from '../src/components/Composer';
-import { applyProgress } from '../src/components/NewSessionForm';
+import { applyProgress, conversationLabel, timeAgo } from '../src/components/NewSessionForm';
 import { PermissionBanner, describeSuggestion } from '../src/components/PermissionBanner';
 import { SessionsList, groupSessions } from '../src/components/SessionsList';
 import { ChatModel } from '../src/model/chatModel';
@@ -232,5 +232,20 @@ describe('pull request badge', () => {
     expect(renderToStaticMarkup(<PullRequestBadge pr={{ available: true, number: null, state: null }} />)).toBe('');
     expect(renderToStaticMarkup(<PullRequestBadge pr={{ available: false, reason: 'gh is not installed' }} />)).toBe('');
     expect(renderToStaticMarkup(<PullRequestBadge pr={null} />)).toBe('');
+  });
+});
+
+describe('conversation labels', () => {
+  it('say how long ago, in words', () => {
+    const now = Date.parse('2026-11-26T12:00:00Z');
+    expect(timeAgo('2026-11-26T11:59:50Z', now)).toBe('just now');
+    expect(timeAgo('2026-11-26T11:15:00Z', now)).toBe('45 min ago');
+    expect(timeAgo('2026-11-25T12:00:00Z', now)).toBe('24 h ago');
+    expect(timeAgo('2026-11-20T12:00:00Z', now)).toBe('6 days ago');
+    expect(timeAgo(null, now)).toBe('');
+    expect(timeAgo('garbage', now)).toBe('');
+    expect(conversationLabel({ id: 'a', title: 'T', cwd: '/r', folder: '.', started_at: '2026-11-26T11:00:00Z' }, now)).toBe(
+      'T — (root) · 1 h ago'
+    );
   });
 });

@@ -211,6 +211,29 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             page.screenshot(path=str(artifacts / "panel-after-reload.png"))
             assert os.path.exists(lab.root_dir / "created-by-agent.txt")
 
+            # New session, continuing that conversation (listed from the CLI's transcripts).
+            original = lab.api("GET", f"sessions/{session_id}")["cli_session_id"]
+            open_sidebar(page)
+            page.get_by_role("button", name="New session").click()
+            dialog = page.get_by_role("dialog", name="New agent session")
+            page.locator('.jp-Companion-backend[data-backend="claude"] input').check()
+            choice = dialog.get_by_label("Conversation to continue")
+            choice.locator(f'option[value="{original}"]').wait_for(state="attached")
+            assert "please make a file" in choice.locator(f'option[value="{original}"]').inner_text()
+            choice.select_option(original)
+            assert dialog.get_by_label("Fork the conversation").is_checked()
+            dialog.get_by_label("Session name").fill("continued")
+            page.screenshot(path=str(artifacts / "panel-continue-conversation.png"))
+            dialog.get_by_role("button", name="Create session").click()
+            continued = page.locator(".jp-Companion-chat:has(.jp-Companion-chatTitle:text-is('continued'))")
+            continued.wait_for()
+            new_id = continued.get_attribute("data-session-id")
+            info = lab.api("GET", f"sessions/{new_id}")
+            # the CLI started on the listed conversation (the fork gets its own id with the first turn)
+            assert info["phase"] == "ready" and info["cli_session_id"] == original
+            events = lab.api("GET", f"sessions/{new_id}/events?after=0")["events"]
+            assert not [e for e in events if e["type"] == "error"], events
+
 
 HISTORY_TURNS = 400  # x ~7 stored events each: a history of a few thousand events
 

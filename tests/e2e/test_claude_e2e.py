@@ -166,6 +166,34 @@ async def test_killed_cli_is_relaunched_with_resume(api: Any, connect: Any, work
     assert info["cli_session_id"] == cli_session
 
 
+async def test_a_listed_conversation_is_continued_in_a_new_session(api: Any, connect: Any, workdir: Path, tmp_path: Path) -> None:
+    """The real CLI's transcript shows up in ``backends/claude/conversations``; a new session
+    created with ``resume_session`` + ``fork`` continues it under a new id."""
+    first = await _session(api)
+    stream = await connect(first["id"])
+    await stream.send({"type": "user_message", "content": "remember the word kiwi"})
+    await stream.until_type("result", timeout=90)
+    _, info = await api("GET", "sessions", first["id"])
+    original = info["cli_session_id"]
+    listed: list[dict[str, Any]] = []
+    for _ in range(300):  # the CLI writes its transcript shortly after the turn
+        _, data = await api("GET", "backends", "claude", "conversations", params={"cwd": "project"})
+        listed = [c for c in data["conversations"] if c["id"] == original]
+        if listed:
+            break
+        await asyncio.sleep(0.1)
+    assert listed and listed[0]["title"] == "remember the word kiwi" and listed[0]["folder"] == "project"
+    status, second = await api("POST", "sessions", body={"backend": "claude", "cwd": "project",
+                                                          "resume_session": original, "fork": True})
+    assert status == 201, second
+    other = await connect(second["id"])
+    await other.send({"type": "user_message", "content": "what did I say before?"})
+    result = await other.until_type("result", timeout=90)
+    assert "remember the word kiwi" in result["text"]
+    _, info = await api("GET", "sessions", second["id"])
+    assert info["cli_session_id"] not in (None, original)  # forked: the original stays as it was
+
+
 async def test_lost_transcript_is_recapped_into_the_new_conversation(
     api: Any, connect: Any, workdir: Path, tmp_path: Path
 ) -> None:

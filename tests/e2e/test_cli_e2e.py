@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,22 @@ def test_cli_flow(tmp_path: Path, claude_bin: str) -> None:
             assert lines[-1]["type"] == "turn_outcome" and lines[-1]["kind"] == "result"
             assert any(e.get("type") == "stream_delta" for e in lines)
 
+            # the conversation is listed (from the CLI's own transcript) and continues in a new session
+            found: list[dict[str, str]] = []
+            for _ in range(100):  # the CLI writes its transcript shortly after a turn
+                listed_conv = run_cli(server, "--json", "conversations", "--cwd", "project")
+                assert listed_conv.returncode == 0, listed_conv.stderr
+                found = json.loads(listed_conv.stdout)["conversations"]
+                if found:
+                    break
+                time.sleep(0.2)
+            assert found and found[0]["title"] == "Please create the file y" and found[0]["folder"] == "project"
+            assert found[0]["id"] in run_cli(server, "conversations").stdout
+            continued = run_cli(server, "new", "-q", "--resume", found[0]["id"], "--fork", "--name", "cli-continued",
+                                cwd=project)
+            assert continued.returncode == 0, continued.stderr + server.log_tail()
+            run_cli(server, "kill", continued.stdout.strip())
+
             # through jupyter's subcommand discovery (the jupyter-companion console script)
             status = subprocess.run(  # noqa: S603 - fixed argv
                 [sys.executable, "-m", "jupyter", "companion", "status"],
@@ -87,7 +104,7 @@ def test_cli_flow(tmp_path: Path, claude_bin: str) -> None:
 
             archived = run_cli(server, "archive", sid)
             assert archived.returncode == 0
-            assert run_cli(server, "--json", "list").stdout.strip() == '{"sessions": []}'
+            assert [s["name"] for s in json.loads(run_cli(server, "--json", "list").stdout)["sessions"]] == ["cli-continued"]
 
             missing = run_cli(server, "kill", "no-such-session")
             assert missing.returncode == 1 and "no session" in missing.stderr

@@ -10,7 +10,7 @@
  */
 import * as React from 'react';
 import { CreateSessionRequest, ProgressLine, SandboxInfo } from '../api';
-import { BackendInfo, PERMISSION_MODES, SessionInfo } from '../model/types';
+import { BackendInfo, ConversationInfo, PERMISSION_MODES, SessionInfo } from '../model/types';
 
 /** Optional choices the form offers besides the backends. */
 export interface SessionChoices {
@@ -25,6 +25,8 @@ export interface NewSessionFormProps {
   /** Sandboxes, env profiles and server defaults; a failure only hides those fields. */
   loadChoices?: () => Promise<SessionChoices>;
   create: (body: CreateSessionRequest, onLine: (line: ProgressLine) => void) => Promise<SessionInfo>;
+  /** Earlier conversations of a backend that the session can continue (backends that list them). */
+  loadConversations?: (backend: string) => Promise<ConversationInfo[]>;
   defaultCwd: string;
   defaultBackend?: string;
   /** The user's own setting; when unset the server's default applies. */
@@ -33,6 +35,32 @@ export interface NewSessionFormProps {
   defaultModel?: string;
   onCreated: (session: SessionInfo) => void;
   onCancel: () => void;
+}
+
+/** How long ago an ISO time was, in words ("5 min ago"); empty when unknown. */
+export function timeAgo(iso: string | null | undefined, now = Date.now()): string {
+  const then = iso ? Date.parse(iso) : NaN;
+  if (Number.isNaN(then)) {
+    return '';
+  }
+  const minutes = Math.max(0, Math.round((now - then) / 60000));
+  if (minutes < 1) {
+    return 'just now';
+  }
+  if (minutes < 60) {
+    return `${minutes} min ago`;
+  }
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) {
+    return `${hours} h ago`;
+  }
+  return `${Math.round(hours / 24)} days ago`;
+}
+
+/** The label of a conversation in the "Continue" list. */
+export function conversationLabel(c: ConversationInfo, now = Date.now()): string {
+  const when = timeAgo(c.updated_at ?? c.started_at, now);
+  return `${c.title} — ${c.folder === '.' ? '(root)' : c.folder}${when ? ` · ${when}` : ''}`;
 }
 
 /** The model to preselect for a backend: the wanted one if that backend offers it (or lists none). */
@@ -92,6 +120,9 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
   const [branch, setBranch] = React.useState('');
   const [createBranch, setCreateBranch] = React.useState(false);
   const [worktree, setWorktree] = React.useState(false);
+  const [conversations, setConversations] = React.useState<ConversationInfo[] | null>(null);
+  const [resume, setResume] = React.useState('');
+  const [fork, setFork] = React.useState(true);
   const [steps, setSteps] = React.useState<Step[]>([]);
   const [error, setError] = React.useState<string | null>(null);
   const [creating, setCreating] = React.useState(false);
@@ -119,6 +150,23 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
   }, []);
 
   const selected = backends?.find(b => b.name === backend);
+
+  // The conversations the chosen backend can continue (only backends that list them).
+  React.useEffect(() => {
+    setResume('');
+    setConversations(null);
+    if (!selected?.conversations || !props.loadConversations) {
+      return;
+    }
+    let live = true;
+    props
+      .loadConversations(selected.name)
+      .then(found => live && setConversations(found))
+      .catch(() => live && setConversations([]));
+    return () => {
+      live = false;
+    };
+  }, [selected?.name]);
   const wantedModel = props.defaultModel || choices?.defaults.model || '';
 
   // Preselect the defaults once they are known, unless the user already chose.
@@ -164,6 +212,10 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
     }
     if (envProfile) {
       body.env_profile = envProfile;
+    }
+    if (resume) {
+      body.resume_session = resume;
+      body.fork = fork;
     }
     try {
       const session = await props.create(body, line => setSteps(current => applyProgress(current, line)));
@@ -256,6 +308,37 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
             ))}
           </select>
         </label>
+        {conversations && conversations.length ? (
+          <label>
+            <span>Continue</span>
+            <select
+              className="jp-mod-styled"
+              aria-label="Conversation to continue"
+              value={resume}
+              onChange={e => {
+                const id = e.target.value;
+                setResume(id);
+                const chosen = conversations.find(c => c.id === id);
+                if (chosen) {
+                  setCwd(chosen.folder === '.' ? '' : chosen.folder); // a CLI resumes in the folder it was held in
+                }
+              }}
+            >
+              <option value="">a new conversation</option>
+              {conversations.map(c => (
+                <option key={c.id} value={c.id}>
+                  {conversationLabel(c)}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : null}
+        {resume ? (
+          <label className="jp-Companion-check">
+            <input type="checkbox" checked={fork} onChange={e => setFork(e.target.checked)} aria-label="Fork the conversation" />
+            <span>as a copy (fork): the original conversation stays as it was</span>
+          </label>
+        ) : null}
         <label>
           <span>Folder</span>
           <input

@@ -76,11 +76,24 @@ export interface SessionInfo {
   [key: string]: unknown;
 }
 
+/** An earlier conversation a new session can continue (`GET backends/{name}/conversations`). */
+export interface ConversationInfo {
+  id: string;
+  title: string;
+  /** Absolute folder of the conversation, and the same relative to the server root. */
+  cwd: string;
+  folder: string;
+  started_at?: string | null;
+  updated_at?: string | null;
+}
+
 /** A backend as listed by `companion/api/backends`. */
 export interface BackendInfo {
   name: string;
   label: string;
   available: boolean;
+  /** True when the backend can list earlier conversations to continue. */
+  conversations?: boolean;
   version?: string | null;
   reason?: string | null;
   models?: { id: string; label: string }[];
