@@ -67,6 +67,9 @@ def test_parser_new_options() -> None:
         "n",
     )
     assert build_parser().parse_args(["new"]).backend == "claude"
+    resumed = build_parser().parse_args(["new", "--resume", "c0ffee", "--fork"])
+    assert (resumed.resume, resumed.fork) == ("c0ffee", True)
+    assert build_parser().parse_args(["new"]).resume is None
 
 
 def test_split_line_keeps_send_text_verbatim() -> None:

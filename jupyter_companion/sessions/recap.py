@@ -15,6 +15,8 @@ from typing import Any
 
 #: Upper bound of a recap, in characters (about 6k tokens).
 MAX_RECAP_CHARS = 24_000
+#: Stored events read back for a recap (the newest ones; far more than a recap can hold).
+RECAP_EVENT_WINDOW = 5000
 #: Longest excerpt of one message or tool input kept in a recap.
 MAX_ITEM_CHARS = 2_000
 

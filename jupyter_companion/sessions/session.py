@@ -24,7 +24,7 @@ from ..events import TRANSIENT_TYPES, now_iso
 from ..store import Store
 from .feed import FEED_EVENT_TYPES
 from .phases import can_transition
-from .recap import build_recap, with_recap
+from .recap import RECAP_EVENT_WINDOW, build_recap, with_recap
 
 if TYPE_CHECKING:
     from .orchestrator import Orchestrator
@@ -535,7 +535,9 @@ class Session(AdapterSink):
         """The prompt preceded by a recap of the turns before it (after a lost conversation)."""
         self.info["recap_pending"] = False
         await self.delivered()
-        events = await asyncio.to_thread(self.store.read_events, self.id, 0, prompt_seq - 1)
+        # the newest events are the ones a recap keeps; a very long history is not read whole
+        after = max(0, prompt_seq - 1 - RECAP_EVENT_WINDOW)
+        events = await asyncio.to_thread(self.store.read_events, self.id, after, prompt_seq - 1)
         recap = build_recap(events)
         if recap:
             turns = sum(1 for e in events if e.get("type") == "user_message")

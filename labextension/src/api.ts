@@ -5,7 +5,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { BackendInfo, ConversationInfo, SessionInfo } from './model/types';
-import { ChangesAnswer, ChangesBase, DiffAnswer } from './model/changes';
+import { ChangesAnswer, ChangesBase, CommitInfo, DiffAnswer } from './model/changes';
 
 /** An error answered by the server as `{error: "..."}`. */
 export class ApiError extends Error {
@@ -151,6 +151,12 @@ export class CompanionApi {
   /** `GET sessions/{id}/diff`: one file's unified diff. */
   diff(id: string, file: string, base: ChangesBase): Promise<DiffAnswer> {
     return this.request(['sessions', id, 'diff'], {}, `?file=${encodeURIComponent(file)}&base=${base}`);
+  }
+
+  /** `GET sessions/{id}/commits`: the newest commits of the session's branch. */
+  async commits(id: string, limit: number): Promise<CommitInfo[]> {
+    const answer = await this.request<{ commits?: CommitInfo[] }>(['sessions', id, 'commits'], {}, `?limit=${limit}`);
+    return answer.commits ?? [];
   }
 
   events(id: string, after: number, limit?: number): Promise<{ events: any[]; last_seq: number }> {

@@ -205,6 +205,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       onOpen: s => void openSession(s),
       onError: message => void showErrorMessage('Agent session', message),
       onAttention: (session, attention) => notifyAttention(session, attention),
+      onRemoved: id => tracker.find(w => w.content.session.id === id)?.dispose(),
       confirmDelete: async s => {
         const result = await showDialog({
           title: 'Delete session?',

@@ -104,6 +104,8 @@ export class SessionsPanel extends ReactWidget {
       onError: (message: string) => void;
       /** A session's pending permission requests changed (from the sessions feed). */
       onAttention?: (session: SessionInfo, attention: Attention) => void;
+      /** A session was deleted (here, in another tab or by another client). */
+      onRemoved?: (sessionId: string) => void;
     }
   ) {
     super();
@@ -199,6 +201,9 @@ export class SessionsPanel extends ReactWidget {
       onEvent: frame => {
         const next = applyFeedFrame(this.sessions, frame);
         this.noticeAttention(frame, this.sessions, next);
+        if (frame.type === 'session_removed' && typeof frame.session_id === 'string') {
+          this.handlers.onRemoved?.(frame.session_id);
+        }
         if (next !== this.sessions) {
           this.sessions = next;
           this.error = null;
@@ -264,7 +269,7 @@ export class SessionsPanel extends ReactWidget {
         onRelaunch={s => void this.act(api.action(s.id, 'relaunch'))}
         onDelete={async s => {
           if (await this.handlers.confirmDelete(s)) {
-            await this.act(api.remove(s.id));
+            await this.act(api.remove(s.id).then(() => this.handlers.onRemoved?.(s.id)));
           }
         }}
       />

@@ -52,6 +52,13 @@ class FakeSource implements ChangesSource {
     }
     return { repo_root: '/root/repo', base, files: this.files };
   }
+  async commits(id: string, limit: number) {
+    this.calls.push(`commits ${id} ${limit}`);
+    if (this.notRepo) {
+      throw Object.assign(new Error('not a git repository'), { status: 404 });
+    }
+    return [{ sha: 'a'.repeat(40), short_sha: 'aaaaaaa', summary: 'first commit', author_name: 'Ada' }];
+  }
   async diff(id: string, file: string, base: ChangesBase): Promise<DiffAnswer> {
     this.calls.push(`diff ${id} ${file} ${base}`);
     return { file, status: 'M', binary: false, untracked: false, diff: DIFF, truncated: false };
@@ -86,6 +93,7 @@ describe('changes model', () => {
     const model = new ChangesModel(source, 's1');
     await model.refresh();
     expect(model.state.files?.map(f => f.path)).toEqual(['app.py', 'new.txt', 'gone.txt']);
+    expect(model.state.commits.map(c => c.summary)).toEqual(['first commit']);
     await model.select('app.py');
     expect(model.state.diff?.file).toBe('app.py');
     expect(model.absolutePath('app.py')).toBe('/root/repo/app.py');
@@ -104,6 +112,7 @@ describe('changes model', () => {
     await model.refresh();
     expect(model.state.files).toEqual([]);
     expect(model.state.error).toMatch(/not in a git repository/);
+    expect(model.state.commits).toEqual([]);
   });
 
   it('refreshes when a turn ends or the git state moves, not on every event', () => {
@@ -145,6 +154,7 @@ describe('changes view', () => {
     expect(rows).toHaveLength(3);
     expect(host.textContent).toContain('3 changed files');
     expect(rows[1].querySelector('.jp-Companion-fileStatus')?.textContent).toBe('U');
+    expect(host.querySelector('.jp-Companion-commit')?.textContent).toBe('aaaaaaa first commit — Ada');
     await act(async () => (rows[0].querySelector('button') as HTMLButtonElement).click());
     await act(async () => undefined);
     expect(host.querySelectorAll('.jp-Companion-udLine.jp-mod-add')).toHaveLength(1);

@@ -390,6 +390,11 @@ def test_echo_session_history_live_sidebar_and_composer(tmp_path: Path, browser:
         failed.get_by_role("button", name="Send this message again").wait_for()
         row.wait_for(state="detached")  # archived: gone from the sidebar at once (live session_update)
         page.screenshot(path=str(artifacts / "panel-refused-message.png"))
+
+        # Deleted by another client: its chat tab closes (sessions feed), no endless reconnecting.
+        lab.api("DELETE", f"sessions/{sid}")
+        chat.wait_for(state="detached")
+        assert page.locator(f'.lm-TabBar-tab[data-id="jupyter-companion-chat-{sid}"]').count() == 0
         assert page.errors == []
 
 

@@ -70,6 +70,16 @@ async def _session(api: Any) -> dict[str, Any]:
     return session
 
 
+async def _after_one_turn(api: Any, connect: Any, text: str) -> tuple[dict[str, Any], Any, str]:
+    """A new session that answered ``text``: the session, its event stream, the CLI's conversation id."""
+    session = await _session(api)
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": text})
+    await stream.until_type("result", timeout=90)
+    _, info = await api("GET", "sessions", session["id"])
+    return session, stream, info["cli_session_id"]
+
+
 async def test_prompt_streams_and_completes(api: Any, connect: Any, workdir: Path) -> None:
     session = await _session(api)
     stream = await connect(session["id"])
@@ -140,14 +150,11 @@ async def test_reconnect_replays_exactly(api: Any, connect: Any, workdir: Path) 
 
 
 async def test_killed_cli_is_relaunched_with_resume(api: Any, connect: Any, workdir: Path, tmp_path: Path) -> None:
-    session = await _session(api)
-    stream = await connect(session["id"])
-    await stream.send({"type": "user_message", "content": "remember the word pelican"})
-    await stream.until_type("result", timeout=90)
+    session, stream, cli_session = await _after_one_turn(api, connect, "remember the word pelican")
     _, info = await api("GET", "sessions", session["id"])
-    first_pid, cli_session = info["pid"], info["cli_session_id"]
+    first_pid = info["pid"]
     # the CLI persists its transcript shortly after a turn; a kill before that loses the conversation
-    # (that case is covered with the fake CLI in test_supervisor.py)
+    # (that case: test_lost_transcript_is_recapped_into_the_new_conversation)
     transcripts = tmp_path / "home" / ".claude" / "projects"
     for _ in range(100):
         if any("pelican" in p.read_text(errors="replace") for p in transcripts.rglob(f"{cli_session}.jsonl")):
@@ -169,12 +176,7 @@ async def test_killed_cli_is_relaunched_with_resume(api: Any, connect: Any, work
 async def test_a_listed_conversation_is_continued_in_a_new_session(api: Any, connect: Any, workdir: Path, tmp_path: Path) -> None:
     """The real CLI's transcript shows up in ``backends/claude/conversations``; a new session
     created with ``resume_session`` + ``fork`` continues it under a new id."""
-    first = await _session(api)
-    stream = await connect(first["id"])
-    await stream.send({"type": "user_message", "content": "remember the word kiwi"})
-    await stream.until_type("result", timeout=90)
-    _, info = await api("GET", "sessions", first["id"])
-    original = info["cli_session_id"]
+    _, _, original = await _after_one_turn(api, connect, "remember the word kiwi")
     listed: list[dict[str, Any]] = []
     for _ in range(300):  # the CLI writes its transcript shortly after the turn
         _, data = await api("GET", "backends", "claude", "conversations", params={"cwd": "project"})
@@ -199,12 +201,7 @@ async def test_lost_transcript_is_recapped_into_the_new_conversation(
 ) -> None:
     """The CLI's own transcript is gone (wiped, or a kill -9 before it was written): the relaunch
     cannot resume, a new conversation starts, and the next prompt carries a recap from our log."""
-    session = await _session(api)
-    stream = await connect(session["id"])
-    await stream.send({"type": "user_message", "content": "remember the word albatross"})
-    await stream.until_type("result", timeout=90)
-    _, info = await api("GET", "sessions", session["id"])
-    cli_session = info["cli_session_id"]
+    session, stream, cli_session = await _after_one_turn(api, connect, "remember the word albatross")
     transcripts = tmp_path / "home" / ".claude" / "projects"
     for _ in range(300):
         if any(transcripts.rglob(f"{cli_session}.jsonl")):

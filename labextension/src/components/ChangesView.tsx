@@ -115,6 +115,19 @@ export function ChangesView(props: { model: ChangesModel }): JSX.Element {
           />
         ))}
       </ul>
+      {state.commits.length ? (
+        <details className="jp-Companion-commits">
+          <summary>Recent commits ({state.commits.length})</summary>
+          <ul aria-label="Recent commits">
+            {state.commits.map(c => (
+              <li key={c.sha} className="jp-Companion-commit" title={c.sha}>
+                <code>{c.short_sha}</code> {c.summary}
+                {c.author_name ? <span className="jp-Companion-muted"> — {c.author_name}</span> : null}
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
       {state.selected ? (
         <div className="jp-Companion-fileDiff" data-path={state.selected}>
           <div className="jp-Companion-fileDiffHeader">

@@ -38,11 +38,24 @@ export interface DiffAnswer {
   truncated: boolean;
 }
 
-/** The two REST calls the model needs (lets tests inject a fake). */
+/** One commit of `GET sessions/{id}/commits`. */
+export interface CommitInfo {
+  sha: string;
+  short_sha: string;
+  summary: string;
+  author_name?: string;
+  authored_at?: string;
+}
+
+/** The REST calls the model needs (lets tests inject a fake). */
 export interface ChangesSource {
   changes(sessionId: string, base: ChangesBase): Promise<ChangesAnswer>;
   diff(sessionId: string, file: string, base: ChangesBase): Promise<DiffAnswer>;
+  commits(sessionId: string, limit: number): Promise<CommitInfo[]>;
 }
+
+/** How many recent commits the view lists. */
+export const RECENT_COMMITS = 10;
 
 export type DiffLineKind = 'meta' | 'hunk' | 'add' | 'del' | 'ctx' | 'note';
 
@@ -128,6 +141,8 @@ export interface ChangesState {
   selected: string | null;
   diff: DiffAnswer | null;
   diffError: string | null;
+  /** Recent commits of the session's branch (empty outside a repository or on an unborn branch). */
+  commits: CommitInfo[];
 }
 
 /** Loads and holds the changes of one session. */
@@ -140,7 +155,8 @@ export class ChangesModel {
     error: null,
     selected: null,
     diff: null,
-    diffError: null
+    diffError: null,
+    commits: []
   };
   private listeners = new Set<() => void>();
   private generation = 0;
@@ -164,11 +180,13 @@ export class ChangesModel {
   async refresh(): Promise<void> {
     const generation = ++this.generation;
     this.set({ loading: true });
+    const commits = this.source.commits(this.sessionId, RECENT_COMMITS).catch(() => [] as CommitInfo[]);
     try {
       const answer = await this.source.changes(this.sessionId, this._state.base);
       if (generation !== this.generation) {
         return;
       }
+      this.set({ commits: await commits });
       const selected = answer.files.some(f => f.path === this._state.selected) ? this._state.selected : null;
       this.set({ files: answer.files, repoRoot: answer.repo_root, loading: false, error: null, selected });
       if (selected) {
