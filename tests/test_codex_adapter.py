@@ -403,6 +403,8 @@ async def test_model_and_mode_apply_to_next_turn() -> None:
     await adapter.send_user_message("plan it", [])
     params = proc.requests("turn/start")[1]["params"]
     assert params["approvalPolicy"] == "untrusted" and params["sandboxPolicy"] == {"type": "readOnly"}
+    assert [i["text"] for i in params["input"]] == [codex.PLAN_MODE_NOTE, "plan it"]  # asked for a plan
+    assert [i["text"] for i in proc.requests("turn/start")[0]["params"]["input"]] == ["go"]
     assert "model" not in params  # overrides are sent once, they stick in Codex
     with pytest.raises(BackendError):
         await adapter.set_permission_mode("yolo")

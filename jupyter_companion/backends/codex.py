@@ -18,7 +18,8 @@ Permission modes
     model runs sandboxed work freely and asks to escalate); ``default`` and ``plan`` →
     ``"untrusted"`` (ask for anything not known to be safe). ``plan`` also runs under the
     ``read-only`` sandbox (a command the user approves may still be retried outside the sandbox
-    by Codex when the sandbox denied it: approval is the user's final say); Codex's
+    by Codex when the sandbox denied it: approval is the user's final say), and each of its
+    prompts is preceded by :data:`PLAN_MODE_NOTE` asking for a plan instead of changes; Codex's
     native plan mode (``collaborationMode``) is experimental in the pinned CLI and is not used.
     A mode switch applies from the next turn (``turn/start`` ``approvalPolicy`` + ``sandboxPolicy``).
     ``allowed_tools`` has no Codex equivalent and is ignored.
@@ -128,6 +129,14 @@ __all__ = [
 ]
 
 log = logging.getLogger("jupyter_companion.backends.codex")
+
+#: Sent before every prompt of a Codex session in ``plan`` mode (the pinned CLI has no stable
+#: plan mode of its own).
+PLAN_MODE_NOTE = (
+    "[Plan mode] Investigate as needed, then answer with a concise step-by-step plan. Do not "
+    "modify files or run commands that change anything: the user switches the mode to carry the "
+    "plan out."
+)
 
 #: How long a successful ``model/list`` answer is reused.
 MODEL_CACHE_SECONDS = 600.0
@@ -464,6 +473,8 @@ class CodexAdapter(BackendAdapter):
         if self.thread_id is None:
             raise BackendError("The Codex thread is not ready yet")
         items: list[dict[str, Any]] = [{"type": "text", "text": content, "text_elements": []}]
+        if self.permission_mode == "plan":
+            items.insert(0, {"type": "text", "text": PLAN_MODE_NOTE, "text_elements": []})
         for image in images or []:
             data, media_type = image.get("data"), image.get("media_type", "image/png")
             if data:

@@ -177,3 +177,21 @@ async def test_codex_lost_thread_is_recapped_into_the_new_one(api: Any, connect:
     assert "the secret fruit is papaya" in sent and "which fruit?" in sent
     _, info = await api("GET", "sessions", session["id"])
     assert info["cli_session_id"] != thread_id
+
+
+async def test_codex_plan_mode_asks_for_a_plan_in_a_read_only_sandbox(api: Any, connect: Any, workdir: Path,
+                                                                       openai_server: ScriptedOpenAI) -> None:
+    from jupyter_companion.backends.codex import PLAN_MODE_NOTE
+
+    session = await _session(api, permission_mode="plan")
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "how would you add logging?"})
+    await stream.until_type("result", timeout=90)
+    sent = _user_texts(openai_server)
+    assert PLAN_MODE_NOTE in sent and "how would you add logging?" in sent
+    await stream.send({"type": "set_permission_mode", "mode": "acceptEdits"})
+    await stream.until(lambda e: e["type"] == "session_update" and e.get("permission_mode") == "acceptEdits")
+    await stream.send({"type": "user_message", "content": "now do it"})
+    await stream.until(lambda e: e["type"] == "result" and "now do it" in _user_texts(openai_server), timeout=90)
+    last_input = json.dumps(openai_server.requests[-1].get("input"))
+    assert last_input.count("[Plan mode]") == 1  # only the earlier, planned turn carries the note
