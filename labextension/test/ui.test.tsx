@@ -1,7 +1,7 @@
 import * as React from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it, vi } from 'vitest';
-import { ChatView, PullRequestBadge, formatCost, phaseClass } from '../src/components/ChatView';
+import { BranchBadge, ChatView, PullRequestBadge, formatCost, phaseClass } from '../src/components/ChatView';
 import { matchCommands } from '../src/components/Composer';
 import { applyProgress, conversationLabel, timeAgo } from '../src/components/NewSessionForm';
 import { PermissionBanner, describeSuggestion } from '../src/components/PermissionBanner';
@@ -247,5 +247,15 @@ describe('conversation labels', () => {
     expect(conversationLabel({ id: 'a', title: 'T', cwd: '/r', folder: '.', started_at: '2026-11-26T11:00:00Z' }, now)).toBe(
       'T — (root) · 1 h ago'
     );
+  });
+});
+
+describe('branch badge', () => {
+  it('shows ahead and behind counts only when there are some', () => {
+    const plain = renderToStaticMarkup(<BranchBadge git={{ branch: 'main', ahead: 0, behind: 0 }} />);
+    expect(plain.replace(/<!-- -->/g, '')).toContain('>⎇ main</span>');
+    const moved = renderToStaticMarkup(<BranchBadge git={{ branch: 'feat', ahead: 2, behind: 1, is_worktree: true }} />);
+    expect(moved.replace(/<!-- -->/g, '')).toContain('⎇ feat ↑2 ↓1');
+    expect(moved).toContain('in its own worktree, 2 commit(s) ahead, 1 behind its upstream');
   });
 });

@@ -14,7 +14,7 @@ import {
   isBusy,
   pendingList
 } from '../model/reducer';
-import { PullRequestInfo, ToolUseBlock } from '../model/types';
+import { GitInfo, PullRequestInfo, ToolUseBlock } from '../model/types';
 import { ToolCard } from './cards';
 import { ChangesView } from './ChangesView';
 import { Composer } from './Composer';
@@ -202,6 +202,27 @@ export interface ChatViewProps {
   changes?: ChangesModel;
 }
 
+/** The session's branch, with how far it is ahead of / behind its upstream. */
+export function BranchBadge(props: { git: GitInfo }): JSX.Element {
+  const { git } = props;
+  const ahead = git.ahead ?? 0;
+  const behind = git.behind ?? 0;
+  const title = [
+    `branch ${git.branch}`,
+    git.is_worktree ? 'in its own worktree' : null,
+    ahead || behind ? `${ahead} commit(s) ahead, ${behind} behind its upstream` : null
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return (
+    <span className="jp-Companion-badge jp-Companion-branch" title={title} aria-label={title}>
+      ⎇ {git.branch}
+      {ahead ? ` ↑${ahead}` : ''}
+      {behind ? ` ↓${behind}` : ''}
+    </span>
+  );
+}
+
 const CHECK_MARKS: Record<string, string> = { pass: '✓', fail: '✗', pending: '…', none: '' };
 const REVIEW_TEXT: Record<string, string> = {
   approved: 'approved',
@@ -312,7 +333,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
         <span className={`jp-Companion-dot ${phaseClass(state.phase)}`} aria-hidden="true" />
         <span className="jp-Companion-chatTitle">{String(session.name ?? model.sessionId)}</span>
         <span className="jp-Companion-muted jp-Companion-phase">{state.phase}</span>
-        {session.git?.branch ? <span className="jp-Companion-badge">⎇ {session.git.branch}</span> : null}
+        {session.git?.branch ? <BranchBadge git={session.git} /> : null}
         <PullRequestBadge pr={session.pr} />
         {props.changes ? (
           <span className="jp-Companion-viewTabs" role="tablist" aria-label="Session views">
