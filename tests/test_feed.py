@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from jupyter_companion.sessions.feed import COALESCE_SECONDS, FEED_EVENT_TYPES, SessionFeed
+
 from .conftest import EventStream
 
 pytestmark = pytest.mark.timeout(120)
@@ -73,23 +75,70 @@ async def test_feed_follows_every_session_from_creation_to_deletion(api: Any, co
     stream.close()
 
 
-async def test_feed_coalesces_a_streaming_turn(api: Any, connect: Any, feed: Any, workdir: Path) -> None:
-    """A whole turn (many events) costs the feed a handful of frames, never one per event."""
+async def test_feed_sends_nothing_for_streamed_text(api: Any, connect: Any, feed: Any, workdir: Path) -> None:
+    """A turn costs the feed at most one frame per list-visible change; deltas cost nothing."""
     session = await create(api, cwd="project")
     stream = await feed()
     await stream.next()
     chat = await connect(session["id"])
-    await chat.send({"type": "user_message", "content": "count to many " + "word " * 200})
-    await chat.until_type("result")
-    await stream.until(changed(session["id"], lambda s: s["phase"] == "ready" and s["num_turns"] == 1))
+    for n in range(5):
+        await chat.send({"type": "user_message", "content": f"turn {n} " + "word " * 50})
+    await chat.until(lambda e: e["type"] == "result" and e.get("text", "").startswith("echo: turn 4"))
+    await stream.until(changed(session["id"], lambda s: s["phase"] == "ready" and s["num_turns"] == 5))
     await asyncio.sleep(0.3)
     with pytest.raises(asyncio.TimeoutError):
         await stream.next(timeout=0.3)
     frames = [e for e in stream.events if e["type"] == "session_changed"]
-    events = len(chat.events)
-    assert events > 10 and len(frames) < events / 2, (len(frames), events)
+    visible = [e for e in chat.events if e["type"] in FEED_EVENT_TYPES]
+    deltas = [e for e in chat.events if e["type"] == "stream_delta"]
+    assert deltas and 0 < len(frames) <= len(visible), (len(frames), len(visible))
     chat.close()
     stream.close()
+
+
+class _Orchestrator:
+    def __init__(self) -> None:
+        self.sessions: dict[str, Any] = {}
+
+
+class _Session:
+    def __init__(self, session_id: str) -> None:
+        self.id = session_id
+        self.touched = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "created_at": self.id, "touched": self.touched}
+
+
+async def test_feed_coalesces_changes_within_its_window() -> None:
+    """Unit level: many touches of one session inside the window become one frame with the latest
+    state; a deleted session becomes ``session_removed``; a failing subscriber is dropped."""
+    orch = _Orchestrator()
+    one, two = _Session("a"), _Session("b")
+    orch.sessions = {"a": one, "b": two}
+    feed = SessionFeed(orch)  # type: ignore[arg-type]
+    got: list[dict[str, Any]] = []
+    feed.subscribe(lambda text: got.append(json.loads(text)))
+    assert got == [{"seq": None, "type": "sessions", "sessions": [one.to_json(), two.to_json()]}]
+
+    def broken(text: str) -> None:
+        if json.loads(text)["type"] != "sessions":
+            raise ConnectionError("gone")
+
+    feed.subscribe(broken)
+    for n in range(100):
+        one.touched = n
+        feed.touch("a")
+    del orch.sessions["b"]
+    feed.touch("b")
+    await asyncio.sleep(COALESCE_SECONDS * 3)
+    assert got[1:] == [
+        {"seq": None, "type": "session_changed", "session": {"id": "a", "created_at": "a", "touched": 99}},
+        {"seq": None, "type": "session_removed", "session_id": "b"},
+    ]
+    assert feed.subscriber_count == 1  # the broken one was dropped
+    feed.close()
+    assert feed.subscriber_count == 0
 
 
 async def test_feed_is_read_only_and_survives_bad_frames(api: Any, feed: Any, workdir: Path) -> None:
