@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", "server version, backends and plugins")
     p = add("list", "list sessions")
     p.add_argument("--archived", choices=("false", "true", "all"), default="false")
+    p.add_argument("--watch", action="store_true",
+                   help="keep the list on screen and redraw it on every change (Ctrl-C to stop); "
+                        "with --json, one line per change")
 
     p = add("conversations", "earlier conversations a new session can continue (new --resume ID)")
     p.add_argument("--backend", default="claude", help="backend (default: claude)")
@@ -181,6 +184,7 @@ class Cli:
         self.stdin = stdin
         self.json = bool(getattr(args, "json", False))
         tty = hasattr(stdout, "isatty") and stdout.isatty()
+        self.tty = tty
         self.color = tty and not getattr(args, "no_color", False) and "NO_COLOR" not in os.environ
         self._client_factory = client_factory
         self._client: CompanionClient | None = None
@@ -283,8 +287,26 @@ class Cli:
         return EXIT_OK
 
     def cmd_list(self) -> int:
+        if self.args.watch:
+            return self._watch_list()
         sessions = self.client.list_sessions(self.args.archived)
         self.emit({"sessions": sessions}, sessions_table(sessions, self.color))
+        return EXIT_OK
+
+    def _watch_list(self) -> int:
+        """Redraw the list from the sessions feed until interrupted."""
+        wanted = self.args.archived
+        clear = "\x1b[H\x1b[2J" if self.tty and not self.json else ""  # redraw in place on a terminal
+        try:
+            for everything in self.client.watch_sessions():
+                sessions = [s for s in everything
+                            if wanted == "all" or bool(s.get("archived")) == (wanted == "true")]
+                if self.json:
+                    self.write(json.dumps({"sessions": sessions}) + "\n")
+                else:
+                    self.write(f"{clear}{sessions_table(sessions, self.color)}\n\n")
+        except KeyboardInterrupt:
+            pass
         return EXIT_OK
 
     def cmd_conversations(self) -> int:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from jupyter_companion.cli import main as cli_main
+from jupyter_companion.client import CompanionClient, ServerInfo
+from jupyter_companion.client.sync import apply_feed_frame
 from jupyter_companion.sessions.feed import COALESCE_SECONDS, FEED_EVENT_TYPES, SessionFeed
 
 from .conftest import EventStream
@@ -166,3 +171,55 @@ async def test_many_feed_subscribers_and_a_vanishing_one(api: Any, feed: Any, wo
     for stream in streams[1:]:
         await stream.until(changed(session["id"], lambda s: s["phase"] == "ready"))
         stream.close()
+
+
+class _StoppableClient(CompanionClient):
+    """The real client; its feed iteration ends when the test sets ``stop``."""
+
+    stop = threading.Event()
+
+    def watch_sessions(self, *, stop: threading.Event | None = None, reconnect: int = 3) -> Any:
+        return super().watch_sessions(stop=self.stop, reconnect=reconnect)
+
+
+async def test_cli_list_watch_follows_the_feed(api: Any, jp_http_port: int, jp_base_url: str,
+                                               jp_auth_header: dict[str, str], workdir: Path) -> None:
+    """``jupyter companion list --watch --json``: one line per change, from the real server's feed."""
+    token = jp_auth_header["Authorization"].split()[-1]
+    client = _StoppableClient(server=ServerInfo(f"http://127.0.0.1:{jp_http_port}{jp_base_url}", token))
+    client.stop = threading.Event()
+    out = io.StringIO()
+    runner = asyncio.ensure_future(asyncio.to_thread(
+        cli_main, ["list", "--watch", "--json"], stdout=out, stderr=io.StringIO(),
+        client_factory=lambda url, tok: client))
+
+    def lines() -> list[list[tuple[str, str]]]:
+        return [[(s["name"], s["phase"]) for s in json.loads(line)["sessions"]] for line in out.getvalue().splitlines()]
+
+    async def until(test: Callable[[list[list[tuple[str, str]]]], bool]) -> None:
+        for _ in range(300):
+            if test(lines()):
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"not reached: {lines()}")
+
+    await until(lambda seen: seen[:1] == [[]])  # the snapshot of an empty server
+    session = await create(api, cwd="project", name="watched")
+    await until(lambda seen: ("watched", "ready") in seen[-1])
+    await api("POST", "sessions", session["id"], "archive")
+    await until(lambda seen: seen[-1] == [])  # archived: not in the default (non-archived) list
+    client.stop.set()
+    assert await asyncio.wait_for(runner, 10) == 0
+
+
+def test_feed_frames_fold_into_a_session_map() -> None:
+    sessions: dict[str, dict[str, Any]] = {}
+    assert apply_feed_frame(sessions, {"type": "sessions", "sessions": [{"id": "a"}, {"id": "b"}, {"no": "id"}]})
+    assert sorted(sessions) == ["a", "b"]
+    assert apply_feed_frame(sessions, {"type": "session_changed", "session": {"id": "a", "name": "x"}})
+    assert sessions["a"] == {"id": "a", "name": "x"}
+    assert apply_feed_frame(sessions, {"type": "session_removed", "session_id": "b"})
+    assert not apply_feed_frame(sessions, {"type": "session_removed", "session_id": "b"})
+    assert not apply_feed_frame(sessions, {"type": "error", "message": "read-only"})
+    assert not apply_feed_frame(sessions, {"type": "session_changed", "session": "garbage"})
+    assert list(sessions) == ["a"]

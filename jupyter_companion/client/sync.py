@@ -33,17 +33,42 @@ def error_message(raw: bytes, fallback: str) -> tuple[str, Any]:
     return fallback, body
 
 
-def ws_url(server: ServerInfo, session_id: str, after: int) -> str:
-    """The WebSocket URL of a session's event stream (token also in the query, as API.md allows)."""
+def _ws_base(server: ServerInfo) -> str:
     base = server.url
     if base.startswith("https://"):
-        base = "wss://" + base[len("https://") :]
-    elif base.startswith("http://"):
-        base = "ws://" + base[len("http://") :]
+        return "wss://" + base[len("https://") :]
+    if base.startswith("http://"):
+        return "ws://" + base[len("http://") :]
+    return base
+
+
+def ws_url(server: ServerInfo, session_id: str, after: int) -> str:
+    """The WebSocket URL of a session's event stream (token also in the query, as API.md allows)."""
     query = {"after": str(after)}
     if server.token:
         query["token"] = server.token
-    return f"{base}{WS_PREFIX}{quote(session_id)}?{urllib.parse.urlencode(query)}"
+    return f"{_ws_base(server)}{WS_PREFIX}{quote(session_id)}?{urllib.parse.urlencode(query)}"
+
+
+def feed_url(server: ServerInfo) -> str:
+    """The WebSocket URL of the sessions feed (``companion/ws/sessions``)."""
+    query = f"?{urllib.parse.urlencode({'token': server.token})}" if server.token else ""
+    return f"{_ws_base(server)}{WS_PREFIX.rstrip('/')}{query}"
+
+
+def apply_feed_frame(sessions: dict[str, dict[str, Any]], frame: dict[str, Any]) -> bool:
+    """Fold one sessions-feed frame into ``sessions`` (by id); True when it changed anything."""
+    kind = frame.get("type")
+    if kind == "sessions" and isinstance(frame.get("sessions"), list):
+        sessions.clear()
+        sessions.update((str(s["id"]), s) for s in frame["sessions"] if isinstance(s, dict) and "id" in s)
+        return True
+    if kind == "session_changed" and isinstance(frame.get("session"), dict) and "id" in frame["session"]:
+        sessions[str(frame["session"]["id"])] = frame["session"]
+        return True
+    if kind == "session_removed" and sessions.pop(str(frame.get("session_id")), None) is not None:
+        return True
+    return False
 
 
 class CompanionClient(Routes[Any]):
@@ -210,6 +235,52 @@ class CompanionClient(Routes[Any]):
                             continue
                         last = seq
                     yield event
+            finally:
+                conn.close()
+            failures += 1
+            if failures > reconnect:
+                return
+            time.sleep(0.2 * failures)
+
+    def watch_sessions(
+        self, *, stop: threading.Event | None = None, reconnect: int = 3
+    ) -> Generator[list[dict[str, Any]], None, None]:
+        """Yield every session (archived ones included, oldest first) now and after each change.
+
+        Follows the sessions feed (``companion/ws/sessions``); a dropped socket is reopened (up
+        to ``reconnect`` times in a row) and starts again from a fresh snapshot. Setting ``stop``
+        (checked at least once a second) ends the iteration from any thread.
+        """
+        import websocket  # websocket-client, from the "notebook" extra
+
+        sessions: dict[str, dict[str, Any]] = {}
+        failures = 0
+        headers = [f"Authorization: token {self.server.token}"] if self.server.token else []
+        while stop is None or not stop.is_set():
+            try:
+                conn = websocket.create_connection(feed_url(self.server), header=headers, timeout=1.0)
+            except websocket.WebSocketBadStatusException as exc:
+                message, decoded = error_message(getattr(exc, "resp_body", b"") or b"", str(exc))
+                raise CompanionHTTPError(exc.status_code, message, decoded, method="WS", path="sessions") from None
+            except (OSError, websocket.WebSocketException) as exc:
+                failures += 1
+                if failures > reconnect:
+                    raise CompanionNotFound(f"Could not open the sessions feed: {exc}") from None
+                time.sleep(0.2 * failures)
+                continue
+            try:
+                while stop is None or not stop.is_set():
+                    try:
+                        frame = conn.recv()
+                    except websocket.WebSocketTimeoutException:
+                        continue
+                    except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+                        break
+                    if not frame:
+                        break
+                    failures = 0
+                    if apply_feed_frame(sessions, json.loads(frame)):
+                        yield sorted(sessions.values(), key=lambda s: str(s.get("created_at") or ""))
             finally:
                 conn.close()
             failures += 1
