@@ -34,11 +34,24 @@ def open_lab(browser: Any, url: str) -> Any:
 
 
 def open_sidebar(page: Any) -> None:
-    """Activate the sessions sidebar from the left tab bar (unless it is already shown)."""
-    panel = page.locator("#jupyter-companion-sessions")
-    if not panel.is_visible():
+    """Activate the sessions sidebar from the left tab bar (unless it is already shown).
+
+    Right after a (re)load the layout restorer may still be re-opening the sidebar it saved, and
+    a click at that moment toggles it closed again: the click is repeated until the panel shows.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    title = page.locator("#jupyter-companion-sessions .jp-Companion-sidebarTitle")
+    for _ in range(5):
+        if title.is_visible():
+            return
         page.locator('.jp-SideBar.jp-mod-left li[data-id="jupyter-companion-sessions"]').click()
-    page.wait_for_selector("#jupyter-companion-sessions .jp-Companion-sidebarTitle")
+        try:
+            title.wait_for(state="visible", timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    title.wait_for(state="visible")
 
 
 def test_sidebar_and_new_session_dialog(tmp_path: Path, browser: Any, artifacts: Path) -> None:
