@@ -32,6 +32,7 @@ def real_codex() -> str:
 @pytest.fixture
 def openai_server() -> Iterator[ScriptedOpenAI]:
     rules = [
+        Rule(user_contains="touch by rule", command="touch by-rule.txt"),
         Rule(user_contains="run the command", command="echo via-api > api-marker.txt"),
         Rule(after_output_contains="", text="The command step is over."),
         Rule(user_contains="stall", text="Thinking for a very long time ...", stall=True),
@@ -195,3 +196,26 @@ async def test_codex_plan_mode_asks_for_a_plan_in_a_read_only_sandbox(api: Any, 
     await stream.until(lambda e: e["type"] == "result" and "now do it" in _user_texts(openai_server), timeout=90)
     last_input = json.dumps(openai_server.requests[-1].get("input"))
     assert last_input.count("[Plan mode]") == 1  # only the earlier, planned turn carries the note
+
+
+async def test_codex_allowed_tools_rule_approves_only_matching_commands(api: Any, connect: Any, workdir: Path,
+                                                                        openai_server: ScriptedOpenAI) -> None:
+    """Codex has no --allowedTools: the session's rules answer its approval requests (builtin plugin)."""
+    session = await _session(api, allowed_tools=["Bash(touch:*)"])
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "please touch by rule"})
+    request = await stream.until_type("permission_request", timeout=90)
+    assert request["input"]["command"] == "touch by-rule.txt"
+    resolved = await stream.until_type("permission_resolved", timeout=30)
+    assert resolved["by"] == "plugin" and resolved["behavior"] == "allow"
+    assert "Bash(touch:*)" in resolved["message"]
+    await stream.until(lambda e: e["type"] == "result" and e["seq"] > resolved["seq"], timeout=90)
+    assert (workdir / "by-rule.txt").exists()
+    # a command the rule does not cover (a redirection) still asks the user
+    await stream.send({"type": "user_message", "content": "run the command please"})
+    other = await stream.until(lambda e: e["type"] == "permission_request" and e["seq"] > resolved["seq"], timeout=90)
+    _, info = await api("GET", "sessions", session["id"])
+    assert [p["request_id"] for p in info["pending_permissions"]] == [other["request_id"]]
+    await stream.send({"type": "permission_response", "request_id": other["request_id"], "behavior": "deny"})
+    await stream.until(lambda e: e["type"] == "result" and e["seq"] > other["seq"], timeout=90)
+    assert not (workdir / "api-marker.txt").exists()
