@@ -151,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = add(verb, text)
         p.add_argument("session", help="session id, unique prefix or name")
 
+    p = add("export", "save a session's conversation as a notebook (or Markdown) in its folder")
+    p.add_argument("session", help="session id, unique prefix or name")
+    p.add_argument("--format", choices=("ipynb", "markdown"), default="ipynb", help="default: ipynb")
+
     p = add("logs", "print a session's events as a transcript")
     p.add_argument("session", help="session id, unique prefix or name")
     p.add_argument("--after", type=int, default=0, help="only events with seq > AFTER")
@@ -416,6 +420,11 @@ class Cli:
 
     def cmd_archive(self) -> int:
         return self._action(self.client.archive_session, "archived")
+
+    def cmd_export(self) -> int:
+        saved = self.client.export_session(self.session(self.args.session), self.args.format)
+        self.emit(saved, f"Saved {saved.get('path') or saved.get('file')}")
+        return EXIT_OK
 
     def cmd_logs(self) -> int:
         sid = self.session(self.args.session)

@@ -39,6 +39,7 @@ SUBCOMMANDS = (
     "deny",
     "interrupt",
     "history",
+    "export",
     "kill",
     "archive",
     "status",
@@ -46,7 +47,7 @@ SUBCOMMANDS = (
     "connect",
 )
 #: subcommands whose first positional argument is a session id (for tab completion)
-SESSION_ARG = ("use", "interrupt", "history", "kill", "archive", "chat")
+SESSION_ARG = ("use", "interrupt", "history", "export", "kill", "archive", "chat")
 TEXT_ENV = "JUPYTER_COMPANION_TEXT"
 
 
@@ -111,6 +112,10 @@ def build_parser() -> MagicArgumentParser:
     hist = sub.add_parser("history", help="print a session's transcript")
     hist.add_argument("session", nargs="?", help="session (default: the current one)")
     hist.add_argument("--after", type=int, default=0, help="only events with seq > AFTER")
+
+    exp = sub.add_parser("export", help="save a session's conversation as a notebook next to its files")
+    exp.add_argument("session", nargs="?", help="session (default: the current one)")
+    exp.add_argument("--format", choices=("ipynb", "markdown"), default="ipynb", help="default: ipynb")
 
     for verb in ("kill", "archive"):
         p = sub.add_parser(verb, help=f"{verb} a session")
@@ -352,6 +357,11 @@ class CompanionMagics(Magics):
         for event in self.client.all_events(sid, after=args.after):
             renderer(event)
         renderer.finish()
+
+    def _cmd_export(self, args: argparse.Namespace) -> None:
+        sid = self.session_id(args.session)
+        saved = self.client.export_session(sid, args.format)
+        print(f"Saved {saved.get('path') or saved.get('file')}")
 
     def _cmd_kill(self, args: argparse.Namespace) -> None:
         sid = self.session_id(args.session)

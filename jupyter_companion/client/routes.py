@@ -155,6 +155,11 @@ class Routes(ABC, Generic[R]):
         """``POST sessions/{id}/relaunch``."""
         return self._action(session_id, "relaunch")
 
+    def export_session(self, session_id: str, fmt: str = "ipynb") -> R:
+        """``POST sessions/{id}/export``: save the conversation (``ipynb`` or ``markdown``) as a new
+        file in the session's folder; answers ``{file, path}`` (``path`` relative to the server root)."""
+        return self._call("POST", f"sessions/{quote(session_id)}/export", body={"format": fmt})
+
     def archive_session(self, session_id: str) -> R:
         """``POST sessions/{id}/archive``."""
         return self._action(session_id, "archive")

@@ -252,6 +252,27 @@ class EventsHandler(CompanionAPIHandler):
         self.send_json({"events": events, "last_seq": session.delivered_seq})
 
 
+class ExportHandler(CompanionAPIHandler):
+    """``GET/POST companion/api/sessions/{id}/export``: the conversation as a notebook or Markdown."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        """Download the export (``?format=ipynb|markdown``, default ipynb)."""
+        text, media_type, name = await self.orch.export(session_id, self.get_argument("format", "ipynb"))
+        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+        self.finish(text, set_content_type=media_type)  # APIHandler would say application/json
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        """Save the export as a new file in the session's folder (``{format}``); answers its path."""
+        body = self.json_body(required=False)
+        if not isinstance(body, dict):
+            raise ApiError(400, "the request body must be a JSON object")
+        self.send_json(await self.orch.save_export(session_id, body.get("format", "ipynb")), status=201)
+
+
 class SettingsHandler(CompanionAPIHandler):
     """``GET/PATCH companion/api/settings``."""
 
@@ -329,6 +350,7 @@ def rest_handlers() -> list[tuple[str, type]]:
         (rf"{api}/sessions/{_ID}/messages", MessagesHandler),
         (rf"{api}/sessions/{_ID}/permissions/(?P<request_id>[^/]{{1,200}})", PermissionHandler),
         (rf"{api}/sessions/{_ID}/events", EventsHandler),
+        (rf"{api}/sessions/{_ID}/export", ExportHandler),
         (rf"{api}/settings", SettingsHandler),
         (rf"{api}/env-profiles", EnvProfilesHandler),
         (rf"{api}/env-profiles/(?P<name>[^/]{{1,64}})", EnvProfileHandler),

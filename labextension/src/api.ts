@@ -143,6 +143,11 @@ export class CompanionApi {
     return answer.conversations ?? [];
   }
 
+  /** `POST sessions/{id}/export`: save the conversation as a new file in the session's folder. */
+  exportSession(id: string, format: 'ipynb' | 'markdown'): Promise<{ ok: boolean; file: string; path: string | null }> {
+    return this.request(['sessions', id, 'export'], this.json('POST', { format }));
+  }
+
   /** `GET sessions/{id}/changes`: the files changed since the last commit or the default branch. */
   changes(id: string, base: ChangesBase): Promise<ChangesAnswer> {
     return this.request(['sessions', id, 'changes'], {}, `?base=${base}`);

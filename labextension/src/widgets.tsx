@@ -2,7 +2,7 @@
  * JupyterLab widgets wrapping the React components: the sessions sidebar,
  * the chat tab of a session and the new-session modal.
  */
-import { ReactWidget } from '@jupyterlab/apputils';
+import { ReactWidget, showErrorMessage } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
@@ -338,10 +338,21 @@ export class ChatPanel extends ReactWidget {
           models={this.models}
           onOpenTerminal={this.openTerminal ? () => this.openTerminal?.(this.session) : undefined}
           changes={this.changes}
+          onExport={this.exportNotebook}
         />
       </UiContext.Provider>
     );
   }
+
+  /** Save the conversation as a notebook next to the session's files and open it. */
+  private exportNotebook = async (): Promise<void> => {
+    try {
+      const saved = await this.services.api.exportSession(this.session.id, 'ipynb');
+      this.services.ui.openFile?.(saved.file);
+    } catch (err: any) {
+      void showErrorMessage('Export the conversation', String(err?.message ?? err));
+    }
+  };
 
   /** Paths in cards are relative to the session's cwd unless absolute. */
   private resolveOpen = (path: string): void => {

@@ -247,6 +247,16 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             events = lab.api("GET", f"sessions/{new_id}/events?after=0")["events"]
             assert not [e for e in events if e["type"] == "error"], events
 
+            # Export: the first conversation becomes a notebook next to its files and opens.
+            page.locator(f'.lm-TabBar-tab[data-id="jupyter-companion-chat-{session_id}"]').click()
+            first_chat = page.locator(f'.jp-Companion-chat[data-session-id="{session_id}"]')
+            first_chat.get_by_role("button", name="Export the conversation as a notebook").click()
+            notebook = page.locator(".jp-NotebookPanel")
+            notebook.locator(".jp-CodeCell:has-text('touch created-by-agent.txt')").first.wait_for()
+            notebook.locator(".jp-MarkdownCell:has-text('please make a file')").first.wait_for()
+            assert (lab.root_dir / "browser-flow-transcript.ipynb").exists()
+            page.screenshot(path=str(artifacts / "panel-exported-notebook.png"))
+
 
 HISTORY_TURNS = 400  # x ~7 stored events each: a history of a few thousand events
 

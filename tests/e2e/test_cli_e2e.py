@@ -59,6 +59,11 @@ def test_cli_flow(tmp_path: Path, claude_bin: str) -> None:
             assert "Created y for you." in approve.stdout and "✓ done" in approve.stdout
             assert (project / "y").exists()
 
+            exported = run_cli(server, "export", "cli-e2e")
+            assert exported.returncode == 0 and exported.stdout.strip() == "Saved project/cli-e2e-transcript.ipynb"
+            notebook = json.loads((project / "cli-e2e-transcript.ipynb").read_text())
+            assert any(c["source"].endswith("touch y") for c in notebook["cells"] if c["cell_type"] == "code")
+
             logs = run_cli(server, "logs", sid)
             assert logs.returncode == 0
             assert "> Please create the file y" in logs.stdout and "→ Bash: touch y" in logs.stdout

@@ -162,6 +162,7 @@ def test_notebook_magics_flow(tmp_path: Path, claude_bin: str, monkeypatch: pyte
                 "%companion history",
                 "%%companion\nSay hi",
                 "%companion list",
+                "%companion export --format markdown",
             ]
             nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
             for key, value in server.env().items():
@@ -189,6 +190,9 @@ def test_notebook_magics_flow(tmp_path: Path, claude_bin: str, monkeypatch: pyte
             assert "✓ allowed (user)" in out[4]
             assert "Hi from the scripted model!" in out[5], out[5]
             assert "nb-e2e" in out[6]
+            assert out[7].strip() == "Saved notebooks/nb-e2e-transcript.md", out[7]
+            exported = (notebooks / "nb-e2e-transcript.md").read_text()
+            assert "> Please create the file x" in exported and "touch x" in exported
 
             sessions = json.loads(_get(server, "sessions"))["sessions"]
             assert [s["name"] for s in sessions] == ["nb-e2e"]

@@ -200,6 +200,8 @@ export interface ChatViewProps {
   onOpenTerminal?: () => void;
   /** The session's changed files; adds the "Changes" view when given. */
   changes?: ChangesModel;
+  /** Save the conversation as a notebook (and open it); adds the "Export" button when given. */
+  onExport?: () => void;
 }
 
 /** The session's branch, with how far it is ahead of / behind its upstream. */
@@ -365,6 +367,17 @@ export function ChatView(props: ChatViewProps): JSX.Element {
         {connection !== 'connected' ? (
           <button type="button" className="jp-Button jp-mod-styled" aria-label="Reconnect now" onClick={() => model.reconnect()}>
             Reconnect
+          </button>
+        ) : null}
+        {props.onExport ? (
+          <button
+            type="button"
+            className="jp-Button jp-mod-styled"
+            aria-label="Export the conversation as a notebook"
+            title="Save the conversation as a notebook in the session's folder and open it"
+            onClick={props.onExport}
+          >
+            Export
           </button>
         ) : null}
         {props.onOpenTerminal ? (
