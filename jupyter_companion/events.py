@@ -58,6 +58,16 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]{0,199}$")
 
 
+def top_level_blocks(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The content blocks of an ``assistant`` event of the main agent (a subagent's, with a
+    ``parent_tool_use_id``, and any other event give ``[]``); malformed blocks are skipped."""
+    if event.get("type") != "assistant" or event.get("parent_tool_use_id"):
+        return []
+    message = event.get("message")
+    blocks = message.get("content") if isinstance(message, dict) else None
+    return [b for b in blocks if isinstance(b, dict)] if isinstance(blocks, list) else []
+
+
 def now_iso() -> str:
     """The current UTC time as an ISO-8601 string with milliseconds."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -20,6 +20,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from .events import top_level_blocks
+
 #: Longest tool output or file content copied into an export.
 MAX_OUTPUT_CHARS = 20_000
 
@@ -96,12 +98,8 @@ def transcript_cells(session: dict[str, Any], events: Iterable[dict[str, Any]]) 
             images = len(event.get("images") or [])
             note = f"\n>\n> *({images} image(s) attached)*" if images else ""
             cells.append({"kind": "markdown", "text": f"**You:**\n\n{quoted}{note}"})
-        elif kind == "assistant" and not event.get("parent_tool_use_id"):
-            message = event.get("message")
-            blocks = message.get("content") if isinstance(message, dict) else None
-            for block in blocks if isinstance(blocks, list) else []:
-                if not isinstance(block, dict):
-                    continue
+        elif kind == "assistant":
+            for block in top_level_blocks(event):
                 if block.get("type") == "text" and str(block.get("text") or "").strip():
                     cells.append({"kind": "markdown", "text": str(block["text"])})
                 elif block.get("type") == "tool_use":

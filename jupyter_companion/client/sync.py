@@ -180,47 +180,63 @@ class CompanionClient(Routes[Any]):
         once a second) ends it quietly, from any thread.
         """
         try:
-            import websocket  # websocket-client, from the "notebook" extra
+            import websocket  # noqa: F401  (websocket-client, from the "notebook" extra)
         except ImportError:  # still works without it, by polling (no live text deltas)
             yield from self.poll(session_id, after, idle_timeout=idle_timeout, stop=stop)
             return
 
         last = after
+
+        def url() -> str:  # resumes after the last stored event seen
+            return ws_url(self.server, session_id, last)
+
+        for event in self._frames(url, session_id, f"the event stream of {session_id}",
+                                  stop=stop, reconnect=reconnect, idle_timeout=idle_timeout):
+            seq = event.get("seq")
+            if isinstance(seq, int):
+                if seq <= last:
+                    continue
+                last = seq
+            yield event
+
+    def _frames(
+        self,
+        url: Callable[[], str],
+        path: str,
+        what: str,
+        *,
+        stop: threading.Event | None,
+        reconnect: int,
+        idle_timeout: float | None = None,
+    ) -> Generator[dict[str, Any], None, None]:
+        """The JSON frames of a WebSocket, reopened at ``url()`` (up to ``reconnect`` times in a row)
+        when it drops; ``idle_timeout`` raises TimeoutError after that long without a frame and
+        ``stop`` (checked at least once a second) ends the iteration quietly."""
+        import websocket  # websocket-client, from the "notebook" extra
+
         failures = 0
-        while True:
-            headers = [f"Authorization: token {self.server.token}"] if self.server.token else []
-            poll = min(idle_timeout or 1.0, 1.0) if stop is not None else idle_timeout
+        headers = [f"Authorization: token {self.server.token}"] if self.server.token else []
+        poll = min(idle_timeout or 1.0, 1.0) if stop is not None else idle_timeout
+        while stop is None or not stop.is_set():
             try:
-                conn = websocket.create_connection(
-                    ws_url(self.server, session_id, last), header=headers, timeout=poll
-                )
+                conn = websocket.create_connection(url(), header=headers, timeout=poll)
             except websocket.WebSocketBadStatusException as exc:
                 message, decoded = error_message(getattr(exc, "resp_body", b"") or b"", str(exc))
-                raise CompanionHTTPError(
-                    exc.status_code, message, decoded, method="WS", path=session_id
-                ) from None
+                raise CompanionHTTPError(exc.status_code, message, decoded, method="WS", path=path) from None
             except (OSError, websocket.WebSocketException) as exc:
                 failures += 1
                 if failures > reconnect:
-                    raise CompanionNotFound(
-                        f"Could not open the event stream of {session_id}: {exc}"
-                    ) from None
+                    raise CompanionNotFound(f"Could not open {what}: {exc}") from None
                 time.sleep(0.2 * failures)
                 continue
             quiet_since = time.monotonic()
             try:
-                while True:
-                    if stop is not None and stop.is_set():
-                        return
+                while stop is None or not stop.is_set():
                     try:
                         frame = conn.recv()
                     except websocket.WebSocketTimeoutException:
-                        if stop is not None and stop.is_set():
-                            return
                         if idle_timeout is not None and time.monotonic() - quiet_since >= idle_timeout:
-                            raise TimeoutError(
-                                f"no event from session {session_id} for {idle_timeout}s"
-                            ) from None
+                            raise TimeoutError(f"nothing from {what} for {idle_timeout}s") from None
                         continue
                     except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
                         break
@@ -228,15 +244,11 @@ class CompanionClient(Routes[Any]):
                         break
                     failures = 0
                     quiet_since = time.monotonic()
-                    event = json.loads(frame)
-                    seq = event.get("seq")
-                    if isinstance(seq, int):
-                        if seq <= last:
-                            continue
-                        last = seq
-                    yield event
+                    yield json.loads(frame)
             finally:
                 conn.close()
+            if stop is not None and stop.is_set():
+                return
             failures += 1
             if failures > reconnect:
                 return
@@ -251,42 +263,11 @@ class CompanionClient(Routes[Any]):
         to ``reconnect`` times in a row) and starts again from a fresh snapshot. Setting ``stop``
         (checked at least once a second) ends the iteration from any thread.
         """
-        import websocket  # websocket-client, from the "notebook" extra
-
         sessions: dict[str, dict[str, Any]] = {}
-        failures = 0
-        headers = [f"Authorization: token {self.server.token}"] if self.server.token else []
-        while stop is None or not stop.is_set():
-            try:
-                conn = websocket.create_connection(feed_url(self.server), header=headers, timeout=1.0)
-            except websocket.WebSocketBadStatusException as exc:
-                message, decoded = error_message(getattr(exc, "resp_body", b"") or b"", str(exc))
-                raise CompanionHTTPError(exc.status_code, message, decoded, method="WS", path="sessions") from None
-            except (OSError, websocket.WebSocketException) as exc:
-                failures += 1
-                if failures > reconnect:
-                    raise CompanionNotFound(f"Could not open the sessions feed: {exc}") from None
-                time.sleep(0.2 * failures)
-                continue
-            try:
-                while stop is None or not stop.is_set():
-                    try:
-                        frame = conn.recv()
-                    except websocket.WebSocketTimeoutException:
-                        continue
-                    except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
-                        break
-                    if not frame:
-                        break
-                    failures = 0
-                    if apply_feed_frame(sessions, json.loads(frame)):
-                        yield sorted(sessions.values(), key=lambda s: str(s.get("created_at") or ""))
-            finally:
-                conn.close()
-            failures += 1
-            if failures > reconnect:
-                return
-            time.sleep(0.2 * failures)
+        for frame in self._frames(lambda: feed_url(self.server), "sessions", "the sessions feed",
+                                  stop=stop, reconnect=reconnect):
+            if apply_feed_frame(sessions, frame):
+                yield sorted(sessions.values(), key=lambda s: str(s.get("created_at") or ""))
 
     def poll(
         self,

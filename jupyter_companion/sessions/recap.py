@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from ..events import top_level_blocks
+
 #: Upper bound of a recap, in characters (about 6k tokens).
 MAX_RECAP_CHARS = 24_000
 #: Stored events read back for a recap (the newest ones; far more than a recap can hold).
@@ -54,12 +56,8 @@ def recap_lines(events: Iterable[dict[str, Any]]) -> list[str]:
             images = len(event.get("images") or [])
             suffix = f" [{images} image(s) attached]" if images else ""
             lines.append(f"User: {_clip(text)}{suffix}")
-        elif kind == "assistant" and not event.get("parent_tool_use_id"):
-            message = event.get("message")
-            blocks = message.get("content") if isinstance(message, dict) else None
-            for block in blocks if isinstance(blocks, list) else []:
-                if not isinstance(block, dict):
-                    continue
+        else:
+            for block in top_level_blocks(event):
                 if block.get("type") == "text" and isinstance(block.get("text"), str) and block["text"].strip():
                     lines.append(f"Assistant: {_clip(block['text'])}")
                 elif block.get("type") == "tool_use":
