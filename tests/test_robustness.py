@@ -452,6 +452,9 @@ async def test_hostile_query_values(api: Any, raw: Any, connect: Any, jp_root_di
         ("companion/api/git/info", "path", lambda s: s in (200, 400, 403, 404)),
         ("companion/api/git/branches", "path", lambda s: s in (200, 400, 403, 404)),
         ("companion/api/git/worktrees", "path", lambda s: s in (200, 400, 403, 404)),
+        ("companion/api/backends/claude/conversations", "cwd", lambda s: s in (200, 400, 403)),
+        ("companion/api/backends/claude/conversations", "limit", lambda s: s in (200, 400)),
+        (f"companion/api/sessions/{sid}/export", "format", lambda s: s == 400),
     ]
     values = BAD_QUERY + ["../..", "/", "/etc/passwd", "repo/../../..", "x/" * 3000, "a" * 300]
     for path, name, ok in checks:
