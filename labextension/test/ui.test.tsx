@@ -5,7 +5,7 @@ import { BranchBadge, ChatView, PullRequestBadge, formatCost, phaseClass } from 
 import { matchCommands } from '../src/components/Composer';
 import { applyProgress, conversationLabel, timeAgo } from '../src/components/NewSessionForm';
 import { PermissionBanner, describeSuggestion } from '../src/components/PermissionBanner';
-import { SessionsList, groupSessions } from '../src/components/SessionsList';
+import { SessionsList, filterSessions, groupSessions } from '../src/components/SessionsList';
 import { ChatModel } from '../src/model/chatModel';
 import { SessionInfo } from '../src/model/types';
 
@@ -257,5 +257,21 @@ describe('branch badge', () => {
     const moved = renderToStaticMarkup(<BranchBadge git={{ branch: 'feat', ahead: 2, behind: 1, is_worktree: true }} />);
     expect(moved.replace(/<!-- -->/g, '')).toContain('⎇ feat ↑2 ↓1');
     expect(moved).toContain('in its own worktree, 2 commit(s) ahead, 1 behind its upstream');
+  });
+});
+
+describe('sidebar filter', () => {
+  it('keeps the sessions that contain every word, in any field', () => {
+    const all = [
+      session('a', '/w/parser', { name: 'Fix parser', git: { branch: 'feat-x' } }),
+      session('b', '/w/docs', { name: 'Docs', backend: 'codex' }),
+      session('c', '/w/parser', { name: 'Tests', model: 'opus' })
+    ];
+    expect(filterSessions(all, '').map(s => s.id)).toEqual(['a', 'b', 'c']);
+    expect(filterSessions(all, 'PARSER').map(s => s.id)).toEqual(['a', 'c']);
+    expect(filterSessions(all, 'parser feat').map(s => s.id)).toEqual(['a']);
+    expect(filterSessions(all, 'codex').map(s => s.id)).toEqual(['b']);
+    expect(filterSessions(all, 'opus tests').map(s => s.id)).toEqual(['c']);
+    expect(filterSessions(all, 'nothing')).toEqual([]);
   });
 });

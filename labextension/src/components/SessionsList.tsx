@@ -46,6 +46,18 @@ export function groupSessions(sessions: SessionInfo[]): [string, SessionInfo[]][
     .sort((a, b) => a[0].localeCompare(b[0]));
 }
 
+/** The sessions whose name, backend, model, folder or branch contains every word of ``query``. */
+export function filterSessions(sessions: SessionInfo[], query: string): SessionInfo[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) {
+    return sessions;
+  }
+  return sessions.filter(s => {
+    const haystack = [s.name, s.backend, s.model, s.cwd, s.git?.branch, s.phase].filter(Boolean).join(' ').toLowerCase();
+    return words.every(w => haystack.includes(w));
+  });
+}
+
 function baseName(path: string): string {
   const parts = path.replace(/\/+$/, '').split('/');
   return parts[parts.length - 1] || path || '/';
@@ -142,7 +154,9 @@ function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.El
 
 export function SessionsList(props: SessionsListProps): JSX.Element {
   const [collapsed, setCollapsed] = React.useState<Record<string, boolean>>({});
-  const groups = props.sessions ? groupSessions(props.sessions) : [];
+  const [query, setQuery] = React.useState('');
+  const shown = props.sessions ? filterSessions(props.sessions, query) : null;
+  const groups = shown ? groupSessions(shown) : [];
   return (
     <div className="jp-Companion-sidebar">
       <div className="jp-Companion-sidebarHeader">
@@ -161,6 +175,14 @@ export function SessionsList(props: SessionsListProps): JSX.Element {
           />
           <span>archived</span>
         </label>
+        <input
+          type="search"
+          className="jp-mod-styled jp-Companion-filter"
+          aria-label="Filter sessions"
+          placeholder="Filter"
+          value={query}
+          onChange={e => setQuery(e.target.value)}
+        />
         <button type="button" className="jp-Companion-iconButton" aria-label="Refresh sessions" title="Refresh" onClick={props.onRefresh}>
           ⟳
         </button>
@@ -173,6 +195,9 @@ export function SessionsList(props: SessionsListProps): JSX.Element {
       {props.sessions === null && !props.error ? <div className="jp-Companion-muted">Loading…</div> : null}
       {props.sessions && props.sessions.length === 0 ? (
         <div className="jp-Companion-empty">No sessions yet. Start one with “New session”.</div>
+      ) : null}
+      {props.sessions && props.sessions.length > 0 && shown?.length === 0 ? (
+        <div className="jp-Companion-empty">No session matches “{query}”.</div>
       ) : null}
       {groups.map(([project, list]) => (
         <section key={project} className="jp-Companion-group" data-project={project}>
