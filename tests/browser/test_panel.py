@@ -356,6 +356,12 @@ def test_echo_session_history_live_sidebar_and_composer(tmp_path: Path, browser:
         other = lab.api("POST", "sessions", {"backend": "echo", "cwd": "proj", "name": "made elsewhere"})
         other_row = page.locator(f'.jp-Companion-sessionRow[data-session-id="{other["id"]}"]')
         other_row.wait_for()
+        # the sidebar filter narrows the list as one types
+        page.get_by_label("Filter sessions").fill("elsewhere")
+        row.wait_for(state="detached")
+        assert other_row.is_visible()
+        page.get_by_label("Filter sessions").fill("")
+        row.wait_for()
         lab.api("POST", f"sessions/{other['id']}/messages", {"content": "ask Bash elsewhere"})
         other_row.locator(".jp-Companion-pendingBadge").wait_for()
         # not the session in view: a notification says so, with a button to open it
