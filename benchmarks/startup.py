@@ -178,7 +178,7 @@ def run_probe(env: dict[str, str]) -> tuple[dict[str, float], list[tuple[float, 
 def main() -> int:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=6, help="starts per configuration (median)")
+    parser.add_argument("--runs", type=int, default=10, help="starts per configuration (median)")
     parser.add_argument("--apps", default="lab,server", help="comma list of: lab, server")
     args = parser.parse_args()
     modules = {"lab": "jupyterlab", "server": "jupyter_server"}
