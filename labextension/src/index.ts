@@ -187,11 +187,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
         tracker.currentWidget?.content.session.id === session.id &&
         app.shell.currentWidget === tracker.currentWidget &&
         document.visibilityState === 'visible';
-      if (!services.settings().notifyPermissions || inView) {
+      if (inView) {
+        return;
+      }
+      const name = session.name || session.id;
+      if (attention.turnEnded && !attention.asked.length && services.settings().notifyTurnEnd) {
+        const last = session.phase === 'ready' ? 'finished its turn' : `is ${session.phase}`;
+        Notification.info(`“${name}” ${last}.`, {
+          autoClose: 8000,
+          actions: [{ label: 'Open', caption: `Open the session “${name}”`, callback: () => void openSession(session.id) }]
+        });
+      }
+      if (!services.settings().notifyPermissions) {
         return;
       }
       for (const request of attention.asked) {
-        const name = session.name || session.id;
         const notice = Notification.warning(`“${name}” asks permission to use ${request.tool_name}.`, {
           autoClose: false,
           actions: [{ label: 'Open', caption: `Open the session “${name}”`, callback: () => void openSession(session.id) }]

@@ -224,7 +224,7 @@ export class SessionsPanel extends ReactWidget {
     const old = before.find(s => s.id === id);
     const now = after?.find(s => s.id === id);
     const attention = attentionChange(old, now);
-    if (attention.asked.length || attention.settled.length) {
+    if (attention.asked.length || attention.settled.length || attention.turnEnded) {
       this.handlers.onAttention((now ?? old) as SessionInfo, attention);
     }
   }

@@ -73,6 +73,7 @@ describe('settings', () => {
     expect(resolveSettings(composite, {})).toEqual({
       refreshInterval: 30,
       notifyPermissions: true,
+      notifyTurnEnd: true,
       defaultBackend: 'codex',
       defaultPermissionMode: undefined,
       defaultModel: undefined
@@ -96,7 +97,9 @@ describe('attention', () => {
     expect(change.settled).toEqual(['r1']);
     expect(attentionChange(undefined, after).asked).toHaveLength(2);
     expect(attentionChange(before, undefined).settled).toEqual(['r1', 'r2']);
-    expect(attentionChange(after, after)).toEqual({ asked: [], settled: [] });
+    expect(attentionChange(after, after)).toEqual({ asked: [], settled: [], turnEnded: false });
+    expect(attentionChange(session('a', { num_turns: 1 }), session('a', { num_turns: 2 })).turnEnded).toBe(true);
+    expect(attentionChange(undefined, session('a', { num_turns: 2 })).turnEnded).toBe(false);
   });
 });
 

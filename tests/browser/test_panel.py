@@ -373,6 +373,7 @@ def test_echo_session_history_live_sidebar_and_composer(tmp_path: Path, browser:
         lab.api("POST", f"sessions/{other['id']}/permissions/{request['request_id']}", {"behavior": "deny"})
         other_row.locator(".jp-Companion-pendingBadge").wait_for(state="detached")
         notice.wait_for(state="detached")  # answered elsewhere: the notification goes away
+        page.locator(".jp-toast-message:has-text('“made elsewhere” finished its turn.')").wait_for()
         lab.api("PATCH", f"sessions/{other['id']}", {"name": "renamed elsewhere"})
         other_row.locator("text=renamed elsewhere").wait_for()
         lab.api("DELETE", f"sessions/{other['id']}")

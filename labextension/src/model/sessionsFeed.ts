@@ -40,14 +40,18 @@ export interface Attention {
   asked: PermissionRequest[];
   /** Ids of requests that are no longer pending. */
   settled: string[];
+  /** A turn ended since the old copy (`num_turns` grew). */
+  turnEnded: boolean;
 }
 
-/** Compare the pending permission requests of the old and new copy of a session. */
+/** What needs the user's attention between the old and new copy of a session. */
 export function attentionChange(before: SessionInfo | undefined, after: SessionInfo | undefined): Attention {
   const old = new Map((before?.pending_permissions ?? []).map(p => [p.request_id, p]));
   const now = new Map((after?.pending_permissions ?? []).map(p => [p.request_id, p]));
+  const turns = (s: SessionInfo | undefined) => Number(s?.num_turns ?? 0) || 0;
   return {
     asked: [...now.values()].filter(p => !old.has(p.request_id)),
-    settled: [...old.keys()].filter(id => !now.has(id))
+    settled: [...old.keys()].filter(id => !now.has(id)),
+    turnEnded: before !== undefined && after !== undefined && turns(after) > turns(before)
   };
 }

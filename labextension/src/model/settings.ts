@@ -11,6 +11,8 @@ export interface CompanionSettings {
   refreshInterval: number;
   /** Notify when a session not in view asks for a permission. */
   notifyPermissions: boolean;
+  /** Notify when a session not in view ends a turn. */
+  notifyTurnEnd: boolean;
   defaultBackend: string;
   /** Set only when the user chose one; otherwise the server's default applies. */
   defaultPermissionMode?: string;
@@ -21,6 +23,7 @@ export interface CompanionSettings {
 export const DEFAULT_SETTINGS: CompanionSettings = {
   refreshInterval: 30,
   notifyPermissions: true,
+  notifyTurnEnd: true,
   defaultBackend: 'claude'
 };
 
@@ -31,6 +34,7 @@ export function resolveSettings(composite: Record<string, unknown>, user: Record
   return {
     refreshInterval: Number.isFinite(interval) && interval >= 1 ? interval : DEFAULT_SETTINGS.refreshInterval,
     notifyPermissions: composite.notifyPermissions !== false,
+    notifyTurnEnd: composite.notifyTurnEnd !== false,
     defaultBackend: text(composite.defaultBackend) ?? DEFAULT_SETTINGS.defaultBackend,
     defaultPermissionMode: text(user.defaultPermissionMode),
     defaultModel: text(user.defaultModel)
