@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -157,3 +158,31 @@ def export_filename(name: str, extension: str) -> str:
     """A safe file name from a session name: letters, digits, ``-`` and ``_`` only."""
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.strip())[:60].strip("-_")
     return f"{stem or 'session'}-transcript{extension}"
+
+
+#: ``format`` values: (media type, file extension).
+FORMATS = {"ipynb": ("application/x-ipynb+json", ".ipynb"), "markdown": ("text/markdown; charset=utf-8", ".md")}
+
+
+def render(session: dict[str, Any], events: list[dict[str, Any]], fmt: str) -> tuple[str, str, str]:
+    """``(text, media type, file name)`` of a session's export in ``fmt`` (a key of :data:`FORMATS`)."""
+    media_type, extension = FORMATS[fmt]
+    if fmt == "ipynb":
+        text = json.dumps(to_notebook(session, events), indent=1, ensure_ascii=False)
+    else:
+        text = to_markdown(session, events)
+    return text, media_type, export_filename(str(session.get("name") or ""), extension)
+
+
+def write_new_file(folder: str, name: str, text: str) -> str:
+    """Write ``text`` to ``folder/name`` without replacing anything (``-1``, ``-2``, ... appended)."""
+    stem, dot, ext = name.rpartition(".")
+    for n in range(1000):
+        path = os.path.join(folder, name if n == 0 else f"{stem}-{n}{dot}{ext}")
+        try:
+            with open(path, "x", encoding="utf-8") as handle:
+                handle.write(text)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"too many exports named {name!r} in {folder}")

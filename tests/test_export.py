@@ -107,3 +107,17 @@ async def test_routes_download_and_save(api: Any, connect: Any, jp_fetch: Any, w
     assert status == 400 and "format" in error["error"]
     status, error = await api("GET", "sessions", "nope", "export")
     assert status == 404
+
+
+async def test_save_refuses_a_folder_that_became_a_link_out_of_the_root(api: Any, jp_root_dir: Path,
+                                                                        tmp_path: Path) -> None:
+    (jp_root_dir / "moving").mkdir()
+    status, session = await api("POST", "sessions", body={"backend": "claude", "cwd": "moving"})
+    assert status == 201
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (jp_root_dir / "moving").rename(jp_root_dir / "moved")
+    (jp_root_dir / "moving").symlink_to(outside)
+    status, error = await api("POST", "sessions", session["id"], "export", body={"format": "markdown"})
+    assert status == 403 and "outside" in error["error"]
+    assert list(outside.iterdir()) == []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import re
@@ -40,8 +39,6 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
 _TOOL_RULE = re.compile(r"^[^\x00-\x1f]{1,500}$")
 _MODEL = MODEL_NAME
 _AVAILABILITY_TTL = 60.0
-#: ``format`` values of ``sessions/{id}/export``.
-EXPORT_FORMATS = ("ipynb", "markdown")
 
 
 def _no_progress(step: str, label: str, status: str, detail: str | None = None) -> None:
@@ -200,42 +197,31 @@ class Orchestrator:
         return {"supported": True, "conversations": found}
 
     async def export(self, session_id: str, fmt: Any) -> tuple[str, str, str]:
-        """A session's conversation as ``(text, media type, file name)``; ``fmt`` is ipynb or markdown."""
+        """A session's conversation as ``(text, media type, file name)`` (see :mod:`..export`)."""
         from .. import export
 
-        if fmt not in EXPORT_FORMATS:
+        if not isinstance(fmt, str) or fmt not in export.FORMATS:
             raise ApiError(400, "'format' must be 'ipynb' or 'markdown'")
         session = self.get(session_id)
         await session.delivered()
         events = await session.read_events(0)
-        info = session.to_json()
-        if fmt == "ipynb":
-            text = json.dumps(export.to_notebook(info, events), indent=1, ensure_ascii=False)
-            return text, "application/x-ipynb+json", export.export_filename(str(info.get("name") or ""), ".ipynb")
-        return export.to_markdown(info, events), "text/markdown; charset=utf-8", export.export_filename(
-            str(info.get("name") or ""), ".md")
+        return await asyncio.to_thread(export.render, session.to_json(), events, fmt)
 
     async def save_export(self, session_id: str, fmt: Any) -> dict[str, Any]:
-        """Write the export into the session's folder (a new file, never an existing one)."""
+        """Write the export as a new file in the session's folder (re-checked inside the roots)."""
+        from .. import export
+
         text, _, name = await self.export(session_id, fmt)
         folder = self.get(session_id).cwd
 
         def write() -> str:
-            stem, dot, ext = name.rpartition(".")
-            for n in range(1000):
-                path = os.path.join(folder, name if n == 0 else f"{stem}-{n}{dot}{ext}")
-                try:
-                    with open(path, "x", encoding="utf-8") as handle:
-                        handle.write(text)
-                    return path
-                except FileExistsError:
-                    continue
-            raise ApiError(409, "too many exports of this session in its folder")
+            self.containing_root(os.path.realpath(folder))  # the folder may have become a symlink
+            return export.write_new_file(folder, name, text)
 
         try:
             path = await asyncio.to_thread(write)
         except OSError as exc:
-            raise ApiError(409, f"could not write the export into the session's folder: {exc.strerror}") from exc
+            raise ApiError(409, f"could not write the export into the session's folder: {exc}") from exc
         inside = path.startswith(self.root_real + os.sep)
         return {"ok": True, "file": path, "path": path[len(self.root_real) + 1:] if inside else None}
 
