@@ -173,7 +173,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     };
 
-    /** Permission requests of sessions not in view become notifications until answered anywhere. */
+    /** Sessions not in view: a permission request is a notification until answered anywhere; an ended turn a short one. */
     const notices = new Map<string, string>();
     const notifyAttention = (session: SessionInfo, attention: Attention): void => {
       for (const requestId of attention.settled) {
