@@ -134,8 +134,8 @@ class Server:
             text = response.read().decode()
         return json.loads(text) if text else None
 
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL) and remove its folders."""
+    def stop(self, keep_state: bool = False) -> None:
+        """Stop the server (SIGTERM, then SIGKILL) and remove its folders (unless ``keep_state``)."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -145,7 +145,8 @@ class Server:
                 self.proc.wait(5)
         if self._log is not None:
             self._log.close()
-        shutil.rmtree(self.base, ignore_errors=True)
+        if not keep_state:
+            shutil.rmtree(self.base, ignore_errors=True)
 
 
 def wait_http(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0, interval: float = 0.005) -> float:

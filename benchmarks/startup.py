@@ -55,7 +55,7 @@ def time_to_http(app: str, companion: bool, base: Path) -> tuple[float, float]:
         elapsed = _answered_at(server) - server.started_at
         cpu = _cpu_seconds(server.proc.pid)
     finally:
-        _stop_keep_state(server)
+        server.stop(keep_state=True)
     return elapsed, cpu
 
 
@@ -69,17 +69,6 @@ def _cpu_seconds(pid: int) -> float:
 def _answered_at(server: Any) -> float:
     return float(server.answered_at)
 
-
-def _stop_keep_state(server: Any) -> None:
-    if server.proc.poll() is None:
-        server.proc.terminate()
-        try:
-            server.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait(5)
-    if server._log is not None:
-        server._log.close()
 
 
 # -- the probe (runs in a child process) ------------------------------------------------------
