@@ -143,7 +143,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         await showErrorMessage('Cannot open the session', String(err?.message ?? err));
         return null;
       }
-      const content = new ChatPanel(info, services, app.commands.hasCommand('terminal:create-new') ? openTerminal : undefined);
+      const content = new ChatPanel(info, services, {
+        openTerminal: app.commands.hasCommand('terminal:create-new') ? openTerminal : undefined,
+        openSession: forked => void openSession(forked)
+      });
       const widget = new MainAreaWidget({ content });
       widget.id = content.id;
       widget.title.icon = companionIcon;

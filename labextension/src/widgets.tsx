@@ -287,7 +287,12 @@ export class ChatPanel extends ReactWidget {
   constructor(
     readonly session: SessionInfo,
     private readonly services: CompanionServices,
-    private readonly openTerminal?: (session: SessionInfo) => void
+    private readonly actions: {
+      /** Open a JupyterLab terminal in the session's folder. */
+      openTerminal?: (session: SessionInfo) => void;
+      /** Open another session's chat (a fork of this one). */
+      openSession?: (session: SessionInfo) => void;
+    } = {}
   ) {
     super();
     this.addClass('jp-Companion-chatPanel');
@@ -336,13 +341,36 @@ export class ChatPanel extends ReactWidget {
         <ChatView
           model={this.model}
           models={this.models}
-          onOpenTerminal={this.openTerminal ? () => this.openTerminal?.(this.session) : undefined}
+          onOpenTerminal={this.actions.openTerminal ? () => this.actions.openTerminal?.(this.session) : undefined}
+          onFork={this.actions.openSession ? this.fork : undefined}
           changes={this.changes}
           onExport={this.exportNotebook}
         />
       </UiContext.Provider>
     );
   }
+
+  /** A new session that continues a copy of this conversation (same backend and folder), opened. */
+  private fork = async (): Promise<void> => {
+    const info = { ...this.session, ...this.model.state.session } as SessionInfo;
+    try {
+      const forked = await this.services.api.createSession(
+        {
+          backend: info.backend,
+          cwd: info.cwd,
+          model: info.model ?? undefined,
+          permission_mode: info.permission_mode ?? undefined,
+          name: `${info.name || info.id} (fork)`,
+          resume_session: String(info.cli_session_id),
+          fork: true
+        },
+        () => undefined
+      );
+      this.actions.openSession?.(forked);
+    } catch (err: any) {
+      void showErrorMessage('Fork the session', String(err?.message ?? err));
+    }
+  };
 
   /** Save the conversation as a notebook next to the session's files and open it. */
   private exportNotebook = async (): Promise<void> => {

@@ -174,6 +174,19 @@ describe('chat view', () => {
   });
 });
 
+describe('fork and export buttons', () => {
+  it('offer Fork only once the CLI has a conversation, Export whenever it is wired', () => {
+    const model = new ChatModel({ sessionId: 's', wsUrl: 'ws://x/', schedule: fn => fn(), socketFactory: () => ({}) as any });
+    const fresh = renderToStaticMarkup(<ChatView model={model} onFork={() => undefined} onExport={() => undefined} />);
+    expect(fresh).not.toContain('aria-label="Fork the session"');
+    expect(fresh).toContain('aria-label="Export the conversation as a notebook"');
+    model.receive({ seq: 1, type: 'session_update', cli_session_id: 'c-1' });
+    const ready = renderToStaticMarkup(<ChatView model={model} onFork={() => undefined} />);
+    expect(ready).toContain('aria-label="Fork the session"');
+    expect(renderToStaticMarkup(<ChatView model={model} />)).not.toContain('Fork the session');
+  });
+});
+
 describe('command errors in the chat view', () => {
   it('shows a refused message, a refused permission answer and a failed mode switch where they belong', () => {
     const sent: string[] = [];

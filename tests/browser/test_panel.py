@@ -257,6 +257,15 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             assert (lab.root_dir / "browser-flow-transcript.ipynb").exists()
             page.screenshot(path=str(artifacts / "panel-exported-notebook.png"))
 
+            # Fork: a new session continuing a copy of the first conversation opens in its own tab.
+            page.locator(f'.lm-TabBar-tab[data-id="jupyter-companion-chat-{session_id}"]').click()
+            first_chat.get_by_role("button", name="Fork the session").click()
+            fork = page.locator(".jp-Companion-chat:has(.jp-Companion-chatTitle:text-is('browser flow (fork)'))")
+            fork.wait_for()
+            fork_info = lab.api("GET", f"sessions/{fork.get_attribute('data-session-id')}")
+            assert fork_info["phase"] == "ready" and fork_info["cli_session_id"] == original
+            assert fork_info["cwd"] == lab.api("GET", f"sessions/{session_id}")["cwd"]
+
 
 HISTORY_TURNS = 400  # x ~7 stored events each: a history of a few thousand events
 

@@ -202,6 +202,8 @@ export interface ChatViewProps {
   changes?: ChangesModel;
   /** Save the conversation as a notebook (and open it); adds the "Export" button when given. */
   onExport?: () => void;
+  /** Continue a copy of the conversation in a new session; adds the "Fork" button once the CLI has a conversation. */
+  onFork?: () => void;
 }
 
 /** The session's branch, with how far it is ahead of / behind its upstream. */
@@ -367,6 +369,18 @@ export function ChatView(props: ChatViewProps): JSX.Element {
         {connection !== 'connected' ? (
           <button type="button" className="jp-Button jp-mod-styled" aria-label="Reconnect now" onClick={() => model.reconnect()}>
             Reconnect
+          </button>
+        ) : null}
+        {props.onFork && session.cli_session_id ? (
+          <button
+            type="button"
+            className="jp-Button jp-mod-styled"
+            aria-label="Fork the session"
+            title="Continue a copy of this conversation in a new session (this one stays as it is)"
+            disabled={isBusy(state)}
+            onClick={props.onFork}
+          >
+            Fork
           </button>
         ) : null}
         {props.onExport ? (
