@@ -1,8 +1,8 @@
 import * as React from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it, vi } from 'vitest';
-import { BranchBadge, ChatView, PullRequestBadge, formatCost, phaseClass } from '../src/components/ChatView';
-import { matchCommands } from '../src/components/Composer';
+import { BranchBadge, ChatView, PullRequestBadge, formatCost, phaseClass, promptHistory } from '../src/components/ChatView';
+import { matchCommands, stepHistory } from '../src/components/Composer';
 import { applyProgress, conversationLabel, timeAgo } from '../src/components/NewSessionForm';
 import { PermissionBanner, describeSuggestion } from '../src/components/PermissionBanner';
 import { SessionsList, filterSessions, groupSessions } from '../src/components/SessionsList';
@@ -286,5 +286,29 @@ describe('sidebar filter', () => {
     expect(filterSessions(all, 'codex').map(s => s.id)).toEqual(['b']);
     expect(filterSessions(all, 'opus tests').map(s => s.id)).toEqual(['c']);
     expect(filterSessions(all, 'nothing')).toEqual([]);
+  });
+});
+
+describe('prompt history', () => {
+  it('walks up to older prompts and back down to the draft', () => {
+    const history = ['one', 'two', 'three'];
+    expect(stepHistory(history, null, 'up', 'draft')).toEqual({ index: 2, text: 'three' });
+    expect(stepHistory(history, 2, 'up', 'draft')).toEqual({ index: 1, text: 'two' });
+    expect(stepHistory(history, 0, 'up', 'draft')).toBeNull(); // the oldest: stay
+    expect(stepHistory(history, 1, 'down', 'draft')).toEqual({ index: 2, text: 'three' });
+    expect(stepHistory(history, 2, 'down', 'draft')).toEqual({ index: null, text: 'draft' });
+    expect(stepHistory(history, null, 'down', 'draft')).toBeNull();
+    expect(stepHistory([], null, 'up', '')).toBeNull();
+  });
+
+  it('collects the prompts of the transcript, repeats in a row once', () => {
+    const items: any[] = [
+      { kind: 'user', key: 'a', seq: 1, content: 'fix it' },
+      { kind: 'assistant', key: 'b', seq: 2, blocks: [] },
+      { kind: 'user', key: 'c', seq: 3, content: 'fix it' },
+      { kind: 'user', key: 'd', seq: 4, content: '  ' },
+      { kind: 'user', key: 'e', seq: 5, content: 'and test it' }
+    ];
+    expect(promptHistory(items)).toEqual(['fix it', 'and test it']);
   });
 });

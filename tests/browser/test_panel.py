@@ -406,6 +406,15 @@ def test_echo_session_history_live_sidebar_and_composer(tmp_path: Path, browser:
         stored = lab.api("GET", f"sessions/{sid}/events?after={last_seq}")["events"]
         pictures = [e for e in stored if e["type"] == "user_message" and e["content"] == "with a picture"]
         assert pictures and pictures[0]["images"][0]["media_type"] == "image/png"
+        # Up in the empty composer recalls the last prompt, Down goes back to the (empty) draft
+        composer.press("ArrowUp")
+        page.wait_for_function("el => el.value === 'with a picture'", arg=composer.element_handle())
+        composer.press("ArrowUp")
+        page.wait_for_function("el => el.value === 'ask Bash now'", arg=composer.element_handle())
+        composer.press("ArrowDown")
+        page.wait_for_function("el => el.value === 'with a picture'", arg=composer.element_handle())
+        composer.press("ArrowDown")
+        page.wait_for_function("el => el.value === ''", arg=composer.element_handle())
 
         # "Open terminal here": a JupyterLab terminal whose shell starts in the session's folder.
         chat.get_by_role("button", name="Open a terminal in the session folder").click()

@@ -272,6 +272,17 @@ export function PullRequestBadge(props: { pr?: PullRequestInfo | null }): JSX.El
   );
 }
 
+/** The user's prompts in order, repeats in a row collapsed (for Up/Down in the composer). */
+export function promptHistory(items: TranscriptItem[]): string[] {
+  const prompts: string[] = [];
+  for (const item of items) {
+    if (item.kind === 'user' && item.content.trim() && prompts[prompts.length - 1] !== item.content) {
+      prompts.push(item.content);
+    }
+  }
+  return prompts;
+}
+
 /** Re-render when the changes model changes (no-op without one). */
 function useChangesCount(changes: ChangesModel | undefined): number | null {
   const [, setTick] = React.useState(0);
@@ -331,6 +342,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
   );
 
   const commands = slashCommandsOf(state);
+  const history = React.useMemo(() => promptHistory(state.items), [state.items]);
   return (
     <div className="jp-Companion-chat" data-session-id={model.sessionId} data-phase={state.phase} data-connection={connection}>
       <div className="jp-Companion-chatHeader">
@@ -462,6 +474,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
           )
         }
         error={state.controlError ? describeControlError(state.controlError.type, state.controlError.message) : null}
+        history={history}
         onInterrupt={() => model.interrupt()}
         onModel={m => model.setModel(m)}
         onMode={m => model.setPermissionMode(m)}

@@ -1,6 +1,7 @@
 /**
  * The prompt composer: multi-line input (Enter sends, Shift+Enter newline),
- * slash-command menu, image paste, interrupt button, model and mode switchers.
+ * slash-command menu, prompt history (Up on the first line, Down on the last),
+ * image paste, interrupt button, model and mode switchers.
  */
 import * as React from 'react';
 import { PERMISSION_MODES } from '../model/types';
@@ -24,6 +25,31 @@ export interface ComposerProps {
   onInterrupt: () => void;
   onModel: (model: string) => void;
   onMode: (mode: string) => void;
+  /** The user's earlier prompts in this session, oldest first (Up/Down recall them). */
+  history?: string[];
+}
+
+/**
+ * One step through the prompt history: ``index`` is the entry shown (null: the user's own draft).
+ * Up goes to older prompts, Down back towards the draft.
+ */
+export function stepHistory(
+  history: string[],
+  index: number | null,
+  direction: 'up' | 'down',
+  draft: string
+): { index: number | null; text: string } | null {
+  if (!history.length) {
+    return null;
+  }
+  if (direction === 'up') {
+    const next = index === null ? history.length - 1 : Math.max(0, index - 1);
+    return next === index ? null : { index: next, text: history[next] };
+  }
+  if (index === null) {
+    return null;
+  }
+  return index + 1 < history.length ? { index: index + 1, text: history[index + 1] } : { index: null, text: draft };
 }
 
 /** Slash commands matching what the user typed so far (`/co` → `/compact`, ...). */
@@ -57,6 +83,8 @@ export function Composer(props: ComposerProps): JSX.Element {
   const [images, setImages] = React.useState<ImageAttachment[]>([]);
   const [menuIndex, setMenuIndex] = React.useState(0);
   const [menuClosed, setMenuClosed] = React.useState(false);
+  const [historyIndex, setHistoryIndex] = React.useState<number | null>(null);
+  const draft = React.useRef('');
   const matches = menuClosed ? [] : matchCommands(text, props.commands);
 
   const send = () => {
@@ -67,6 +95,30 @@ export function Composer(props: ComposerProps): JSX.Element {
     props.onSend(trimmed, images);
     setText('');
     setImages([]);
+    setHistoryIndex(null);
+  };
+
+  /** Up on the first line of the text (or Down on its last line) walks the prompt history. */
+  const recall = (e: React.KeyboardEvent<HTMLTextAreaElement>): boolean => {
+    const area = e.currentTarget;
+    const up = e.key === 'ArrowUp';
+    const atEdge = up
+      ? !text.slice(0, area.selectionStart).includes('\n')
+      : !text.slice(area.selectionEnd).includes('\n');
+    if ((!up && e.key !== 'ArrowDown') || !atEdge || e.shiftKey || e.altKey || e.metaKey || e.ctrlKey) {
+      return false;
+    }
+    if (historyIndex === null && up) {
+      draft.current = text;
+    }
+    const step = stepHistory(props.history ?? [], historyIndex, up ? 'up' : 'down', draft.current);
+    if (!step) {
+      return false;
+    }
+    e.preventDefault();
+    setHistoryIndex(step.index);
+    setText(step.text);
+    return true;
   };
 
   const onKeyDown = (e: React.KeyboardEvent<HTMLTextAreaElement>) => {
@@ -91,6 +143,9 @@ export function Composer(props: ComposerProps): JSX.Element {
         setMenuClosed(true);
         return;
       }
+    }
+    if (recall(e)) {
+      return;
     }
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
@@ -153,7 +208,7 @@ export function Composer(props: ComposerProps): JSX.Element {
       <textarea
         className="jp-Companion-input jp-mod-styled"
         aria-label="Message to the agent"
-        placeholder="Message the agent — Enter to send, Shift+Enter for a new line, / for commands"
+        placeholder="Message the agent — Enter to send, Shift+Enter for a new line, / for commands, ↑ for earlier prompts"
         value={text}
         rows={3}
         disabled={props.disabled}
@@ -161,6 +216,7 @@ export function Composer(props: ComposerProps): JSX.Element {
           setText(e.target.value);
           setMenuClosed(false);
           setMenuIndex(0);
+          setHistoryIndex(null); // an edited prompt is a new draft
         }}
         onKeyDown={onKeyDown}
         onPaste={onPaste}
