@@ -103,3 +103,22 @@ async def test_route_lists_conversations_inside_the_root_only(api: Any, jp_root_
         assert status == code and "error" in data, (params, status, data)
     status, data = await api("GET", "backends", "nope", "conversations")
     assert status == 404 and "error" in data
+
+
+def test_reading_stops_at_the_first_prompt_and_at_the_byte_budget(tmp_path: Path) -> None:
+    config = tmp_path / ".claude"
+    path = write_transcript(config, "/w", "big", ["early prompt"])
+    with path.open("a") as handle:  # a huge tail that must not be needed
+        handle.write(json.dumps({"type": "user", "message": {"content": "x" * 5_000_000}}) + "\n")
+    (found,) = claude_transcripts.list_conversations({"HOME": str(tmp_path)})
+    assert found["title"] == "early prompt"
+    late = config / "projects" / "late" / "late.jsonl"
+    late.parent.mkdir()
+    filler = json.dumps({"type": "attachment", "content": "y" * 400_000})
+    prompt = json.dumps({"type": "user", "message": {"content": "too late"}, "sessionId": "late", "cwd": "/w"})
+    late.write_text(f"{filler}\n{prompt}")  # beyond HEAD_BYTES, and no final newline
+    assert [c["id"] for c in claude_transcripts.list_conversations({"HOME": str(tmp_path)})] == ["big"]
+    near = config / "projects" / "near" / "near.jsonl"
+    near.parent.mkdir()
+    near.write_text(prompt.replace("late", "near").replace("too near", "just in time"))  # no newline at all
+    assert "near" in [c["id"] for c in claude_transcripts.list_conversations({"HOME": str(tmp_path)})]

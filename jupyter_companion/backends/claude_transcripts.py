@@ -8,20 +8,23 @@ conversation's ``sessionId``, its ``cwd``, a ``timestamp`` and the prompt in ``m
 conversation. Any of them can be resumed with ``--resume <session id>`` (or forked with
 ``--fork-session``).
 
-Reading is bounded: the newest transcripts first, at most :data:`HEAD_BYTES` of each.
+Reading is bounded: the newest transcripts first, each read in small chunks only up to its first
+prompt (at most :data:`HEAD_BYTES`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-#: How much of each transcript is read to find its cwd and first prompt.
+#: How much of each transcript is read at most to find its cwd and first prompt.
 HEAD_BYTES = 256 * 1024
+#: Read in chunks of this size, stopping at the first prompt.
+CHUNK_BYTES = 16 * 1024
 #: Transcripts looked at, newest first, before the limit is applied (bounds the scan).
 MAX_SCANNED = 2000
 #: Longest title kept.
@@ -53,35 +56,50 @@ def _is_real_prompt(text: str) -> bool:
     return bool(stripped) and not stripped.startswith("<")
 
 
+def _head_lines(path: Path) -> Iterator[bytes]:
+    """The complete lines within the first :data:`HEAD_BYTES` of a file, read in small chunks so
+    that a transcript whose first prompt comes early costs only what precedes it."""
+    with path.open("rb") as handle:
+        pending = b""
+        budget = HEAD_BYTES
+        while budget > 0:
+            chunk = handle.read(min(CHUNK_BYTES, budget))
+            if not chunk:
+                break
+            budget -= len(chunk)
+            *lines, pending = (pending + chunk).split(b"\n")
+            yield from lines
+        if pending and budget > 0:  # the file ended without a final newline
+            yield pending
+
+
 def read_head(path: Path) -> dict[str, Any] | None:
     """The id, cwd, first prompt and start of one transcript; None when it holds no prompt."""
+    session_id = cwd = started = None
     try:
-        with path.open("rb") as handle:
-            head = handle.read(HEAD_BYTES)
+        for raw in _head_lines(path):
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue  # noise
+            if not isinstance(line, dict) or line.get("type") != "user" or line.get("isMeta"):
+                continue
+            session_id = session_id or line.get("sessionId")
+            cwd = cwd or line.get("cwd")
+            started = started or line.get("timestamp")
+            text = _prompt_text(line.get("message"))
+            if _is_real_prompt(text):
+                title = " ".join(text.split())
+                if len(title) > TITLE_CHARS:
+                    title = title[: TITLE_CHARS - 1] + "…"
+                return {
+                    "id": str(session_id or path.stem),
+                    "cwd": str(cwd) if cwd else None,
+                    "title": title,
+                    "started_at": started,
+                }
     except OSError:
         return None
-    session_id = cwd = started = None
-    for raw in head.splitlines():
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue  # a cut last line or noise
-        if not isinstance(line, dict) or line.get("type") != "user" or line.get("isMeta"):
-            continue
-        session_id = session_id or line.get("sessionId")
-        cwd = cwd or line.get("cwd")
-        started = started or line.get("timestamp")
-        text = _prompt_text(line.get("message"))
-        if _is_real_prompt(text):
-            title = " ".join(text.split())
-            if len(title) > TITLE_CHARS:
-                title = title[: TITLE_CHARS - 1] + "…"
-            return {
-                "id": str(session_id or path.stem),
-                "cwd": str(cwd) if cwd else None,
-                "title": title,
-                "started_at": started,
-            }
     return None
 
 
