@@ -668,9 +668,16 @@ hostile_text = st.one_of(
                      "project", "default", "plan", "claude", "local", "image/png", "allow", "deny"]),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=10).map(lambda t: t + "\ud800"),
 )
+
+
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Lists and objects of ``inner`` values (a named function: hypothesis inspects its source)."""
+    return st.lists(inner, max_size=4) | st.dictionaries(hostile_text, inner, max_size=4)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | hostile_text,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(hostile_text, inner, max_size=4),
+    _nested,
     max_leaves=12,
 )
 CREATE_KEYS = [*CREATE_FIELDS, "x"]
