@@ -5,36 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ChatModel } from '../src/model/chatModel';
-import { SessionConnection, SocketLike, parseFrame } from '../src/model/connection';
+import { SessionConnection, parseFrame } from '../src/model/connection';
 import { initialState, reduce, reduceAll } from '../src/model/reducer';
 import { CompanionEvent } from '../src/model/types';
-
-class FakeSocket implements SocketLike {
-  readyState = 0;
-  sent: string[] = [];
-  onopen: ((ev: any) => void) | null = null;
-  onclose: ((ev: any) => void) | null = null;
-  onerror: ((ev: any) => void) | null = null;
-  onmessage: ((ev: { data: any }) => void) | null = null;
-  constructor(readonly url: string) {}
-  send(data: string) {
-    this.sent.push(data);
-  }
-  close() {
-    this.readyState = 3;
-    this.onclose?.({});
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  deliver(obj: unknown) {
-    this.onmessage?.({ data: typeof obj === 'string' ? obj : JSON.stringify(obj) });
-  }
-  commands() {
-    return this.sent.map(s => JSON.parse(s));
-  }
-}
+import { FakeSocket } from './fakeSocket';
 
 function harness() {
   const sockets: FakeSocket[] = [];

@@ -1,30 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChatModel } from '../src/model/chatModel';
-import { SessionConnection, SocketLike, feedSocketUrl, sessionSocketUrl } from '../src/model/connection';
-
-class FakeSocket implements SocketLike {
-  readyState = 0;
-  sent: string[] = [];
-  onopen: ((ev: any) => void) | null = null;
-  onclose: ((ev: any) => void) | null = null;
-  onerror: ((ev: any) => void) | null = null;
-  onmessage: ((ev: { data: any }) => void) | null = null;
-  constructor(readonly url: string) {}
-  send(data: string) {
-    this.sent.push(data);
-  }
-  close() {
-    this.readyState = 3;
-    this.onclose?.({});
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  deliver(obj: unknown) {
-    this.onmessage?.({ data: JSON.stringify(obj) });
-  }
-}
+import { SessionConnection, feedSocketUrl, sessionSocketUrl } from '../src/model/connection';
+import { FakeSocket } from './fakeSocket';
 
 function harness() {
   const sockets: FakeSocket[] = [];
