@@ -1,20 +1,24 @@
 """ipywidgets chat for a companion session, and a progress bar for its creation.
 
-:class:`ChatModel` is the pure part (events in, Markdown transcript and state out) so it can be
-tested without a kernel; :class:`ChatWidget` wraps it in ipywidgets and follows the session's
-WebSocket from a daemon thread. Widget traits are only set under a lock, and ipykernel sends
-comm messages from any thread through its IOPub thread, so updates from the follower are safe.
+:class:`ChatModel` is the pure part (events in, transcript and state out) so it can be tested
+without a kernel; :class:`ChatWidget` wraps it in ipywidgets and follows the session's WebSocket
+from a daemon thread. Widget traits are only set under a lock, and ipykernel sends comm messages
+from any thread through its IOPub thread, so updates from the follower are safe.
+
+The transcript is HTML built by :mod:`jupyter_companion.chat_html` only: an ``Output`` widget's
+data is rendered as trusted (no sanitizer), so every string an agent, a tool or a user wrote is
+escaped there, and an agent's Markdown is rendered with raw HTML shown as text.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .chat_html import code_html, markdown_html, pre_html, text_html
 from .client.render import format_cost, tool_result_text, tool_summary
 
 if TYPE_CHECKING:
@@ -35,12 +39,12 @@ def widgets_available() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _fence(text: str) -> str:
-    """``text`` in a Markdown code fence long enough not to be closed by its content."""
-    ticks = "```"
-    while ticks in text:
-        ticks += "`"
-    return f"{ticks}\n{text}\n{ticks}"
+@dataclass(frozen=True)
+class Entry:
+    """One transcript entry: its safe HTML and its plain text."""
+
+    html: str
+    text: str
 
 
 @dataclass
@@ -53,7 +57,7 @@ class ChatModel:
     model: str = ""
     phase: str = ""
     cost_usd: float | None = None
-    entries: list[str] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
     streaming: str = ""
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_seq: int = 0
@@ -84,33 +88,37 @@ class ChatModel:
                 return True
             return False
         if kind == "user_message":
-            self.entries.append("**You:** " + str(event.get("content") or ""))
+            content = str(event.get("content") or "")
+            self._add(f"<p><b>You:</b> {text_html(content)}</p>", f"You: {content}")
         elif kind == "assistant":
             self._assistant(event)
         elif kind == "tool_result":
             text = tool_result_text(event.get("content"))
             mark = "✗" if event.get("is_error") else "←"
             if text.strip():
-                self.entries.append(f"{mark} tool output:\n\n{_fence(text[:2000])}")
+                self._add(f"<p>{mark} tool output:</p>{pre_html(text[:2000])}", f"{mark} tool output:\n{text[:2000]}")
             else:
-                self.entries.append(f"{mark} tool finished (no output)")
+                self._add(f"<p>{mark} tool finished (no output)</p>", f"{mark} tool finished (no output)")
         elif kind == "permission_request":
             self.pending[str(event.get("request_id"))] = event
-            self.entries.append(
-                f"⚠ permission requested: `{tool_summary(str(event.get('tool_name')), event.get('input'))}`"
-            )
+            summary = tool_summary(str(event.get("tool_name")), event.get("input"))
+            self._add(f"<p>⚠ permission requested: {code_html(summary)}</p>", f"⚠ permission requested: {summary}")
         elif kind == "permission_resolved":
             self.pending.pop(str(event.get("request_id")), None)
             verb = "allowed" if event.get("behavior") == "allow" else "denied"
-            self.entries.append(f"*{verb} ({event.get('by', 'user')})*")
+            line = f"{verb} ({event.get('by', 'user')})"
+            self._add(f"<p><i>{text_html(line)}</i></p>", line)
         elif kind == "result":
             self.streaming = ""
             if event.get("cost_usd") is not None:
                 self.cost_usd = float(event["cost_usd"])
             if event.get("is_error"):
-                self.entries.append(f"**✗ turn ended with an error** {event.get('text') or ''}".rstrip())
+                detail = str(event.get("text") or "")
+                line = f"✗ turn ended with an error {detail}".rstrip()
+                self._add(f"<p><b>✗ turn ended with an error</b> {text_html(detail)}</p>", line)
         elif kind == "error":
-            self.entries.append(f"**error:** {event.get('message')}")
+            message = str(event.get("message"))
+            self._add(f"<p><b>error:</b> {text_html(message)}</p>", f"error: {message}")
         elif kind == "phase":
             self.phase = str(event.get("phase") or self.phase)
             if self.phase == "terminated":
@@ -123,6 +131,9 @@ class ChatModel:
             return False
         return True
 
+    def _add(self, html_text: str, plain: str) -> None:
+        self.entries.append(Entry(html_text, plain))
+
     def _assistant(self, event: dict[str, Any]) -> None:
         message = event.get("message") or {}
         for block in message.get("content") or []:
@@ -130,19 +141,28 @@ class ChatModel:
                 continue
             if block.get("type") == "text":
                 self.streaming = ""
-                self.entries.append(str(block.get("text") or ""))
+                text = str(block.get("text") or "")
+                self._add(markdown_html(text), text)
             elif block.get("type") == "tool_use":
-                self.entries.append(f"→ `{tool_summary(str(block.get('name')), block.get('input'))}`")
+                summary = tool_summary(str(block.get("name")), block.get("input"))
+                self._add(f"<p>→ {code_html(summary)}</p>", f"→ {summary}")
         model = message.get("model")
         if model:
             self.model = str(model)
 
-    def markdown(self) -> str:
-        """The transcript as Markdown (the reply being streamed last)."""
-        parts = list(self.entries)
+    def plain_text(self) -> str:
+        """The transcript as plain text (the reply being streamed last)."""
+        parts = [entry.text for entry in self.entries]
         if self.streaming:
             parts.append(self.streaming + " ▌")
-        return "\n\n".join(parts) if parts else "*No messages yet.*"
+        return "\n\n".join(parts) if parts else "No messages yet."
+
+    def html(self) -> str:
+        """The transcript as safe HTML (see :mod:`jupyter_companion.chat_html`)."""
+        parts = [entry.html for entry in self.entries]
+        if self.streaming:
+            parts.append(markdown_html(self.streaming + " ▌"))
+        return "\n".join(parts) if parts else "<p><i>No messages yet.</i></p>"
 
     def status_line(self) -> str:
         """``phase · cost · pending`` for the footer."""
@@ -157,11 +177,11 @@ class ChatModel:
 
 def _describe_request(req: dict[str, Any]) -> str:
     name = str(req.get("tool_name") or "tool")
-    body = html.escape(json.dumps(req.get("input"), ensure_ascii=False, indent=1)[:1500])
-    desc = f"<div>{html.escape(str(req['description']))}</div>" if req.get("description") else ""
+    body = json.dumps(req.get("input"), ensure_ascii=False, indent=1)[:1500]
+    desc = f"<div>{text_html(str(req['description']))}</div>" if req.get("description") else ""
     return (
-        f"<b>{html.escape(tool_summary(name, req.get('input')))}</b>{desc}"
-        f"<pre style='margin:2px 0'>{body}</pre><small>request {html.escape(str(req.get('request_id')))}</small>"
+        f"<b>{text_html(tool_summary(name, req.get('input')))}</b>{desc}"
+        f"{pre_html(body)}<small>request {text_html(str(req.get('request_id')))}</small>"
     )
 
 
@@ -263,17 +283,17 @@ class ChatWidget:
         with self._lock:
             m = self.model
             self._last_render = time.monotonic()
-            title = html.escape(m.name or m.session_id)
-            self.header.value = f"<b>{title}</b> <small>{html.escape(m.backend)} · {html.escape(m.model)} · {html.escape(m.session_id)}</small>"
-            md = m.markdown()
+            title = text_html(m.name or m.session_id)
+            details = text_html(f"{m.backend} · {m.model} · {m.session_id}")
+            self.header.value = f"<b>{title}</b> <small>{details}</small>"
             self.transcript.outputs = (
                 {
                     "output_type": "display_data",
-                    "data": {"text/markdown": md, "text/plain": md},
+                    "data": {"text/html": m.html(), "text/plain": m.plain_text()},
                     "metadata": {},
                 },
             )
-            self.status.value = f"<small>{html.escape(m.status_line())}</small>"
+            self.status.value = f"<small>{text_html(m.status_line())}</small>"
             if permissions:
                 rows = []
                 for request_id, req in list(m.pending.items()):
@@ -285,7 +305,7 @@ class ChatWidget:
                 self.permissions.children = tuple(rows)
 
     def _show_error(self, exc: BaseException) -> None:
-        self.error.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+        self.error.value = f"<span style='color:#b00'>{text_html(str(exc))}</span>"
 
     # -- actions ---------------------------------------------------------------------------------
     def send(self, text: str | None = None) -> None:

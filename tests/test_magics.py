@@ -175,12 +175,12 @@ def test_completion(magics: CompanionMagics, fake: FakeCompanion) -> None:
 
 
 # -- widgets -----------------------------------------------------------------------------------------
-def test_chat_model_builds_markdown() -> None:
+def test_chat_model_builds_the_transcript() -> None:
     model = ChatModel("s1")
     model.load_session({"name": "n", "backend": "claude", "phase": "ready", "pending_permissions": []})
     model.apply({"seq": 1, "type": "user_message", "content": "hi"})
     model.apply({"seq": None, "type": "stream_delta", "kind": "text", "text": "Hel"})
-    assert model.markdown().endswith("Hel ▌")
+    assert model.plain_text().endswith("Hel ▌")
     model.apply(
         {
             "seq": 2,
@@ -207,9 +207,10 @@ def test_chat_model_builds_markdown() -> None:
     model.apply({"seq": 4, "type": "permission_resolved", "request_id": "r1", "behavior": "allow"})
     model.apply({"seq": 5, "type": "result", "is_error": False, "cost_usd": 0.5})
     model.apply({"seq": 6, "type": "phase", "phase": "ready"})
-    md = model.markdown()
-    assert md.split("\n\n")[:3] == ["**You:** hi", "Hello", "→ `Bash: ls`"]
-    assert "▌" not in md and model.pending == {}
+    text = model.plain_text()
+    assert text.split("\n\n")[:3] == ["You: hi", "Hello", "→ Bash: ls"]
+    assert "▌" not in text and model.pending == {}
+    assert "<code>Bash: ls</code>" in model.html()
     assert model.status_line() == "ready · $0.5000"
 
 
@@ -228,7 +229,10 @@ def test_chat_widget_buttons_drive_the_api(fake: FakeCompanion) -> None:
     allow = widget.permissions.children[0].children[1].children[0]
     allow.click()
     assert fake.sessions[sid]["pending_permissions"] == []
-    assert widget.transcript.outputs[0]["data"]["text/markdown"].startswith("**You:** touch x")
+    data = widget.transcript.outputs[0]["data"]
+    assert "text/markdown" not in data  # rendered as trusted in an Output: HTML built safely instead
+    assert data["text/plain"].startswith("You: touch x")
+    assert data["text/html"].startswith("<p><b>You:</b> touch x</p>")
     widget.close()
 
 
@@ -249,7 +253,7 @@ def test_chat_widget_follows_in_background(fake: FakeCompanion) -> None:
     widget.start()
     try:
         assert got_result.wait(30), "the follower thread delivered no result event"
-        assert "Hello there" in widget.model.markdown()
+        assert "Hello there" in widget.model.plain_text()
         assert widget.thread_alive()
     finally:
         widget.close()

@@ -19,6 +19,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 WAIT = 60_000  # ms: generous Playwright waits for a 2-core CI machine (not timing assertions)
 KERNEL_STUCK = 20_000  # ms without the first cell starting: the frontend's kernel link is stuck
 SESSION_NAME = "widget-test"
+#: Hostile agent output: raw HTML in a reply, a backtick-laden file name in a tool's code span.
+PWN_HTML = '<img src=x onerror="window.__pwned=1">'
+PWN_FILE = "notes`<img src=x onerror=window.__pwned=1>`.txt"
 
 
 def _reserved_port() -> int:
@@ -110,7 +113,10 @@ def test_chat_widget_prompt_and_permission(
                 ToolUse("Bash", {"command": "touch made-by-widget.txt", "description": "Create the file"}),
             ],
         )
-        srv.on_tool_result(Text("Done: **made-by-widget.txt** exists now."))
+        srv.on_tool_result(Text("Done: **made-by-widget.txt** exists now."), tool="Bash")
+        srv.on(r"show some html", [Text(f"Here is markup: {PWN_HTML} as text.", chunks=2),
+                                   ToolUse("Write", {"file_path": PWN_FILE, "content": "x"})])
+        srv.on_tool_result(Text("Fine, not written."), tool="Write")
         env = claude_env(srv.base_url, home)
         env.update(
             JUPYTER_COMPANION_URL=f"http://127.0.0.1:{port}/",
@@ -172,10 +178,26 @@ def test_chat_widget_prompt_and_permission(
             )
             page.screenshot(path=str(artifacts / "notebook-widget-allowed.png"))
 
+            # Hostile agent output is shown as text, never run: raw HTML in a reply, and a file name
+            # whose backticks would close the code span of the tool summary.
+            textarea.fill("please show some html")
+            send.click()
+            deny = chat.locator("button.jupyter-button:has-text('Deny')")
+            deny.wait_for()
+            transcript.get_by_text(f"Here is markup: {PWN_HTML} as text.").wait_for()
+            transcript.get_by_text(f"Write: {PWN_FILE}").first.wait_for()
+            assert PWN_FILE in chat.inner_text()
+            assert transcript.locator("img").count() == 0
+            page.screenshot(path=str(artifacts / "notebook-widget-hostile.png"))
+            deny.click()
+            transcript.locator("text=Fine, not written.").wait_for()
+            assert page.evaluate("typeof window.__pwned") == "undefined"
+            assert not (root / PWN_FILE).exists()
+
             stored = lab.api("GET", f"sessions/{session['id']}/events?after=0")["events"]
             prompts = [e["content"] for e in stored if e["type"] == "user_message"]
-            assert prompts == ["please say hello", "now make a file"]
-            assert [e["behavior"] for e in stored if e["type"] == "permission_resolved"] == ["allow"]
+            assert prompts == ["please say hello", "now make a file", "please show some html"]
+            assert [e["behavior"] for e in stored if e["type"] == "permission_resolved"] == ["allow", "deny"]
             assert [e.splitlines()[0] for e in errors] == []
 
 
