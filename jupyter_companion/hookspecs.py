@@ -24,7 +24,8 @@ Objects handed to hooks:
 - ``app``: the :class:`jupyter_companion.app.CompanionApp` (``app.config`` for traitlets
   configuration, ``app.serverapp`` for the Jupyter server, ``app.store`` for persistence).
 - ``session``: a :class:`jupyter_companion.sessions.session.Session` (``session.id``,
-  ``session.info`` -- the session object of API.md as a dict --, ``session.cwd``).
+  ``session.info`` -- the session object of API.md as a dict --, ``session.cwd``,
+  ``session.backend_spec`` -- the :class:`~jupyter_companion.backends.base.BackendSpec` it runs).
 - ``event``: a stored or transient event dict of API.md (``{seq, type, ts, session_id, ...}``).
 """
 

@@ -165,6 +165,10 @@ class BackendSpec:
     #: item is ``{id, cwd, title, started_at?, updated_at?}`` and only those ``keep(item)``
     #: accepts count towards ``limit``.
     list_conversations: ConversationLister | None = None
+    #: True when the CLI applies a session's ``allowed_tools`` itself (Claude's
+    #: ``--allowedTools``): the core's builtin rule plugin then never answers its requests, since
+    #: a request such a CLI still sends was escalated on purpose.
+    applies_allowed_tools: bool = False
 
 
 def find_binary(configured: str | None, default_name: str) -> str | None:

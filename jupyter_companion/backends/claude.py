@@ -455,5 +455,6 @@ def register_backends(register: Any, app: Any) -> None:
             check=config.availability,
             models=MODELS,
             list_conversations=list_conversations,
+            applies_allowed_tools=True,
         )
     )

@@ -195,15 +195,21 @@ TOOL_ITEMS = frozenset(
 )
 
 
+def _change(path: Any, kind: Any, diff: Any) -> dict[str, Any]:
+    """One file of a Codex patch: ``{path, kind, diff}`` plus ``move_path`` for a rename."""
+    change: dict[str, Any] = {
+        "path": str(path or ""),
+        "kind": kind.get("type") if isinstance(kind, dict) else kind,
+        "diff": diff or "",
+    }
+    if isinstance(kind, dict) and kind.get("move_path"):
+        change["move_path"] = str(kind["move_path"])
+    return change
+
+
 def _file_change_tool(changes: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     norm = [
-        {
-            "path": str(change.get("path", "")),
-            "kind": (change.get("kind") or {}).get("type")
-            if isinstance(change.get("kind"), dict)
-            else change.get("kind"),
-            "diff": change.get("diff", ""),
-        }
+        _change(change.get("path"), change.get("kind"), change.get("diff"))
         for change in changes
         if isinstance(change, dict)
     ]
@@ -302,12 +308,9 @@ def approval_tool(
         return "Bash", {"command": display_command(params.get("command")), "cwd": params.get("cwd")}
     if method == "applyPatchApproval":
         changes = [
-            {
-                "path": path,
-                "kind": (change or {}).get("type"),
-                "diff": (change or {}).get("unified_diff") or (change or {}).get("content", ""),
-            }
+            _change(path, change, (change or {}).get("unified_diff") or (change or {}).get("content", ""))
             for path, change in (params.get("fileChanges") or {}).items()
+            if isinstance(change, dict) or change is None
         ]
         return "Edit", {"file_path": changes[0]["path"] if changes else "", "changes": changes}
     if method == "item/permissions/requestApproval":

@@ -142,6 +142,11 @@ class Session(AdapterSink):
         return str(self.info["cwd"])
 
     @property
+    def backend_spec(self) -> BackendSpec | None:
+        """The registered backend this session runs (None when its plugin is gone)."""
+        return self.orch.backend(str(self.info.get("backend")))
+
+    @property
     def archived(self) -> bool:
         """True once archived."""
         return bool(self.info.get("archived"))

@@ -29,10 +29,18 @@ def real_codex() -> str:
     return ensure_cli("codex")
 
 
+def _patch(*files: str) -> str:
+    """A shell command Codex turns into a file-change approval (``apply_patch`` heredoc)."""
+    adds = "".join(f"*** Add File: {name}\n+{name}\n" for name in files)
+    return f"apply_patch <<'EOF'\n*** Begin Patch\n{adds}*** End Patch\nEOF\n"
+
+
 @pytest.fixture
 def openai_server() -> Iterator[ScriptedOpenAI]:
     rules = [
         Rule(user_contains="touch by rule", command="touch by-rule.txt"),
+        Rule(user_contains="patch inside only", command=_patch("src/one.txt", "src/two.txt")),
+        Rule(user_contains="patch two places", command=_patch("src/three.txt", "zz-outside.txt")),
         Rule(user_contains="run the command", command="echo via-api > api-marker.txt"),
         Rule(after_output_contains="", text="The command step is over."),
         Rule(user_contains="stall", text="Thinking for a very long time ...", stall=True),
@@ -219,3 +227,31 @@ async def test_codex_allowed_tools_rule_approves_only_matching_commands(api: Any
     await stream.send({"type": "permission_response", "request_id": other["request_id"], "behavior": "deny"})
     await stream.until(lambda e: e["type"] == "result" and e["seq"] > other["seq"], timeout=90)
     assert not (workdir / "api-marker.txt").exists()
+
+
+async def test_codex_multi_file_patch_needs_every_path_covered(api: Any, connect: Any, workdir: Path,
+                                                                openai_server: ScriptedOpenAI) -> None:
+    """An ``Edit(src/**)`` rule approves a real Codex patch only when every file it writes is under src/:
+    a patch whose first path matches but which also writes elsewhere still asks the user."""
+    (workdir / "src").mkdir()
+    session = await _session(api, allowed_tools=["Edit(src/**)"])
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "patch inside only"})
+    request = await stream.until_type("permission_request", timeout=90)
+    assert [c["path"] for c in request["input"]["changes"]] == [str(workdir / "src" / n) for n in ("one.txt", "two.txt")]
+    resolved = await stream.until_type("permission_resolved", timeout=30)
+    assert resolved["by"] == "plugin" and resolved["behavior"] == "allow"
+    await stream.until(lambda e: e["type"] == "result" and e["seq"] > resolved["seq"], timeout=90)
+    assert (workdir / "src" / "one.txt").exists() and (workdir / "src" / "two.txt").exists()
+
+    await stream.send({"type": "user_message", "content": "patch two places"})
+    other = await stream.until(lambda e: e["type"] == "permission_request" and e["seq"] > resolved["seq"], timeout=90)
+    paths = [c["path"] for c in other["input"]["changes"]]
+    assert paths == [str(workdir / "src" / "three.txt"), str(workdir / "zz-outside.txt")]  # first one matches
+    assert other["input"]["file_path"] == paths[0]
+    await asyncio.sleep(0.5)  # a plugin decision would have been made by now
+    _, info = await api("GET", "sessions", session["id"])
+    assert [p["request_id"] for p in info["pending_permissions"]] == [other["request_id"]]
+    await stream.send({"type": "permission_response", "request_id": other["request_id"], "behavior": "deny"})
+    await stream.until(lambda e: e["type"] == "result" and e["seq"] > other["seq"], timeout=90)
+    assert not (workdir / "zz-outside.txt").exists() and not (workdir / "src" / "three.txt").exists()
