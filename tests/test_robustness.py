@@ -736,7 +736,7 @@ def test_create_validation_only_raises_4xx(tmp_path_factory: pytest.TempPathFact
     orch = _orchestrator(root)
     try:
         opts = orch._validate(body)
-        cwd = orch.resolve_cwd(body.get("cwd"))
+        cwd = orch.folders.resolve_cwd(body.get("cwd"))
     except ApiError as exc:
         assert 400 <= exc.status < 500 and exc.message
         return

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import DirtyWorktreeError, GitError, NotARepositoryError
+from .errors import DirtyWorktreeError, GitError, NotARepositoryError, PathOutsideRootError
 from .info import (
     checked_out_branches,
     current_branch,
@@ -28,7 +28,7 @@ from .info import (
     repo_info,
     validate_branch_name,
 )
-from .paths import confine
+from .paths import confine, is_within
 from .runner import NETWORK_TIMEOUT, run_git
 
 #: ``progress(step, label, status, detail=None)``; status is in_progress, done or error.
@@ -256,9 +256,32 @@ def _inspect(
 
 
 def _inner_cwd(worktree: Path, folder: Path, work_root: Path) -> Path:
-    """The same sub-folder of the new worktree as ``folder`` was of the original working tree."""
+    """The same sub-folder of the new worktree as ``folder`` was of the original working tree,
+    resolved; it must stay inside the worktree (the branch may make it a symlink elsewhere)."""
     inner = worktree / folder.relative_to(work_root)
-    return inner if inner.is_dir() else worktree
+    if not inner.is_dir():
+        return worktree.resolve()
+    real = inner.resolve()
+    if not is_within(real, worktree.resolve()):
+        raise PathOutsideRootError(f"in this branch {inner} is a link to {real}, outside the worktree")
+    return real
+
+
+def _still_inside(
+    folder: Path, root: str | os.PathLike[str], branch: str, work_root: Path, previous: str | None
+) -> Path:
+    """``folder`` resolved after a checkout. When the branch made it point out of ``root``, the
+    working tree goes back to ``previous`` and :class:`PathOutsideRootError` is raised."""
+    real = folder.resolve()
+    if is_within(real, Path(root).resolve()):
+        return real
+    back = ""
+    if previous and previous != branch:
+        restored = run_git(["checkout", "--quiet", previous, "--"], work_root, check=False)
+        back = f"; switched back to {previous}" if restored.ok else f"; could not switch back to {previous}"
+    raise PathOutsideRootError(
+        f"on branch {branch} the folder {folder} is a link to {real}, outside the server's root folder{back}"
+    )
 
 
 async def prepare_workspace(
@@ -308,8 +331,10 @@ async def prepare_workspace(
                 lambda: _checkout(work_root, target, create_branch, start_point),
             )
             await steps.run("pulling_git", "Pulling latest changes", lambda: _pull(work_root))
+            previous = info["branch"] or info["head"]
+            real = await asyncio.to_thread(_still_inside, folder, root, target, work_root, previous)
             return WorkspaceResult(
-                cwd=str(folder),
+                cwd=str(real),
                 branch=target,
                 repo_root=str(work_root),
                 requested_branch=target,
@@ -326,7 +351,11 @@ async def prepare_workspace(
         )
     if wt.temp_branch is None:
         await steps.run("pulling_git", "Pulling latest changes", lambda: _pull(wt.path))
-    inner = await asyncio.to_thread(_inner_cwd, wt.path, folder, work_root)
+    try:
+        inner = await asyncio.to_thread(_inner_cwd, wt.path, folder, work_root)
+    except GitError:
+        await remove_worktree(main_root, wt.path, force=True, delete_branch=wt.temp_branch)
+        raise
     return WorkspaceResult(
         cwd=str(inner),
         branch=wt.branch,

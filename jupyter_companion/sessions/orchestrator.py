@@ -19,17 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.base import PERMISSION_MODES, BackendError, BackendSpec, CommandWrapper, no_wrapper
 from ..errors import ApiError
-from ..events import MODEL_NAME, has_lone_surrogate, now_iso
+from ..events import MODEL_NAME, now_iso
 from ..plugins import PluginManager
 from ..sandboxes.base import SandboxSpec
 from ..settings import SettingsService
 from ..store import Store
 from .feed import SessionFeed
+from .folders import Folders
 from .session import Session
 from .supervisor import Supervisor, SupervisorPolicy
 
 if TYPE_CHECKING:
-    from ..workspace import GitTracker
+    from .git_tracker import GitTracker
 
 log = logging.getLogger("jupyter_companion.orchestrator")
 
@@ -80,8 +81,7 @@ class Orchestrator:
         self._active = False
         self._git: GitTracker | None = None
         self._activate_lock = asyncio.Lock()
-        self.root_real = os.path.realpath(config.root_dir)
-        self.allowed_real = [self.root_real] + [os.path.realpath(p) for p in config.allowed_roots]
+        self.folders = Folders(config.root_dir, config.allowed_roots)
 
     # -- registry --------------------------------------------------------------------------
 
@@ -114,13 +114,6 @@ class Orchestrator:
                 await spec.teardown(session)
             except Exception:
                 log.exception("sandbox %s failed to tear down session %s", spec.name, session.id)
-
-    def containing_root(self, path: str) -> str:
-        """The allowed root (server root or an extra allowed folder) that contains ``path``."""
-        for root in sorted(self.allowed_real, key=len, reverse=True):
-            if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
-                return root
-        raise ApiError(403, "the folder is outside the Jupyter server's root folder")
 
     def base_env(self) -> dict[str, str]:
         """The environment every CLI inherits (server env plus configured extras)."""
@@ -172,7 +165,7 @@ class Orchestrator:
         spec = self.backends.get(backend)
         if spec is None:
             raise ApiError(404, f"no backend named {backend[:80]!r}")
-        folder = self.resolve_cwd(cwd) if cwd not in (None, "") else None
+        folder = self.folders.resolve_cwd(cwd) if cwd not in (None, "") else None
         if spec.list_conversations is None:
             return {"supported": False, "conversations": []}
 
@@ -182,11 +175,10 @@ class Orchestrator:
             if not isinstance(path, str) or not path:
                 return False
             real = os.path.realpath(path)
-            inside = [r for r in self.allowed_real if real == r or real.startswith(r.rstrip(os.sep) + os.sep)]
-            if not inside or (folder is not None and real != folder):
+            if not self.folders.inside_roots(real) or (folder is not None and real != folder):
                 return False
             item["cwd"] = real
-            item["folder"] = os.path.relpath(real, self.root_real) if self.root_real in inside else real
+            item["folder"] = self.folders.relative(real) or real
             return True
 
         try:
@@ -215,15 +207,14 @@ class Orchestrator:
         folder = self.get(session_id).cwd
 
         def write() -> str:
-            self.containing_root(os.path.realpath(folder))  # the folder may have become a symlink
+            self.folders.containing_root(os.path.realpath(folder))  # the folder may have become a symlink
             return export.write_new_file(folder, name, text)
 
         try:
             path = await asyncio.to_thread(write)
         except OSError as exc:
             raise ApiError(409, f"could not write the export into the session's folder: {exc}") from exc
-        inside = path.startswith(self.root_real + os.sep)
-        return {"ok": True, "file": path, "path": path[len(self.root_real) + 1:] if inside else None}
+        return {"ok": True, "file": path, "path": self.folders.relative(path)}
 
     # -- bookkeeping -----------------------------------------------------------------------
 
@@ -309,21 +300,6 @@ class Orchestrator:
         want = archived == "true"
         return [s for s in sessions if s.archived == want]
 
-    def resolve_cwd(self, raw: Any) -> str:
-        """Resolve a requested folder (symlinks included) and confine it to the allowed roots."""
-        if raw is None or raw == "":
-            path = self.root_real
-        else:
-            if not isinstance(raw, str) or "\x00" in raw or len(raw) > 4096 or has_lone_surrogate(raw):
-                raise ApiError(400, "'cwd' must be a folder path")
-            candidate = raw if os.path.isabs(raw) else os.path.join(self.root_real, raw)
-            path = os.path.realpath(candidate)
-        if not any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in self.allowed_real):
-            raise ApiError(403, "'cwd' must be inside the Jupyter server's root folder")
-        if not os.path.isdir(path):
-            raise ApiError(400, f"folder does not exist: {os.path.relpath(path, self.root_real)}")
-        return path
-
     # -- create ----------------------------------------------------------------------------
 
     def _validate(self, body: Any) -> dict[str, Any]:
@@ -378,7 +354,7 @@ class Orchestrator:
     async def create(self, body: Any, progress: Progress = _no_progress) -> Session:
         """Create a session and launch its CLI, reporting each step through ``progress``."""
         opts = self._validate(body)
-        cwd = self.resolve_cwd(body.get("cwd"))
+        cwd = self.folders.resolve_cwd(body.get("cwd"))
         spec = self.backends[opts["backend"]]
         status = await self._status_of(spec)
         if not status["available"]:
@@ -430,15 +406,15 @@ class Orchestrator:
         return session
 
     async def _prepare_workspace(self, session_id: str, cwd: str, opts: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        from .. import workspace
+        from . import worktrees
 
-        return await workspace.prepare(self, session_id, cwd, opts, progress)
+        return await worktrees.prepare(self, session_id, cwd, opts, progress)
 
     @property
     def git(self) -> GitTracker:
         """The git/PR tracker (imported lazily: GitPython is slow to import)."""
         if self._git is None:
-            from ..workspace import GitTracker
+            from .git_tracker import GitTracker
 
             self._git = GitTracker(self.config.pr_poll_interval)
         return self._git
@@ -480,13 +456,13 @@ class Orchestrator:
 
     async def archive(self, session_id: str, force: bool = False) -> dict[str, Any]:
         """Stop the CLI, release the workspace and mark the session archived."""
-        from .. import workspace
+        from . import worktrees
 
         session = self.get(session_id)
         if not force:
-            await workspace.check_releasable(self, session)
+            await worktrees.check_releasable(self, session)
         await session.stop_cli(intentional=True)
-        cleanup = await workspace.release(self, session, force=force, deleting=False)
+        cleanup = await worktrees.release(self, session, force=force, deleting=False)
         await self.teardown_sandbox(session)
         await self.git.forget(session_id)
         session.info["archived"] = True
@@ -504,11 +480,11 @@ class Orchestrator:
 
     async def delete(self, session_id: str, force: bool = True) -> dict[str, Any]:
         """Stop the CLI, remove the workspace and forget the session with its history."""
-        from .. import workspace
+        from . import worktrees
 
         session = self.get(session_id)
         await session.stop_cli(intentional=True)
-        cleanup = await workspace.release(self, session, force=True, deleting=True)
+        cleanup = await worktrees.release(self, session, force=True, deleting=True)
         await self.teardown_sandbox(session)
         await self.git.forget(session_id)
         for subscriber in list(session.subscribers):

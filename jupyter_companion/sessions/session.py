@@ -23,6 +23,7 @@ from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSp
 from ..events import TRANSIENT_TYPES, now_iso
 from ..store import Store
 from .feed import FEED_EVENT_TYPES
+from .folders import FolderOutsideRoots
 from .phases import can_transition
 from .recap import RECAP_EVENT_WINDOW, build_recap, with_recap
 
@@ -428,6 +429,7 @@ class Session(AdapterSink):
             spec = self.orch.backend(self.info["backend"])
             if spec is None:
                 raise BackendError(f"backend {self.info['backend']!r} is not installed")
+            self._check_folder()
             try:
                 await self._launch(spec, resume_id=self.info.get("cli_session_id"))
             except BackendError:
@@ -439,6 +441,14 @@ class Session(AdapterSink):
                            "message": "The CLI could not resume its conversation; a new one was started "
                                       "(earlier turns stay visible here but the agent no longer remembers them)."})
                 await self._launch(spec, resume_id=None)
+
+    def _check_folder(self) -> None:
+        """Refuse to start a CLI whose folder now resolves outside the allowed roots (BackendError)."""
+        worktree = (self.info.get("worktree") or {}).get("path")
+        try:  # the folder may have changed since creation (a checkout can make it a symlink)
+            self.orch.folders.check_session_folder(self.cwd, worktree)
+        except FolderOutsideRoots as exc:
+            raise BackendError(f"{exc}; the CLI was not started") from exc
 
     async def _launch(self, spec: BackendSpec, resume_id: str | None) -> None:
         launch = LaunchSpec(

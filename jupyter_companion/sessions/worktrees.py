@@ -1,7 +1,7 @@
-"""A session's workspace: git preparation at creation, git facts, worktree release.
+"""A session's git workspace: a branch or a worktree prepared at creation, released at archive/delete.
 
-Glue between the orchestrator and :mod:`jupyter_companion.gitops`; the worktree tracker lives in
-the store (``worktrees`` table).
+Glue between the orchestrator and :mod:`jupyter_companion.gitops`; which session owns which
+worktree is kept in the store (``worktrees`` table).
 """
 
 from __future__ import annotations
@@ -11,25 +11,14 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import ApiError
-from .gitops.errors import DirtyWorktreeError, GitError
-from .gitops.info import is_dirty, repo_info
-from .gitops.pr import PRPoller
-from .gitops.workspace import prepare_workspace, remove_worktree
+from ..errors import ApiError
+from ..gitops.errors import DirtyWorktreeError, GitError
+from ..gitops.info import is_dirty
+from ..gitops.workspace import prepare_workspace, remove_worktree
 
 if TYPE_CHECKING:
-    from .sessions.orchestrator import Orchestrator
-    from .sessions.session import Session
-
-_SUMMARY_KEYS = ("branch", "is_worktree", "repo_root", "ahead", "behind", "default_branch", "head", "upstream")
-
-
-async def git_summary(cwd: str) -> dict[str, Any] | None:
-    """The ``git`` field of a session object, or None outside a repository."""
-    info = await asyncio.to_thread(repo_info, cwd)
-    if info is None:
-        return None
-    return {k: info.get(k) for k in _SUMMARY_KEYS}
+    from .orchestrator import Orchestrator
+    from .session import Session
 
 
 async def prepare(
@@ -39,7 +28,7 @@ async def prepare(
     worktrees_dir = orch.config.worktrees_dir or os.path.join(orch.state_root, "worktrees")
     try:
         result = await prepare_workspace(
-            orch.containing_root(cwd),
+            orch.folders.containing_root(cwd),
             cwd,
             branch=opts.get("branch"),
             create_branch=bool(opts.get("create_branch")),
@@ -103,44 +92,3 @@ async def release(orch: Orchestrator, session: Session, *, force: bool, deleting
         result = {"removed": False, "detail": str(exc)}
     orch.store.forget_worktree(session.id)
     return {"worktree": result}
-
-
-class GitTracker:
-    """Keeps each session's ``git`` and ``pr`` fields fresh (after creation and after every turn)."""
-
-    def __init__(self, pr_interval: float = 60.0):
-        self.pr_interval = pr_interval
-        self.pollers: dict[str, PRPoller] = {}
-
-    async def refresh(self, session: Session) -> None:
-        """Recompute the git summary; follow the branch's pull request when there is one."""
-        try:
-            info = await git_summary(session.cwd)
-        except Exception:  # a broken repository must not break the session
-            info = None
-        if info != session.info.get("git"):
-            session.update({"git": info})
-        if not info or not info.get("branch") or self.pr_interval <= 0:
-            return
-        poller = self.pollers.get(session.id)
-        if poller is None:
-            def publish(status: dict[str, Any], session: Session = session) -> None:
-                session.update({"pr": status})
-
-            poller = PRPoller(info["repo_root"], info["branch"], publish, interval=self.pr_interval)
-            self.pollers[session.id] = poller
-            poller.start()
-        else:
-            poller.set_branch(info["branch"])
-            poller.refresh()
-
-    async def forget(self, session_id: str) -> None:
-        """Stop following a session's pull request."""
-        poller = self.pollers.pop(session_id, None)
-        if poller is not None:
-            await poller.stop()
-
-    async def stop(self) -> None:
-        """Stop every poller."""
-        for session_id in list(self.pollers):
-            await self.forget(session_id)
