@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.utils import ensure_async
 from tornado import web
 
 from ..errors import ApiError
@@ -21,6 +22,9 @@ log = logging.getLogger("jupyter_companion.handlers")
 
 #: The authorization resource of every companion route.
 AUTH_RESOURCE = "companion"
+#: The action that runs code: starting a CLI, prompting it, answering its permission requests,
+#: changing its permission mode (as Jupyter requires for kernels and terminals).
+EXECUTE = "execute"
 #: Largest JSON body accepted (images included).
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
@@ -39,6 +43,12 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
         """Jupyter's own checks, then make sure the sessions are restored."""
         await super().prepare(*args, **kwargs)
         await self.orch.ensure_active()
+
+    async def require(self, action: str) -> None:
+        """Refuse (403) a user who may not ``action`` on ``companion``, beyond the method's own check."""
+        allowed = await ensure_async(self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE))
+        if not allowed:
+            raise web.HTTPError(403, f"User is not authorized to {action} on resource: {AUTH_RESOURCE}.")
 
     @property
     def orch(self) -> Orchestrator:

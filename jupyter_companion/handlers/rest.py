@@ -13,7 +13,7 @@ from ..backends.base import BackendError
 from ..errors import ApiError
 from ..events import CommandError, parse_permission_response, parse_user_message
 from ..sessions.session import NotPending
-from .base import CompanionAPIHandler
+from .base import EXECUTE, CompanionAPIHandler
 
 _MAX_INT64 = 2**63 - 1
 _ID = r"(?P<session_id>[A-Za-z0-9_-]{1,64})"
@@ -91,9 +91,9 @@ class SessionsHandler(CompanionAPIHandler):
         self.send_json({"sessions": [s.to_json() for s in self.orch.list(archived)]})
 
     @web.authenticated
-    @authorized
+    @authorized(EXECUTE)
     async def post(self) -> None:
-        """Create a session; streams NDJSON progress when the client accepts it."""
+        """Create a session (runs a CLI: ``execute``); streams NDJSON progress when the client accepts it."""
         body = self.json_body()
         if "application/x-ndjson" not in (self.request.headers.get("Accept") or ""):
             session = await self.orch.create(body)
@@ -160,6 +160,8 @@ class SessionActionHandler(CompanionAPIHandler):
     async def post(self, session_id: str, action: str) -> None:
         """Run a lifecycle action."""
         orch = self.orch
+        if action == "relaunch":
+            await self.require(EXECUTE)  # starts the CLI
         if action == "kill":
             result = await orch.kill(session_id)
         elif action == "relaunch":
@@ -187,7 +189,7 @@ class MessagesHandler(CompanionAPIHandler):
     """``POST companion/api/sessions/{id}/messages``."""
 
     @web.authenticated
-    @authorized
+    @authorized(EXECUTE)
     async def post(self, session_id: str) -> None:
         """Send a prompt (launching the CLI first when needed)."""
         session = self.orch.get(session_id)
@@ -208,7 +210,7 @@ class PermissionHandler(CompanionAPIHandler):
     """``POST companion/api/sessions/{id}/permissions/{request_id}``."""
 
     @web.authenticated
-    @authorized
+    @authorized(EXECUTE)
     async def post(self, session_id: str, request_id: str) -> None:
         """Allow or deny a pending tool permission."""
         session = self.orch.get(session_id)

@@ -18,7 +18,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from ..backends.base import BackendError
 from ..events import CommandError, has_lone_surrogate, parse_command
 from ..sessions.session import NotPending, Session, Subscriber
-from .base import AUTH_RESOURCE
+from .base import AUTH_RESOURCE, EXECUTE
 from .frames import FrameBatcher
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ log = logging.getLogger("jupyter_companion.ws")
 
 #: Largest command frame accepted (a prompt with images).
 MAX_FRAME_BYTES = 64 * 1024 * 1024
+#: Commands that make the CLI run code: they need the ``execute`` action, not just ``write``.
+EXECUTE_COMMANDS = frozenset({"user_message", "permission_response", "set_permission_mode"})
 
 
 class CompanionSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
@@ -36,6 +38,7 @@ class CompanionSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
     auth_resource = AUTH_RESOURCE
 
     _can_write = False
+    _can_execute = False
     _frames: FrameBatcher | None = None
 
     def set_default_headers(self) -> None:
@@ -55,16 +58,15 @@ class CompanionSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         """The orchestrator of this server."""
         return self.settings["companion_orchestrator"]
 
+    async def _allowed(self, action: str) -> bool:
+        return bool(await ensure_async(self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE)))
+
     async def authorize_upgrade(self) -> None:
-        """Refuse (403) a user without read access; note whether they may also write."""
-        authorized = await ensure_async(
-            self.authorizer.is_authorized(self, self.current_user, "read", AUTH_RESOURCE)
-        )
-        if not authorized:
+        """Refuse (403) a user without read access; note whether they may also write and execute."""
+        if not await self._allowed("read"):
             raise web.HTTPError(403)
-        self._can_write = bool(await ensure_async(
-            self.authorizer.is_authorized(self, self.current_user, "write", AUTH_RESOURCE)
-        ))
+        self._can_write = await self._allowed("write")
+        self._can_execute = await self._allowed(EXECUTE)
         await self.orch.ensure_active()
 
     def _send_text(self, text: str) -> None:
@@ -104,7 +106,9 @@ class SessionWebSocket(CompanionSocket):
         super().open()
         assert self.session is not None
         try:
-            self.subscriber = await self.session.subscribe(self._send_text, after=self._after)
+            # only a client that may run code brings back a CLI restored after a restart
+            self.subscriber = await self.session.subscribe(self._send_text, after=self._after,
+                                                           relaunch=self._can_execute)
         except Exception:
             log.exception("subscribe failed")
             self.close(1011, "subscribe failed")
@@ -140,8 +144,9 @@ class SessionWebSocket(CompanionSocket):
         if session is None:
             return
         client_msg_id = command.get("client_msg_id")
-        if not self._can_write:
-            self._reply_error("not authorized to drive this session (read-only access)", client_msg_id)
+        refusal = self._refusal(command["type"])
+        if refusal:
+            self._reply_error(refusal, client_msg_id)
             return
         if await session.is_duplicate(client_msg_id):
             self._ack(client_msg_id, duplicate=True)
@@ -160,6 +165,14 @@ class SessionWebSocket(CompanionSocket):
             return
         session.remember(client_msg_id)
         self._ack(client_msg_id)
+
+    def _refusal(self, kind: str) -> str | None:
+        """Why this user may not send a command of this kind (None when they may)."""
+        if not self._can_write:
+            return "not authorized to drive this session (read-only access)"
+        if kind in EXECUTE_COMMANDS and not self._can_execute:
+            return f"not authorized to {kind.replace('_', ' ')} here: it runs code (needs '{EXECUTE}' on '{AUTH_RESOURCE}')"
+        return None
 
     def _ack(self, client_msg_id: str | None, duplicate: bool = False) -> None:
         """Acknowledge a command that carried a ``client_msg_id`` (on this socket only)."""

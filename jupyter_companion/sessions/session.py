@@ -340,11 +340,12 @@ class Session(AdapterSink):
 
     # -- subscribers ----------------------------------------------------------------------
 
-    async def subscribe(self, send: Callable[[str], None], after: int = 0) -> Subscriber:
+    async def subscribe(self, send: Callable[[str], None], after: int = 0, *, relaunch: bool = True) -> Subscriber:
         """Send every stored event with ``seq > after``, then live events; no gap, no duplicate.
 
         The subscriber is registered before the replay is read, so live events that arrive while
-        the history is loading wait in order behind it.
+        the history is loading wait in order behind it. ``relaunch``: the subscriber may bring
+        back a CLI restored after a restart (a watch-only client may not).
         """
         upto = self.delivered_seq
         buffer: list[str] = []
@@ -377,7 +378,8 @@ class Session(AdapterSink):
         for text in buffer:
             send(text)
         subscriber.send = send
-        self.orch.supervisor.on_subscribe(self)
+        if relaunch:
+            self.orch.supervisor.on_subscribe(self)
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
