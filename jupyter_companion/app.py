@@ -9,6 +9,8 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, List, Unicode, default
 
+from .backends.base import SERVER_CREDENTIALS
+
 
 class CompanionApp(ExtensionApp):
     """jupyter-companion: coding-agent CLIs as long-lived sessions inside Jupyter."""
@@ -78,6 +80,14 @@ class CompanionApp(ExtensionApp):
         value_trait=Unicode(),
         default_value={},
         help="Extra environment variables for every agent CLI (on top of the server's environment).",
+    ).tag(config=True)
+
+    cli_env_strip = List(
+        Unicode(),
+        default_value=list(SERVER_CREDENTIALS),
+        help="Variables of the server's environment that agent CLIs do not inherit (the server's own "
+        "credentials: with them an agent could drive this API and approve its own permission requests). "
+        "cli_env, env profiles and a session's env can still set them.",
     ).tag(config=True)
 
     disabled_plugins = List(

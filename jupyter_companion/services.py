@@ -44,6 +44,7 @@ def build_services(app: Any) -> Services:
             check_interval=app.watchdog_interval,
         ),
         env=dict(app.cli_env),
+        strip_env=list(app.cli_env_strip),
     )
     schema: dict[str, Any] = {}
     for fragment in plugins.call_each("register_settings", app=app):

@@ -11,6 +11,7 @@ never knows which CLI is behind a session.
 from __future__ import annotations
 
 import abc
+import os
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -169,6 +170,20 @@ class BackendSpec:
     #: ``--allowedTools``): the core's builtin rule plugin then never answers its requests, since
     #: a request such a CLI still sends was escalated on purpose.
     applies_allowed_tools: bool = False
+
+
+#: Variables of the server's own environment that agent CLIs never inherit: the credentials of
+#: the Jupyter server itself, with which an agent could drive this API (approve its own
+#: permission requests). ``cli_env``, env profiles and a session's ``env`` can still set them.
+SERVER_CREDENTIALS = ("JUPYTER_TOKEN", "JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "JUPYTER_COMPANION_TOKEN")
+
+
+def agent_environment(extra: dict[str, str] | None = None, strip: tuple[str, ...] | list[str] = SERVER_CREDENTIALS) -> dict[str, str]:
+    """The environment an agent CLI starts with: the server's, without ``strip``, plus ``extra``."""
+    hidden = set(strip)
+    env = {name: value for name, value in os.environ.items() if name not in hidden}
+    env.update(extra or {})
+    return env
 
 
 def find_binary(configured: str | None, default_name: str) -> str | None:

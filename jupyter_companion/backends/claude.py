@@ -29,6 +29,7 @@ from .base import (
     BackendSpec,
     CommandWrapper,
     LaunchSpec,
+    agent_environment,
     find_binary,
     no_wrapper,
 )
@@ -82,7 +83,7 @@ class ClaudeBackend(Configurable):
             proc = await asyncio.create_subprocess_exec(
                 binary, "--version", stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                env={**os.environ, "DISABLE_AUTOUPDATER": "1"},
+                env=agent_environment({"DISABLE_AUTOUPDATER": "1"}),
             )
             out, err = await asyncio.wait_for(proc.communicate(), 30)
         except (OSError, asyncio.TimeoutError) as exc:

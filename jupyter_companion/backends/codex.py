@@ -65,6 +65,7 @@ from .base import (
     BackendSpec,
     CommandWrapper,
     LaunchSpec,
+    agent_environment,
     find_binary,
     no_wrapper,
 )
@@ -335,7 +336,7 @@ class CodexAdapter(BackendAdapter):
         A ``CODEX_HOME`` in the launch env is used as is when it was set for the session (it
         differs from the server's own); the server's inherited one is only the seed source.
         """
-        env = {**os.environ, **self.spec.env}
+        env = dict(self.spec.env)  # the session's whole environment (see Session._launch)
         explicit = self.spec.env.get("CODEX_HOME")
         if not explicit or explicit == os.environ.get("CODEX_HOME"):
             state_dir = self.spec.state_dir or tempfile.mkdtemp(prefix="companion-codex-")
@@ -915,7 +916,7 @@ async def list_codex_models(
     written to. Raises ``BackendError`` when the CLI cannot answer.
     """
     with tempfile.TemporaryDirectory(prefix="companion-codex-models-") as scratch:
-        spec = LaunchSpec(session_id="model-list", cwd=scratch, state_dir=scratch, env=dict(env or {}))
+        spec = LaunchSpec(session_id="model-list", cwd=scratch, state_dir=scratch, env=agent_environment(env))
         adapter = CodexAdapter(spec, _NullSink(), binary=binary, request_timeout=timeout, user_home=user_home)
         argv, run_env, cwd = adapter.wrap([binary, "app-server"], adapter._environment(), scratch)
         adapter._proc = LineProcess(

@@ -17,7 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import PERMISSION_MODES, BackendError, BackendSpec, CommandWrapper, no_wrapper
+from ..backends.base import (
+    PERMISSION_MODES,
+    SERVER_CREDENTIALS,
+    BackendError,
+    BackendSpec,
+    CommandWrapper,
+    agent_environment,
+    no_wrapper,
+)
 from ..errors import ApiError
 from ..events import MODEL_NAME, now_iso
 from ..plugins import PluginManager
@@ -59,6 +67,7 @@ class OrchestratorConfig:
     pr_poll_interval: float = 60.0
     policy: SupervisorPolicy = field(default_factory=SupervisorPolicy)
     env: dict[str, str] = field(default_factory=dict)
+    strip_env: list[str] = field(default_factory=lambda: list(SERVER_CREDENTIALS))
 
 
 class Orchestrator:
@@ -116,8 +125,8 @@ class Orchestrator:
                 log.exception("sandbox %s failed to tear down session %s", spec.name, session.id)
 
     def base_env(self) -> dict[str, str]:
-        """The environment every CLI inherits (server env plus configured extras)."""
-        return {**os.environ, **self.config.env}
+        """The environment every CLI inherits: the server's without its credentials, plus ``cli_env``."""
+        return agent_environment(self.config.env, self.config.strip_env)
 
     async def backend_status(self, with_models: bool = False) -> list[dict[str, Any]]:
         """Availability of every backend (cached for a minute)."""
