@@ -22,6 +22,8 @@ log = logging.getLogger("jupyter_companion.ndjson")
 #: Lines longer than this are dropped (reported, not fatal).
 MAX_LINE_BYTES = 256 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
+#: A stderr line is kept up to this many characters.
+STDERR_LINE_CHARS = 2000
 
 
 class LineProcess:
@@ -149,13 +151,32 @@ class LineProcess:
             log.exception("handler failed for a CLI message of type %r", message.get("type"))
 
     async def _read_stderr(self) -> None:
+        """Keep draining stderr in chunks whatever it holds (a CLI blocked on a full stderr pipe
+        would never exit); the last lines are kept, each cut to :data:`STDERR_LINE_CHARS`."""
         assert self.proc is not None and self.proc.stderr is not None
-        with contextlib.suppress(Exception):
+        stream = self.proc.stderr
+        line = bytearray()
+        cap = STDERR_LINE_CHARS * 4  # bytes enough for that many UTF-8 characters
+        try:
             while True:
-                chunk = await self.proc.stderr.readline()
+                chunk = await stream.read(_READ_CHUNK)
                 if not chunk:
                     break
-                self.stderr_tail.append(chunk.decode("utf-8", "replace").rstrip()[:2000])
+                *complete, rest = chunk.split(b"\n")
+                for piece in complete:
+                    if len(line) < cap:
+                        line += piece[: cap - len(line)]
+                    self._keep_stderr_line(bytes(line))
+                    line.clear()
+                if len(line) < cap:
+                    line += rest[: cap - len(line)]
+            if line:
+                self._keep_stderr_line(bytes(line))
+        except Exception:  # a reader must never die silently (the pipe would fill up)
+            log.exception("stderr reader failed")
+
+    def _keep_stderr_line(self, raw: bytes) -> None:
+        self.stderr_tail.append(raw.decode("utf-8", "replace").rstrip()[:STDERR_LINE_CHARS])
 
     async def _reap_group(self) -> None:
         """When the CLI itself exits, stop what it left behind in its process group.
