@@ -114,7 +114,7 @@ class CompanionApp(ExtensionApp):
         from .handlers.rest import fallback_handlers, rest_handlers
         from .handlers.ws import ws_handlers
 
-        routes: list[Any] = [*rest_handlers(), *ws_handlers(), *git_handlers(self.orchestrator.session_cwd)]
+        routes: list[Any] = [*rest_handlers(), *ws_handlers(), *git_handlers(self.orchestrator.session_folder)]
         for extra in self.plugins.call_each("register_routes", app=self):
             routes.extend(extra)
         routes.extend(fallback_handlers())  # last: a JSON 404 for any other companion path

@@ -55,7 +55,7 @@ EXECUTE_ROUTES = {("post", "/companion/api/sessions"), ("post", "/messages"), ("
 
 
 @pytest.mark.authorizer("no-execute")
-async def test_running_code_needs_execute(jp_serverapp: Any, raw: Any, connect: Any, workdir: Path) -> None:
+async def test_running_code_needs_execute(jp_serverapp: Any, raw: Any, connect: Any, workdir: Path) -> None:  # noqa: F811
     orch = jp_serverapp.web_app.settings["companion_orchestrator"]
     await orch.ensure_active()
     session = await orch.create({"backend": "claude", "cwd": "project"})

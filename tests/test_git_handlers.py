@@ -50,8 +50,9 @@ def fetch(jp_serverapp: Any, jp_fetch: Any, sessions: dict[str, str]) -> Any:
     """``jp_fetch`` with the git routes mounted; the session lookup is async like the real one."""
     web_app = jp_serverapp.web_app
 
-    async def lookup(session_id: str) -> str | None:
-        return sessions.get(session_id)
+    async def lookup(session_id: str) -> tuple[str, str | None] | None:
+        folder = sessions.get(session_id)
+        return (folder, None) if folder is not None else None
 
     base = web_app.settings["base_url"]
     web_app.add_handlers(

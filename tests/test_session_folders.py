@@ -71,11 +71,12 @@ def test_launch_check(tmp_path: Path, outside: Path) -> None:
     root = tmp_path / "root"
     (root / "a").mkdir(parents=True)
     folders = Folders(str(root))
-    assert folders.check_session_folder(str(root / "a")) == str((root / "a").resolve())
+    assert folders.check_session_folder(str(root / "a")) == (str((root / "a").resolve()), str(root.resolve()))
     (root / "b").symlink_to(outside)
     with pytest.raises(FolderOutsideRoots, match="outside the folders sessions may run in"):
         folders.check_session_folder(str(root / "b"))
-    assert folders.check_session_folder(str(root / "b"), worktree=str(outside)) == str(outside.resolve())
+    real = str(outside.resolve())
+    assert folders.check_session_folder(str(root / "b"), worktree=str(outside)) == (real, real)
 
 
 async def test_the_cli_never_starts_in_a_folder_that_became_an_outside_link(

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import GitError, NotARepositoryError
+from .errors import GitError
 from .info import default_base_ref, head_commit
 from .paths import confine, relative_inside
 from .runner import open_repo, run_git, work_root
@@ -18,8 +18,8 @@ Base = Literal["head", "default"]
 MAX_DIFF_CHARS = 2_000_000
 
 
-def _root_of(path: str | os.PathLike[str]) -> Path:
-    repo = open_repo(path)
+def _root_of(path: str | os.PathLike[str], ceiling: str | os.PathLike[str] | None = None) -> Path:
+    repo = open_repo(path, ceiling)
     try:
         return work_root(repo)
     finally:
@@ -110,7 +110,9 @@ def _count_lines(file: Path) -> tuple[int | None, bool]:
     return count, False
 
 
-def changed_files(path: str | os.PathLike[str], base: Base | str = "head") -> dict[str, Any]:
+def changed_files(
+    path: str | os.PathLike[str], base: Base | str = "head", *, ceiling: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
     """Files changed in the working tree containing ``path`` versus ``base``.
 
     ``base="head"`` compares with the last commit, ``base="default"`` with the merge base of HEAD
@@ -119,10 +121,11 @@ def changed_files(path: str | os.PathLike[str], base: Base | str = "head") -> di
     ``{repo_root, base, base_ref, base_commit, files: [{path, old_path?, status, additions,
     deletions, binary, untracked}]}`` with paths relative to ``repo_root`` and ``status`` one of
     git's letters (``A`` added, ``M`` modified, ``D`` deleted, ``R`` renamed, ``T`` type change).
+    ``ceiling``: a repository above this folder does not count (:func:`~.runner.open_repo`).
     """
-    root = _root_of(path)
+    root = _root_of(path, ceiling)
     base_commit, base_ref = resolve_base(root, str(base))
-    diff_args = ["diff", "-M", "--no-ext-diff", "--no-color", "-z"]
+    diff_args = ["diff", "-M", "--no-ext-diff", "--no-textconv", "--no-color", "-z"]
     entries = _parse_name_status(run_git([*diff_args, "--name-status", base_commit, "--"], root).stdout)
     stats = _parse_numstat(run_git([*diff_args, "--numstat", base_commit, "--"], root).stdout)
     files: list[dict[str, Any]] = []
@@ -160,7 +163,12 @@ def changed_files(path: str | os.PathLike[str], base: Base | str = "head") -> di
 
 
 def file_diff(
-    path: str | os.PathLike[str], file: str, base: Base | str = "head", *, context: int = 3
+    path: str | os.PathLike[str],
+    file: str,
+    base: Base | str = "head",
+    *,
+    context: int = 3,
+    ceiling: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Unified diff of one file of the working tree containing ``path`` versus ``base``.
 
@@ -169,7 +177,7 @@ def file_diff(
     diffed against its old path. Returns ``{file, old_path?, base, status, untracked, binary,
     diff, truncated}``; ``diff`` is empty when the file has no change.
     """
-    root = _root_of(path)
+    root = _root_of(path, ceiling)
     rel = relative_inside(root, file)
     if (root / rel).is_dir() and not (root / rel).is_symlink():
         raise GitError(f"{rel!r} is a folder, not a file")
@@ -180,7 +188,7 @@ def file_diff(
     if _untracked(root, [rel]) == [rel]:
         confine(root, rel)  # reading its content: refuse a link escaping the repository
         result = run_git(
-            ["diff", "--no-index", "--no-ext-diff", "--no-color", unified, "--", os.devnull, rel],
+            ["diff", "--no-index", "--no-ext-diff", "--no-textconv", "--no-color", unified, "--", os.devnull, rel],
             root,
             check=False,
         )
@@ -189,7 +197,7 @@ def file_diff(
         untracked, text = True, result.stdout
     else:
         listing = run_git(
-            ["diff", "-M", "--no-ext-diff", "-z", "--name-status", base_commit, "--"], root
+            ["diff", "-M", "--no-ext-diff", "--no-textconv", "-z", "--name-status", base_commit, "--"], root
         ).stdout
         entry = next((e for e in _parse_name_status(listing) if e["path"] == rel), None)
         old_path = entry.get("old_path") if entry else None
@@ -197,7 +205,8 @@ def file_diff(
         untracked = False
         pathspec = [rel, old_path] if old_path else [rel]
         text = run_git(
-            ["diff", "-M", "--no-ext-diff", "--no-color", unified, base_commit, "--", *pathspec], root
+            ["diff", "-M", "--no-ext-diff", "--no-textconv", "--no-color", unified, base_commit, "--", *pathspec],
+            root,
         ).stdout
         if entry is None and not (root / rel).exists() and not _in_tree(root, base_commit, rel):
             raise GitError(f"file {rel!r} not found in the repository", status=404)
@@ -218,16 +227,15 @@ def _in_tree(root: Path, commit: str, rel: str) -> bool:
     return bool(run_git(["ls-tree", "--name-only", commit, "--", rel], root, check=False).stdout.strip())
 
 
-def recent_commits(path: str | os.PathLike[str], limit: int = 20) -> list[dict[str, Any]]:
+def recent_commits(
+    path: str | os.PathLike[str], limit: int = 20, *, ceiling: str | os.PathLike[str] | None = None
+) -> list[dict[str, Any]]:
     """The last ``limit`` (1..500) commits reachable from HEAD, newest first; [] on an unborn branch.
 
     Each: ``{sha, short_sha, summary, message, author_name, author_email, authored_at, parents}``.
     """
     limit = max(1, min(int(limit), 500))
-    try:
-        repo = open_repo(path)
-    except NotARepositoryError:
-        raise
+    repo = open_repo(path, ceiling)
     try:
         if not repo.head.is_valid():
             return []

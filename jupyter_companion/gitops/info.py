@@ -112,16 +112,17 @@ def main_worktree_root(cwd: str | os.PathLike[str]) -> Path:
     return Path(run_git(["rev-parse", "--show-toplevel"], cwd).stdout.strip()).resolve()
 
 
-def repo_info(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+def repo_info(path: str | os.PathLike[str], ceiling: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
     """Facts about the repository containing ``path``; None when it is not in a git working tree.
 
     Keys: ``repo_root`` (top of this working tree), ``main_repo_root`` (the main working tree),
     ``repo_name``, ``branch`` (unborn included; None when detached), ``detached``, ``head``
     (None on an unborn branch), ``default_branch``, ``is_worktree``, ``upstream``, ``ahead``,
-    ``behind`` (vs the upstream; None when there is none).
+    ``behind`` (vs the upstream; None when there is none). ``ceiling``: a repository whose
+    working tree is not inside that folder counts as none.
     """
     try:
-        repo = open_repo(path)
+        repo = open_repo(path, ceiling)
     except NotARepositoryError:
         return None
     try:
@@ -183,13 +184,15 @@ def parse_worktree_list(text: str) -> list[dict[str, Any]]:
     return entries
 
 
-def worktrees(path: str | os.PathLike[str], *, with_dirty: bool = True) -> list[dict[str, Any]]:
+def worktrees(
+    path: str | os.PathLike[str], *, with_dirty: bool = True, ceiling: str | os.PathLike[str] | None = None
+) -> list[dict[str, Any]]:
     """Worktrees of the repository containing ``path``.
 
     Each: ``path, branch, head, detached, locked, prunable, is_main, exists, dirty`` (``dirty`` is
     None when the folder is missing or ``with_dirty`` is False).
     """
-    repo = open_repo(path)
+    repo = open_repo(path, ceiling)
     try:
         root = work_root(repo)
     finally:
@@ -221,14 +224,14 @@ def checked_out_branches(cwd: str | os.PathLike[str]) -> dict[str, str]:
 _TRACK = re.compile(r"(ahead|behind) (\d+)")
 
 
-def branches(path: str | os.PathLike[str]) -> dict[str, Any]:
+def branches(path: str | os.PathLike[str], ceiling: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Local branches (with upstream, ahead/behind, current flag, worktree) and remote-only branches.
 
     Returns ``{"current": name|None, "default_branch", "local": [...], "remote": [...]}``; a local
     entry is ``{name, commit, current, upstream, ahead, behind, upstream_gone, worktree_path}``
     and a remote entry ``{name, remote, ref, commit}`` for branches with no local counterpart.
     """
-    repo = open_repo(path)
+    repo = open_repo(path, ceiling)
     try:
         root = work_root(repo)
     finally:

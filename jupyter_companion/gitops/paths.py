@@ -31,14 +31,15 @@ def confine(root: str | os.PathLike[str], path: str | os.PathLike[str] | None) -
     """Resolve ``path`` (relative to ``root``, or absolute) and refuse anything outside ``root``.
 
     Symlinks are resolved on both sides before comparing, so a link pointing out of the root is
-    refused. The path does not need to exist. Raises :class:`PathOutsideRootError`.
+    refused. The path does not need to exist; ``~`` is not expanded. Raises
+    :class:`PathOutsideRootError`.
     """
     root_path = Path(root).expanduser().resolve()
     raw = "" if path is None else os.fspath(path)
     if "\x00" in raw:
         raise PathOutsideRootError("path contains a NUL character")
     _check_length(raw)
-    candidate = Path(raw).expanduser()
+    candidate = Path(raw)  # "~" and "~user" are plain names here, never a home folder
     if not candidate.is_absolute():
         candidate = root_path / candidate
     try:

@@ -96,7 +96,9 @@ def _fetch(root: Path) -> str | None:
     if remote is None:
         return "no remote configured"
     try:
-        result = run_git(["fetch", "--prune", "--quiet", remote], root, check=False, timeout=NETWORK_TIMEOUT)
+        # --upload-pack: never the command a repository's config names for its remote
+        result = run_git(["fetch", "--prune", "--quiet", "--upload-pack=git-upload-pack", remote], root,
+                         check=False, timeout=NETWORK_TIMEOUT)
     except GitError as exc:  # timeout: offline is not fatal
         return f"fetch from {remote} failed, continuing with local refs: {exc.message}"
     if not result.ok:

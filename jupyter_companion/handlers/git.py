@@ -11,9 +11,11 @@ Routes (relative to ``base_url``), built by :func:`git_handlers`::
     GET companion/api/sessions/{id}/commits?limit=20
     GET companion/api/sessions/{id}/pr
 
-``path`` is relative to the server's root folder (or absolute inside it, symlinks resolved).
-A session's folder comes from ``get_session_cwd(session_id)`` (None -> 404). Every error is a
-JSON ``{error}`` with a 4xx status (502 when ``gh`` fails).
+``path`` is relative to the server's root folder (or absolute inside it, symlinks resolved; ``~``
+is not expanded), and only a repository whose working tree lies inside that root counts. A
+session's folder and the folder its repository must lie in come from
+``get_session_folder(session_id)`` (None -> 404). Every error is a JSON ``{error}`` with a 4xx
+status (502 when ``gh`` fails).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 
+from ..errors import ApiError
 from ..gitops import (
     GitError,
     branches,
@@ -41,7 +44,8 @@ from ..gitops import (
 )
 from .base import write_json_error
 
-SessionCwd = Callable[[str], "str | None | Awaitable[str | None]"]
+#: ``(folder, ceiling)`` of a session, or None when unknown (may be awaitable; may raise ApiError).
+SessionFolder = Callable[[str], "tuple[str, str | None] | None | Awaitable[tuple[str, str | None] | None]"]
 
 #: Accepted spellings of the diff base (the original product used the long ones).
 BASES = {"head": "head", "last-commit": "head", "default": "default", "default-branch": "default"}
@@ -52,9 +56,9 @@ class _GitHandler(APIHandler):
 
     auth_resource = "companion"
 
-    def initialize(self, get_session_cwd: SessionCwd | None = None, **kwargs: Any) -> None:
+    def initialize(self, get_session_folder: SessionFolder | None = None, **kwargs: Any) -> None:
         super().initialize(**kwargs)
-        self._get_session_cwd = get_session_cwd
+        self._get_session_folder = get_session_folder
 
     @property
     def root_dir(self) -> str:
@@ -93,20 +97,23 @@ class _GitHandler(APIHandler):
         result: Path | None = await self.run(resolve)
         return result
 
-    async def session_cwd(self, session_id: str) -> str | None:
-        """The session's working folder; None (after a 404 answer) for an unknown session."""
-        cwd: Any = None
-        if self._get_session_cwd is not None:
+    async def session_folder(self, session_id: str) -> tuple[str, str | None] | None:
+        """The session's ``(folder, ceiling)``; None (after a 404 or 403 answer) otherwise."""
+        found: Any = None
+        if self._get_session_folder is not None:
             try:
-                cwd = self._get_session_cwd(session_id)
-                if inspect.isawaitable(cwd):
-                    cwd = await cwd
+                found = self._get_session_folder(session_id)
+                if inspect.isawaitable(found):
+                    found = await found
             except KeyError:
-                cwd = None
-        if not cwd:
+                found = None
+            except ApiError as exc:
+                self.fail(exc.status, exc.message)
+                return None
+        if not found:
             self.fail(404, f"unknown session {session_id!r}")
             return None
-        return str(cwd)
+        return str(found[0]), found[1]
 
     def base_arg(self) -> str | None:
         """The ``base`` query argument (head or default); None after a 400 answer."""
@@ -126,7 +133,7 @@ class GitInfoHandler(_GitHandler):
         folder = await self.path_arg()
         if folder is None:
             return
-        info = await self.run(repo_info, folder)
+        info = await self.run(repo_info, folder, self.root_dir)
         if not self._finished:
             self.finish({"path": str(folder), "git": info})
 
@@ -140,7 +147,7 @@ class GitBranchesHandler(_GitHandler):
         folder = await self.path_arg()
         if folder is None:
             return
-        result = await self.run(branches, folder)
+        result = await self.run(branches, folder, self.root_dir)
         if result is not None:
             self.finish(result)
 
@@ -154,7 +161,7 @@ class GitWorktreesHandler(_GitHandler):
         folder = await self.path_arg()
         if folder is None:
             return
-        result = await self.run(worktrees, folder)
+        result = await self.run(worktrees, folder, ceiling=self.root_dir)
         if result is not None:
             self.finish({"worktrees": result})
 
@@ -166,10 +173,10 @@ class SessionChangesHandler(_GitHandler):
     @authorized
     async def get(self, session_id: str) -> None:
         base = self.base_arg()
-        cwd = await self.session_cwd(session_id) if base else None
-        if base is None or cwd is None:
+        found = await self.session_folder(session_id) if base else None
+        if base is None or found is None:
             return
-        result = await self.run(changed_files, cwd, base)
+        result = await self.run(changed_files, found[0], base, ceiling=found[1])
         if result is not None:
             self.finish(result)
 
@@ -187,10 +194,10 @@ class SessionDiffHandler(_GitHandler):
         if not file:
             self.fail(400, "the 'file' query argument is required")
             return
-        cwd = await self.session_cwd(session_id)
-        if cwd is None:
+        found = await self.session_folder(session_id)
+        if found is None:
             return
-        result = await self.run(file_diff, cwd, file, base)
+        result = await self.run(file_diff, found[0], file, base, ceiling=found[1])
         if result is not None:
             self.finish(result)
 
@@ -207,10 +214,10 @@ class SessionCommitsHandler(_GitHandler):
         except ValueError:
             self.fail(400, f"invalid limit {raw!r}: expected an integer")
             return
-        cwd = await self.session_cwd(session_id)
-        if cwd is None:
+        found = await self.session_folder(session_id)
+        if found is None:
             return
-        result = await self.run(recent_commits, cwd, limit)
+        result = await self.run(recent_commits, found[0], limit, ceiling=found[1])
         if result is not None:
             self.finish({"commits": result})
 
@@ -221,10 +228,10 @@ class SessionPRHandler(_GitHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, session_id: str) -> None:
-        cwd = await self.session_cwd(session_id)
-        if cwd is None:
+        found = await self.session_folder(session_id)
+        if found is None:
             return
-        info = await self.run(repo_info, cwd)
+        info = await self.run(repo_info, *found)
         if self._finished:
             return
         if info is None:
@@ -241,13 +248,14 @@ class SessionPRHandler(_GitHandler):
         self.finish(status)
 
 
-def git_handlers(get_session_cwd: SessionCwd) -> list[tuple[str, type[APIHandler], dict[str, Any]]]:
+def git_handlers(get_session_folder: SessionFolder) -> list[tuple[str, type[APIHandler], dict[str, Any]]]:
     """The git routes as ``(pattern, handler, kwargs)`` tuples, patterns relative to ``base_url``.
 
-    ``get_session_cwd(session_id)`` returns the session's folder (or an awaitable of it), None
-    or raises KeyError for an unknown session.
+    ``get_session_folder(session_id)`` returns the session's ``(folder, ceiling)`` (or an
+    awaitable of it), None or raises KeyError for an unknown session; ``ceiling`` is the folder
+    its repository must lie in (None: any).
     """
-    kwargs = {"get_session_cwd": get_session_cwd}
+    kwargs = {"get_session_folder": get_session_folder}
     session = r"/companion/api/sessions/(?P<session_id>[^/]+)"
     return [
         (r"/companion/api/git/info", GitInfoHandler, kwargs),

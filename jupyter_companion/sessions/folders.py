@@ -63,18 +63,22 @@ class Folders:
             raise ApiError(400, f"folder does not exist: {os.path.relpath(path, self.root)}")
         return path
 
-    def check_session_folder(self, cwd: str, worktree: str | None = None) -> str:
-        """The resolved folder a session's CLI may start in, or :class:`FolderOutsideRoots`.
+    def check_session_folder(self, cwd: str, worktree: str | None = None) -> tuple[str, str]:
+        """Where a session's CLI may start: ``(resolved folder, the root or worktree holding it)``.
 
         ``cwd`` may have changed since it was checked (a branch checkout can turn a folder into a
         symlink): it must still resolve inside the allowed roots, or inside the session's own
-        ``worktree``.
+        ``worktree``; else :class:`FolderOutsideRoots`. The second item is also the ceiling for
+        git: a repository above it is not the session's.
         """
         real = os.path.realpath(cwd)
-        if self.inside_roots(real):
-            return real
-        if worktree and is_inside(real, os.path.realpath(worktree)):
-            return real
+        if worktree:
+            real_worktree = os.path.realpath(worktree)
+            if is_inside(real, real_worktree):
+                return real, real_worktree
+        for root in sorted(self.roots, key=len, reverse=True):
+            if is_inside(real, root):
+                return real, root
         raise FolderOutsideRoots(
             f"the session's folder {cwd} now resolves to {real}, outside the folders sessions may run in"
         )

@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 _SUMMARY_KEYS = ("branch", "is_worktree", "repo_root", "ahead", "behind", "default_branch", "head", "upstream")
 
 
-async def git_summary(cwd: str) -> dict[str, Any] | None:
-    """The ``git`` field of a session object, or None outside a repository."""
-    info = await asyncio.to_thread(repo_info, cwd)
+async def git_summary(cwd: str, ceiling: str | None = None) -> dict[str, Any] | None:
+    """The ``git`` field of a session object, or None outside a repository (within ``ceiling``)."""
+    info = await asyncio.to_thread(repo_info, cwd, ceiling)
     if info is None:
         return None
     return {k: info.get(k) for k in _SUMMARY_KEYS}
@@ -32,8 +32,8 @@ class GitTracker:
     async def refresh(self, session: Session) -> None:
         """Recompute the git summary; follow the branch's pull request when there is one."""
         try:
-            info = await git_summary(session.cwd)
-        except Exception:  # a broken repository must not break the session
+            info = await git_summary(*session.folder())
+        except Exception:  # a broken repository or a folder gone elsewhere must not break the session
             info = None
         if info != session.info.get("git"):
             session.update({"git": info})

@@ -33,7 +33,7 @@ from ..sandboxes.base import SandboxSpec
 from ..settings import SettingsService
 from ..store import Store
 from .feed import SessionFeed
-from .folders import Folders
+from .folders import FolderOutsideRoots, Folders
 from .session import Session
 from .supervisor import Supervisor, SupervisorPolicy
 
@@ -272,10 +272,16 @@ class Orchestrator:
                 session.emit({"type": "phase", "phase": "terminated", "previous": previous})
             session.needs_relaunch = not session.archived
 
-    def session_cwd(self, session_id: str) -> str | None:
-        """The folder of a session, for routes that work in it (None when unknown)."""
+    def session_folder(self, session_id: str) -> tuple[str, str] | None:
+        """``(folder, ceiling)`` of a session for the routes that work in it (None when unknown);
+        ApiError 403 when the folder now resolves outside the allowed roots."""
         session = self.sessions.get(session_id)
-        return session.cwd if session is not None else None
+        if session is None:
+            return None
+        try:
+            return session.folder()
+        except FolderOutsideRoots as exc:
+            raise ApiError(403, str(exc)) from exc
 
     async def stop(self) -> None:
         """Stop every CLI (intentionally) and flush the store."""

@@ -444,11 +444,16 @@ class Session(AdapterSink):
                                       "(earlier turns stay visible here but the agent no longer remembers them)."})
                 await self._launch(spec, resume_id=None)
 
+    def folder(self) -> tuple[str, str]:
+        """``(resolved folder, allowed root or own worktree holding it)``; raises FolderOutsideRoots
+        when the folder now resolves outside them (see :meth:`Folders.check_session_folder`)."""
+        worktree = (self.info.get("worktree") or {}).get("path")
+        return self.orch.folders.check_session_folder(self.cwd, worktree)
+
     def _check_folder(self) -> None:
         """Refuse to start a CLI whose folder now resolves outside the allowed roots (BackendError)."""
-        worktree = (self.info.get("worktree") or {}).get("path")
         try:  # the folder may have changed since creation (a checkout can make it a symlink)
-            self.orch.folders.check_session_folder(self.cwd, worktree)
+            self.folder()
         except FolderOutsideRoots as exc:
             raise BackendError(f"{exc}; the CLI was not started") from exc
 
