@@ -55,7 +55,9 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 #: A model name as the CLIs take it (``--model``); also guards ``set_model`` commands.
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]{0,199}$")
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]{0,199}")
+#: An environment variable name (use ``fullmatch``: no trailing line break slips through).
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 
 
 def top_level_blocks(event: dict[str, Any]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
@@ -158,6 +159,16 @@ def export_filename(name: str, extension: str) -> str:
     """A safe file name from a session name: letters, digits, ``-`` and ``_`` only."""
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.strip())[:60].strip("-_")
     return f"{stem or 'session'}-transcript{extension}"
+
+
+def content_disposition(name: str) -> str:
+    """An ``attachment`` header value for ``name`` that any HTTP stack can carry (RFC 6266):
+    an ASCII ``filename`` and, for other names, the exact one as ``filename*`` (UTF-8)."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
+    value = f'attachment; filename="{fallback}"'
+    if fallback != name:
+        value += f"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
+    return value
 
 
 #: ``format`` values: (media type, file extension).

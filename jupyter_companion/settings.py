@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from .errors import ApiError
+from .events import ENV_NAME
 from .store import Store
 
 #: The core's own settings.
@@ -39,15 +40,22 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "array": (list,),
 }
-_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _PROFILES_KEY = "env_profiles"
+
+
+MASK = "••••"
 
 
 def mask(value: Any) -> str:
     """How a secret is shown: never more than its last four characters."""
     text = str(value)
-    return "••••" + text[-4:] if len(text) > 8 else "••••"
+    return MASK + text[-4:] if len(text) > 8 else MASK
+
+
+def is_masked(value: Any) -> bool:
+    """Whether ``value`` is a secret's masked form (as read back), not a secret."""
+    return isinstance(value, str) and value.startswith(MASK)
 
 
 class SettingsService:
@@ -86,10 +94,15 @@ class SettingsService:
         if not isinstance(changes, dict) or not changes:
             raise ApiError(400, "send an object of settings to change")
         values = self._load()
+        changes = dict(changes)
         for key, value in changes.items():
             spec = self.schema.get(key)
             if spec is None:
                 raise ApiError(400, f"unknown setting {str(key)[:80]!r}")
+            if spec.get("secret") and is_masked(value):
+                if key not in values:
+                    raise ApiError(400, f"setting {key!r}: send the secret itself, not its masked form")
+                changes[key] = values[key]  # the masked form read back: keep the stored secret
             if value is not None:
                 expected = _JSON_TYPES.get(spec.get("type", "string"), (object,))
                 if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
@@ -127,17 +140,25 @@ class SettingsService:
             raise ApiError(400, f"unknown env profile {name[:80]!r}")
         return dict(profile)
 
+    def profile_keys(self, name: Any) -> list[str]:
+        """The variable names of a profile ([] when there is no such profile)."""
+        profile = self._profiles().get(name) if isinstance(name, str) else None
+        return sorted(profile or {})
+
     def put_profile(self, name: str, body: Any) -> dict[str, Any]:
         """Create or replace a profile ``{env: {NAME: value}}``; a masked value keeps the stored one."""
-        if not _PROFILE_NAME.match(name):
+        if not _PROFILE_NAME.fullmatch(name):
             raise ApiError(400, "profile names are 1-64 letters, digits, '.', '_' or '-'")
         env = body.get("env") if isinstance(body, dict) else None
         if not isinstance(env, dict) or not all(
-            isinstance(k, str) and _ENV_NAME.match(k) and isinstance(v, str) and "\x00" not in v for k, v in env.items()
+            isinstance(k, str) and ENV_NAME.fullmatch(k) and isinstance(v, str) and "\x00" not in v for k, v in env.items()
         ):
             raise ApiError(400, "'env' must map variable names to string values")
         old = self._profiles().get(name, {})
-        merged = {k: (old[k] if v.startswith("••••") and k in old else v) for k, v in env.items()}
+        unknown = sorted(k for k, v in env.items() if is_masked(v) and k not in old)
+        if unknown:
+            raise ApiError(400, f"send the value of {', '.join(unknown)} itself, not a masked form")
+        merged = {k: (old[k] if is_masked(v) else v) for k, v in env.items()}
         profiles = {**self._profiles(), name: merged}
         self._load()[_PROFILES_KEY] = profiles
         self.store.set_setting(_PROFILES_KEY, profiles)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,16 @@ async def test_save_refuses_a_folder_that_became_a_link_out_of_the_root(api: Any
     status, error = await api("POST", "sessions", session["id"], "export", body={"format": "markdown"})
     assert status == 403 and "outside" in error["error"]
     assert list(outside.iterdir()) == []
+
+
+async def test_a_name_in_any_script_downloads(api: Any, jp_fetch: Any, workdir: Path) -> None:
+    name = "日本語 naïve ✓"
+    status, session = await api("POST", "sessions", body={"backend": "claude", "cwd": "project", "name": name})
+    assert status == 201
+    response = await jp_fetch("companion", "api", "sessions", session["id"], "export", params={"format": "markdown"})
+    header = response.headers["Content-Disposition"]
+    assert header.isascii() and header.startswith('attachment; filename="')
+    encoded = header.split("filename*=UTF-8''", 1)[1]
+    assert urllib.parse.unquote(encoded) == "日本語-naïve-transcript.md"
+    status, saved = await api("POST", "sessions", session["id"], "export", body={"format": "markdown"})
+    assert status == 201 and saved["path"] == "project/日本語-naïve-transcript.md"

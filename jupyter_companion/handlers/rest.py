@@ -12,6 +12,7 @@ from .. import __version__
 from ..backends.base import BackendError
 from ..errors import ApiError
 from ..events import CommandError, parse_permission_response, parse_user_message
+from ..export import content_disposition
 from ..sessions.session import NotPending
 from .base import EXECUTE, CompanionAPIHandler
 
@@ -262,7 +263,7 @@ class ExportHandler(CompanionAPIHandler):
     async def get(self, session_id: str) -> None:
         """Download the export (``?format=ipynb|markdown``, default ipynb)."""
         text, media_type, name = await self.orch.export(session_id, self.get_argument("format", "ipynb"))
-        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+        self.set_header("Content-Disposition", content_disposition(name))
         self.finish(text, set_content_type=media_type)  # APIHandler would say application/json
 
     @web.authenticated

@@ -27,7 +27,7 @@ from ..backends.base import (
     no_wrapper,
 )
 from ..errors import ApiError
-from ..events import MODEL_NAME, now_iso
+from ..events import ENV_NAME, MODEL_NAME, now_iso
 from ..plugins import PluginManager
 from ..sandboxes.base import SandboxSpec
 from ..settings import SettingsService
@@ -44,9 +44,8 @@ log = logging.getLogger("jupyter_companion.orchestrator")
 
 Progress = Callable[[str, str, str, "str | None"], None]
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
-_TOOL_RULE = re.compile(r"^[^\x00-\x1f]{1,500}$")
-_MODEL = MODEL_NAME
+_TOOL_RULE = re.compile(r"[^\x00-\x1f\x7f]{1,500}")
+_CLI_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _AVAILABILITY_TTL = 60.0
 
 
@@ -328,24 +327,24 @@ class Orchestrator:
         if mode not in PERMISSION_MODES:
             raise ApiError(400, f"'permission_mode' must be one of {', '.join(PERMISSION_MODES)}")
         model = body.get("model") or self.settings.value("default_model") or None
-        if model is not None and (not isinstance(model, str) or not _MODEL.fullmatch(model)):
+        if model is not None and (not isinstance(model, str) or not MODEL_NAME.fullmatch(model)):
             raise ApiError(400, "'model' is not a valid model name")
         name = body.get("name")
         if name is not None and (not isinstance(name, str) or len(name) > 200):
             raise ApiError(400, "'name' must be a string of at most 200 characters")
         tools = body.get("allowed_tools") or []
-        if not isinstance(tools, list) or not all(isinstance(t, str) and _TOOL_RULE.match(t) for t in tools):
+        if not isinstance(tools, list) or not all(isinstance(t, str) and _TOOL_RULE.fullmatch(t) for t in tools):
             raise ApiError(400, "'allowed_tools' must be a list of tool rules")
         env = body.get("env") or {}
         if not isinstance(env, dict) or not all(
-            isinstance(k, str) and _ENV_NAME.match(k) and isinstance(v, str) and "\x00" not in v for k, v in env.items()
+            isinstance(k, str) and ENV_NAME.fullmatch(k) and isinstance(v, str) and "\x00" not in v for k, v in env.items()
         ):
             raise ApiError(400, "'env' must map variable names to string values")
         sandbox = body.get("sandbox") or self.config.default_sandbox
         if not isinstance(sandbox, str) or sandbox not in self.sandboxes:
             raise ApiError(400, f"unknown sandbox {str(sandbox)[:50]!r}")
         resume = body.get("resume_session")
-        if resume is not None and (not isinstance(resume, str) or not re.match(r"^[A-Za-z0-9_-]{1,200}$", resume)):
+        if resume is not None and (not isinstance(resume, str) or not _CLI_SESSION_ID.fullmatch(resume)):
             raise ApiError(400, "'resume_session' must be a CLI session id")
         for flag in ("create_branch", "worktree", "fork"):
             if body.get(flag) is not None and not isinstance(body.get(flag), bool):
@@ -357,7 +356,7 @@ class Orchestrator:
         if profile is not None and not isinstance(profile, str):
             raise ApiError(400, "'env_profile' must be the name of an env profile")
         if profile:
-            env = {**self.settings.profile_env(profile), **env}
+            self.settings.profile_env(profile)  # 400 when unknown; its values are read at each launch
         return {
             "backend": backend, "permission_mode": mode, "model": model, "name": name,
             "allowed_tools": tools, "env": env, "sandbox": sandbox, "resume": resume,

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec, LaunchSpec
+from ..errors import ApiError
 from ..events import TRANSIENT_TYPES, now_iso
 from ..store import Store
 from .feed import FEED_EVENT_TYPES
@@ -158,7 +159,7 @@ class Session(AdapterSink):
         data["last_seq"] = self.delivered_seq  # the newest event a client can have seen
         data["pending_permissions"] = list(self.pending.values())
         data["pid"] = self.adapter.pid if self.adapter and self.adapter.running else None
-        data["env_keys"] = sorted(self.env)
+        data["env_keys"] = sorted(set(self.env) | set(self.orch.settings.profile_keys(self.info.get("env_profile"))))
         data["subscribers"] = len(self.subscribers)
         return data
 
@@ -467,7 +468,7 @@ class Session(AdapterSink):
             system_prompt=self.info.get("system_prompt") or "",
             resume_id=resume_id,
             fork=self.fork_next and bool(resume_id),
-            env={**self.orch.base_env(), **self.env},
+            env={**self.orch.base_env(), **self._profile_env(), **self.env},
             state_dir=self.state_dir(),
         )
         self.intentional_stop = False
@@ -497,6 +498,18 @@ class Session(AdapterSink):
         if self.phase in ("starting", "initializing"):
             self.set_phase("ready")
         self.save_soon()
+
+    def _profile_env(self) -> dict[str, str]:
+        """The current variables of the session's env profile (stored by name, read at each launch)."""
+        name = self.info.get("env_profile")
+        if not name:
+            return {}
+        try:
+            return self.orch.settings.profile_env(str(name))
+        except ApiError:
+            self.emit({"type": "notice", "level": "warning", "code": "env_profile_missing",
+                       "message": f"The env profile {name!r} no longer exists; the CLI starts without it."})
+            return {}
 
     def state_dir(self) -> str:
         """A private folder for this session's scratch state (created on demand)."""
