@@ -113,10 +113,10 @@ class CompanionApp(ExtensionApp):
         from .handlers.git import git_handlers
         from .handlers.rest import fallback_handlers, rest_handlers
         from .handlers.ws import ws_handlers
+        from .plugin_routes import plugin_routes
 
         routes: list[Any] = [*rest_handlers(), *ws_handlers(), *git_handlers(self.orchestrator.session_folder)]
-        for extra in self.plugins.call_each("register_routes", app=self):
-            routes.extend(extra)
+        routes.extend(plugin_routes(self.plugins, self))
         routes.extend(fallback_handlers())  # last: a JSON 404 for any other companion path
         self.handlers.extend(routes)
 

@@ -69,8 +69,14 @@ def register_routes(app: Any) -> list[tuple[str, Any]] | None:
     """Return extra tornado routes ``[(pattern, handler_class), ...]`` for an integration.
 
     Patterns are relative to the server's ``base_url`` and should live under
-    ``companion/api/<plugin name>/``. Handlers must use Jupyter authentication and
-    authorization (subclass :class:`jupyter_companion.handlers.base.CompanionAPIHandler`).
+    ``companion/api/<plugin name>/``. Subclass
+    :class:`jupyter_companion.handlers.base.CompanionAPIHandler` and decorate methods with
+    ``@web.authenticated`` and ``@authorized`` like the core's handlers. Whatever a plugin forgets,
+    the core serves each handler behind Jupyter authentication and authorization on its
+    ``auth_resource`` (``read`` for GET, ``write`` otherwise), and refuses a handler that is not a
+    Jupyter handler. A handler that authenticates requests itself (a webhook with an HMAC
+    signature) declares ``companion_public = True``. A route that is not ``(pattern, handler
+    class[, kwargs])`` is dropped and the plugin reported failed.
     """
 
 

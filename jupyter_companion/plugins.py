@@ -20,6 +20,8 @@ log = logging.getLogger("jupyter_companion.plugins")
 
 #: A hook implementation that raises this many times in a row is no longer called.
 MAX_CONSECUTIVE_FAILURES = 20
+#: Distinct failures remembered per plugin.
+MAX_ERRORS = 10
 
 
 @dataclass
@@ -31,6 +33,15 @@ class PluginStatus:
     dist: str | None = None
     ok: bool = True
     error: str | None = None
+    #: Every distinct failure so far, oldest first (at most :data:`MAX_ERRORS`).
+    errors: list[str] = field(default_factory=list)
+
+    def failed(self, message: str) -> None:
+        """Record a failure: ``error`` is the latest, ``errors`` keeps the distinct ones."""
+        self.ok = False
+        self.error = message
+        if message not in self.errors:
+            self.errors = [*self.errors, message][-MAX_ERRORS:]
     hooks: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -42,6 +53,7 @@ class PluginStatus:
             data["distribution"] = self.dist
         if self.error:
             data["error"] = self.error
+            data["errors"] = list(self.errors)
         return data
 
 
@@ -80,7 +92,9 @@ class PluginManager:
                 self.pm.register(plugin, name=ep.name)
                 self._impl_cache.clear()
                 status.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
-            except Exception as exc:
+            except BaseException as exc:  # SystemExit at import time included
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
                 self._fail(status, exc, "failed to load")
 
     def register(self, plugin: Any, name: str) -> None:
@@ -95,8 +109,7 @@ class PluginManager:
             self._fail(status, exc, "failed to register")
 
     def _fail(self, status: PluginStatus, exc: BaseException, what: str) -> None:
-        status.ok = False
-        status.error = f"{what}: {type(exc).__name__}: {exc}"
+        status.failed(f"{what}: {type(exc).__name__}: {exc}")
         if (status.name, what) in self._reported:
             log.debug("plugin %s %s again: %s", status.name, what, exc)
             return
@@ -119,23 +132,41 @@ class PluginManager:
         if self._failures[key] >= MAX_CONSECUTIVE_FAILURES:
             self._muted.add(key)
             self._impl_cache.pop(hook_name, None)
-            status.error = f"{status.error} (hook disabled after {MAX_CONSECUTIVE_FAILURES} failures in a row)"
+            status.failed(f"{status.error} (hook disabled after {MAX_CONSECUTIVE_FAILURES} failures in a row)")
             log.error("plugin %s: %s disabled after %d failures in a row", impl.plugin_name, hook_name,
                       MAX_CONSECUTIVE_FAILURES)
 
     def call_each(self, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call every implementation of a hook, isolating failures; return non-None results."""
+        return [result for _name, result in self.call_each_named(hook_name, **kwargs)]
+
+    def call_each_named(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Like :meth:`call_each`, with the name of the plugin that returned each result.
+
+        Anything a hook raises is isolated, ``SystemExit`` and other ``BaseException`` included
+        (only ``KeyboardInterrupt`` goes through): a plugin never stops the server.
+        """
         results = []
         for impl in self._implementations(hook_name):
             try:
                 result = impl.function(*[kwargs[arg] for arg in impl.argnames])
-            except Exception as exc:
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
                 self._hook_failed(impl, hook_name, exc)
                 continue
             self._failures.pop((impl.plugin_name, hook_name), None)
             if result is not None:
-                results.append(result)
+                results.append((impl.plugin_name, result))
         return results
+
+    def mark_failed(self, plugin_name: str, message: str) -> None:
+        """Report a plugin as failed (e.g. a hook returned something unusable); logged once."""
+        status = self.status.setdefault(plugin_name, PluginStatus(name=plugin_name))
+        status.failed(message)
+        if (plugin_name, message) not in self._reported:
+            self._reported.add((plugin_name, message))
+            log.error("plugin %s: %s", plugin_name, message)
 
     def notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call an observer hook; failures are logged and reported, never raised."""
@@ -147,7 +178,9 @@ class PluginManager:
         for impl in self._implementations("permission_request"):
             try:
                 decision = impl.function(*[{"session": session, "request": request}[a] for a in impl.argnames])
-            except Exception as exc:
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
                 self._hook_failed(impl, "permission_request", exc)
                 continue
             if isinstance(decision, dict):

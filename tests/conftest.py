@@ -47,13 +47,50 @@ def claude_binary(fake_claude_bin: str) -> str:
 
 
 @pytest.fixture
-def jp_server_config(companion_config: dict[str, Any], claude_binary: str) -> dict[str, Any]:
-    """Enable the extension with test settings."""
-    return {
+def authorizer_mode() -> str:
+    """Which authorizer the server uses, a key of ``tests.support.authorizers.AUTHORIZERS``
+    (parametrize to change it)."""
+    return "allow"
+
+
+@pytest.fixture
+def jp_server_config(companion_config: dict[str, Any], claude_binary: str, authorizer_mode: str) -> dict[str, Any]:
+    """Enable the extension with test settings (and the chosen authorizer)."""
+    from tests.support.authorizers import AUTHORIZERS
+
+    config: dict[str, Any] = {
         "ServerApp": {"jpserver_extensions": {"jupyter_companion": True}},
         "CompanionApp": companion_config,
         "ClaudeBackend": {"binary": claude_binary},
     }
+    authorizer = AUTHORIZERS[authorizer_mode]
+    if authorizer is not None:
+        config["ServerApp"]["authorizer_class"] = authorizer
+    return config
+
+
+@pytest.fixture
+def raw(http_server_client: Any, jp_base_url: str, jp_auth_header: dict[str, str]) -> Callable[..., Any]:
+    """``await raw(method, path, body=None, auth=True, headers=None)`` -> (status, json | text)."""
+
+    async def call(method: str, path: str, body: str | None = None, auth: bool = True,
+                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        all_headers = dict(jp_auth_header) if auth else {}
+        all_headers.update(headers or {})
+        if body is None and method.upper() in ("POST", "PATCH", "PUT"):
+            body = "{}"
+        url = path if path.startswith("/") else jp_base_url.rstrip("/") + "/" + path
+        response = await http_server_client.fetch(
+            url, method=method.upper(), body=body, headers=all_headers, raise_error=False,
+            allow_nonstandard_methods=True, follow_redirects=False, request_timeout=60,
+        )
+        text = response.body.decode("utf-8", "replace") if response.body else ""
+        try:
+            return response.code, json.loads(text)
+        except ValueError:
+            return response.code, text
+
+    return call
 
 
 @pytest.fixture

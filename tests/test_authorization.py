@@ -10,43 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_server.auth.authorizer import Authorizer
 from tornado.websocket import WebSocketHandler
 
-from tests.test_security import companion_routes, concrete_paths, implemented_methods, raw  # noqa: F401
+from tests.test_security import companion_routes, concrete_paths, implemented_methods
 
 pytestmark = pytest.mark.timeout(180)
-
-
-class NoExecute(Authorizer):
-    """Reads and writes ``companion`` but may not run code through it."""
-
-    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
-        return resource != "companion" or action != "execute"
-
-
-class ReadOnly(Authorizer):
-    """Only watches ``companion``."""
-
-    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
-        return resource != "companion" or action == "read"
-
-
-AUTHORIZERS: dict[str, type[Authorizer]] = {"no-execute": NoExecute, "read-only": ReadOnly}
-
-
-@pytest.fixture
-def jp_server_config(companion_config: dict[str, Any], claude_binary: str, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The conftest configuration with the authorizer named by the ``authorizer`` marker."""
-    marker = request.node.get_closest_marker("authorizer")
-    config: dict[str, Any] = {
-        "ServerApp": {"jpserver_extensions": {"jupyter_companion": True}},
-        "CompanionApp": companion_config,
-        "ClaudeBackend": {"binary": claude_binary},
-    }
-    if marker is not None:
-        config["ServerApp"]["authorizer_class"] = AUTHORIZERS[marker.args[0]]
-    return config
 
 
 #: ``(method, route suffix)`` of the REST calls that need ``execute``.
@@ -54,8 +22,8 @@ EXECUTE_ROUTES = {("post", "/companion/api/sessions"), ("post", "/messages"), ("
                   ("post", "/relaunch")}
 
 
-@pytest.mark.authorizer("no-execute")
-async def test_running_code_needs_execute(jp_serverapp: Any, raw: Any, connect: Any, workdir: Path) -> None:  # noqa: F811
+@pytest.mark.parametrize("authorizer_mode", ["no-execute"])
+async def test_running_code_needs_execute(jp_serverapp: Any, raw: Any, connect: Any, workdir: Path) -> None:
     orch = jp_serverapp.web_app.settings["companion_orchestrator"]
     await orch.ensure_active()
     session = await orch.create({"backend": "claude", "cwd": "project"})
@@ -93,7 +61,7 @@ async def test_running_code_needs_execute(jp_serverapp: Any, raw: Any, connect: 
     stream.close()
 
 
-@pytest.mark.authorizer("read-only")
+@pytest.mark.parametrize("authorizer_mode", ["read-only"])
 async def test_a_watch_only_subscriber_does_not_relaunch_a_restored_session(
     jp_serverapp: Any, connect: Any, workdir: Path
 ) -> None:

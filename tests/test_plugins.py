@@ -27,7 +27,7 @@ async def test_plugins_report_loaded_and_failed(api: Any) -> None:
     assert plugins["broken_on_import"]["ok"] is False
     assert "broken on purpose" in plugins["broken_on_import"]["error"]
     assert plugins["raises_in_hook"]["ok"] is False
-    assert "register_sandboxes" in plugins["raises_in_hook"]["error"]
+    assert any("register_sandboxes" in e for e in plugins["raises_in_hook"]["errors"])
     # builtins come through the same entry-point group
     assert plugins["claude"]["ok"] and plugins["local"]["ok"]
     _, status_data = await api("GET", "status")
@@ -88,3 +88,45 @@ async def test_plugin_routes_and_settings(api: Any, jp_fetch: Any) -> None:
     assert "sk-echo-secret" not in str(await api("GET", "settings"))
     _, data = await api("GET", "echo", "ping")
     assert data["has_key"] is True
+
+
+async def test_a_plugin_can_neither_exit_the_server_nor_break_its_routes(api: Any, workdir: Path) -> None:
+    """``raises_in_hook`` raises SystemExit in ``session_created`` and returns junk routes."""
+    status, session = await api("POST", "sessions", body={"backend": "echo", "cwd": "project"})
+    assert status == 201 and session["phase"] == "ready"
+    _, data = await api("GET", "plugins")
+    errors = next(p for p in data["plugins"] if p["name"] == "raises_in_hook")["errors"]
+    assert any("session_created: SystemExit: a plugin tried to exit the server" in e for e in errors)
+    assert sum("register_routes returned an unusable route" in e for e in errors) == 4
+    status, body = await api("GET", "raising", "fine")  # the one usable route of that plugin
+    assert status == 200 and body == {"fine": True}
+    assert (await api("GET", "status"))[0] == 200
+
+
+async def test_plugin_routes_are_guarded_whatever_the_plugin_forgot(api: Any, jp_fetch: Any, raw: Any) -> None:
+    """``careless_routes`` serves a Jupyter handler without ``@web.authenticated``/``@authorized``,
+    a plain tornado handler and a webhook that authenticates itself."""
+    status, body = await api("GET", "careless", "data")
+    assert status == 200 and body == {"secret": "careless-plugin-data"}
+    for headers in ({"Authorization": ""}, {"Authorization": "token wrong"}):
+        status, body = await raw("GET", "companion/api/careless/data", auth=False, headers=headers)
+        assert status in (401, 403) and "careless-plugin-data" not in str(body)
+        status, body = await raw("POST", "companion/api/careless/data", auth=False, headers=headers)
+        assert status in (401, 403) and "changed" not in str(body)
+    status, body = await api("GET", "careless", "plain")  # not a Jupyter handler: never mounted
+    assert status == 404 and "plain-handler-data" not in str(body)
+    _, data = await api("GET", "plugins")
+    careless = next(p for p in data["plugins"] if p["name"] == "careless_routes")
+    assert "Plain is not a Jupyter handler" in careless["error"]
+    status, _ = await raw("POST", "companion/hooks/careless", auth=False, headers={"X-Signature": "ok"})
+    assert status == 200  # declared companion_public: it checks its own signature
+    status, _ = await raw("POST", "companion/hooks/careless", auth=False)
+    assert status == 403
+
+
+@pytest.mark.parametrize("authorizer_mode", ["read-only"])
+async def test_plugin_routes_are_authorized_on_companion(api: Any, raw: Any) -> None:
+    status, _ = await raw("GET", "companion/api/careless/data")
+    assert status == 200
+    status, body = await raw("POST", "companion/api/careless/data")
+    assert status == 403 and "changed" not in str(body)

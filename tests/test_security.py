@@ -8,12 +8,11 @@ import json
 import logging
 import stat
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_server.auth.authorizer import Authorizer
 from tornado import web
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.routing import Router, Rule
@@ -29,71 +28,7 @@ SECRET = "sk-very-secret-value-0123456789"
 PROFILE_SECRET = "profile-secret-value-9876543210"
 
 
-# -- authorizers ---------------------------------------------------------------------------------
-
-
-class DenyCompanion(Authorizer):
-    """Allows everything except the ``companion`` resource."""
-
-    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
-        return resource != "companion"
-
-
-class ReadOnlyCompanion(Authorizer):
-    """Allows reading ``companion`` but not writing to it."""
-
-    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
-        return resource != "companion" or action == "read"
-
-
-AUTHORIZERS: dict[str, type[Authorizer] | None] = {"allow": None, "deny": DenyCompanion, "read-only": ReadOnlyCompanion}
-
-
-@pytest.fixture
-def authorizer_mode() -> str:
-    """Which authorizer the server uses (parametrize to change it)."""
-    return "allow"
-
-
-@pytest.fixture
-def jp_server_config(companion_config: dict[str, Any], claude_binary: str, authorizer_mode: str) -> dict[str, Any]:
-    """The conftest configuration plus the chosen authorizer."""
-    config: dict[str, Any] = {
-        "ServerApp": {"jpserver_extensions": {"jupyter_companion": True}},
-        "CompanionApp": companion_config,
-        "ClaudeBackend": {"binary": claude_binary},
-    }
-    authorizer = AUTHORIZERS[authorizer_mode]
-    if authorizer is not None:
-        config["ServerApp"]["authorizer_class"] = authorizer
-    return config
-
-
 # -- helpers -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def raw(http_server_client: Any, jp_base_url: str, jp_auth_header: dict[str, str]) -> Callable[..., Any]:
-    """``await raw(method, path, body=None, auth=True, headers=None)`` -> (status, json | text)."""
-
-    async def call(method: str, path: str, body: str | None = None, auth: bool = True,
-                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        all_headers = dict(jp_auth_header) if auth else {}
-        all_headers.update(headers or {})
-        if body is None and method.upper() in ("POST", "PATCH", "PUT"):
-            body = "{}"
-        url = path if path.startswith("/") else jp_base_url.rstrip("/") + "/" + path
-        response = await http_server_client.fetch(
-            url, method=method.upper(), body=body, headers=all_headers, raise_error=False,
-            allow_nonstandard_methods=True, follow_redirects=False, request_timeout=60,
-        )
-        text = response.body.decode("utf-8", "replace") if response.body else ""
-        try:
-            return response.code, json.loads(text)
-        except ValueError:
-            return response.code, text
-
-    return call
 
 
 def companion_routes(web_app: web.Application) -> list[tuple[Rule, type]]:
