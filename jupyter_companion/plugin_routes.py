@@ -4,8 +4,9 @@ What a plugin returns is validated entry by entry: a route that is not ``(patter
 class[, kwargs])`` with a compiling pattern is dropped and the plugin reported failed, so a careless
 plugin can never keep the extension from loading. Every handler is served behind the same rules as
 the core's routes, whatever decorators the plugin forgot: it must be a Jupyter handler, and a
-request reaches it only authenticated and authorized on its ``auth_resource`` (``companion`` by
-default; ``read`` for GET/HEAD/OPTIONS, ``write`` otherwise). A handler that authenticates requests
+request reaches it only authenticated, authorized on its ``auth_resource`` (``companion`` by
+default; ``read`` for GET/HEAD/OPTIONS, ``write`` otherwise) and, for a GET with the browser's
+cookie, from a same-site page. A handler that authenticates requests
 itself (a webhook checking an HMAC signature) says so with ``companion_public = True``.
 """
 
@@ -19,7 +20,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import ensure_async
 from tornado import web
 
-from .handlers.base import AUTH_RESOURCE
+from .handlers.base import AUTH_RESOURCE, refuse_cross_site_get
 
 if TYPE_CHECKING:
     from .plugins import PluginManager
@@ -44,6 +45,7 @@ def guarded(handler: type[web.RequestHandler]) -> type[web.RequestHandler]:
                 return
             if not self.current_user:
                 raise web.HTTPError(403, "authentication required")
+            refuse_cross_site_get(self)
             action = "read" if self.request.method in _READ_METHODS else "write"
             resource = getattr(self, "auth_resource", None) or AUTH_RESOURCE
             if not await ensure_async(self.authorizer.is_authorized(self, self.current_user, action, resource)):

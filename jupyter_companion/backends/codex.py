@@ -141,6 +141,9 @@ PLAN_MODE_NOTE = (
 
 #: How long a successful ``model/list`` answer is reused.
 MODEL_CACHE_SECONDS = 600.0
+#: How long a failed ``model/list`` is remembered (the static list is answered meanwhile), so
+#: repeated ``GET backends`` do not start a Codex process each time.
+MODEL_FAILURE_CACHE_SECONDS = 120.0
 
 
 def user_codex_home(configured: str = "") -> Path:
@@ -975,24 +978,27 @@ def make_backend_spec(config: CodexBackend) -> BackendSpec:
         return await check_codex(config.resolve_binary())
 
     cache: dict[str, Any] = {}
+    lock = asyncio.Lock()
 
     async def list_models() -> list[dict[str, str]]:
+        """``model/list`` of a short-lived app-server; answers (failures too) are reused for a while,
+        and concurrent callers share one process."""
         binary = config.resolve_binary()
         if binary is None:
             return list(STATIC_MODELS)
-        if cache.get("binary") == binary and time.monotonic() - cache.get("at", 0.0) < MODEL_CACHE_SECONDS:
+        async with lock:
+            if cache.get("binary") == binary and time.monotonic() < cache.get("until", 0.0):
+                return list(cache["models"])
+            try:
+                models = await list_codex_models(
+                    binary, user_home=config.user_home, timeout=min(config.request_timeout, 10.0)
+                )
+            except BackendError as exc:
+                log.info("model/list failed, using the static list: %s", exc)
+                models = []
+            ttl = MODEL_CACHE_SECONDS if models else MODEL_FAILURE_CACHE_SECONDS
+            cache.update(binary=binary, until=time.monotonic() + ttl, models=models or list(STATIC_MODELS))
             return list(cache["models"])
-        try:
-            models = await list_codex_models(
-                binary, user_home=config.user_home, timeout=min(config.request_timeout, 10.0)
-            )
-        except BackendError as exc:
-            log.info("model/list failed, using the static list: %s", exc)
-            return list(STATIC_MODELS)
-        if not models:
-            return list(STATIC_MODELS)
-        cache.update(binary=binary, at=time.monotonic(), models=models)
-        return list(models)
 
     return BackendSpec(
         name="codex",

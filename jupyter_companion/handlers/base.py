@@ -40,8 +40,9 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
         super().initialize(name=name, **kwargs)
 
     async def prepare(self, *args: Any, **kwargs: Any) -> None:
-        """Jupyter's own checks, then make sure the sessions are restored."""
+        """Jupyter's own checks, no cross-site GET, then make sure the sessions are restored."""
         await super().prepare(*args, **kwargs)
+        refuse_cross_site_get(self)
         await self.orch.ensure_active()
 
     async def require(self, action: str) -> None:
@@ -98,6 +99,18 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
             self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
             return
         super()._handle_request_exception(e)
+
+
+def refuse_cross_site_get(handler: Any) -> None:
+    """403 for a cookie-authenticated GET whose Referer is missing or from another site.
+
+    Jupyter checks XSRF on writes only; some companion GETs have effects (a backend's model
+    listing starts its CLI, git routes run git, ``pr`` calls GitHub), so a page elsewhere must not
+    trigger them with the user's cookie. Token-authenticated clients are not concerned
+    (Jupyter's own ``check_referer``, as for ``/files/``).
+    """
+    if handler.request.method in ("GET", "HEAD") and handler.current_user and not handler.check_referer():
+        raise web.HTTPError(403, "cross-site request refused: open it from the Jupyter page itself")
 
 
 def write_json_error(handler: Any, status_code: int, exc_info: Any) -> None:

@@ -42,7 +42,7 @@ from ..gitops import (
     repo_info,
     worktrees,
 )
-from .base import write_json_error
+from .base import refuse_cross_site_get, write_json_error
 
 #: ``(folder, ceiling)`` of a session, or None when unknown (may be awaitable; may raise ApiError).
 SessionFolder = Callable[[str], "tuple[str, str | None] | None | Awaitable[tuple[str, str | None] | None]"]
@@ -59,6 +59,11 @@ class _GitHandler(APIHandler):
     def initialize(self, get_session_folder: SessionFolder | None = None, **kwargs: Any) -> None:
         super().initialize(**kwargs)
         self._get_session_folder = get_session_folder
+
+    async def prepare(self, *args: Any, **kwargs: Any) -> None:
+        """Jupyter's own checks, then no cross-site GET (these routes run git and ``gh``)."""
+        await super().prepare(*args, **kwargs)
+        refuse_cross_site_get(self)
 
     @property
     def root_dir(self) -> str:
