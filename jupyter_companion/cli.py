@@ -29,6 +29,7 @@ from .client.render import (
     permission_text,
     sessions_table,
     status_text,
+    terminal_text,
     tool_summary,
 )
 
@@ -245,7 +246,7 @@ class Cli:
             return "allow"
         if not self.interactive():
             return None
-        question = f"Allow {tool_summary(str(event.get('tool_name')), event.get('input'))}? [y/n] "
+        question = terminal_text(f"Allow {tool_summary(str(event.get('tool_name')), event.get('input'))}? [y/n] ")
         while True:
             self.err.write(paint(question, "yellow", self.color))
             self.err.flush()
@@ -331,7 +332,7 @@ class Cli:
             status = item.get("status")
             mark = {"done": "✓", "error": "✗"}.get(str(status), "…")
             detail = f" ({item['detail']})" if item.get("detail") else ""
-            self.err.write(f"{mark} {item.get('label') or item.get('step')}{detail}\n")
+            self.err.write(terminal_text(f"{mark} {item.get('label') or item.get('step')}{detail}") + "\n")
             self.err.flush()
 
         session = client.create_session(

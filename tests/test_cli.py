@@ -259,3 +259,27 @@ def test_attach_without_terminal_only_shows(fake: FakeCompanion) -> None:
     assert code == EXIT_OK
     assert [e["type"] for e in events].count("result") == 2  # the replayed one did not detach
     assert events[-1]["type"] == "result" and events[-1]["seq"] > 8
+
+
+def test_agent_escape_sequences_never_reach_the_terminal() -> None:
+    """An agent (or a repository, a session name, a transcript title) cannot recolor, clear or
+    retitle the user's terminal, nor write to its clipboard: only the CLI's own colors are sent."""
+    hostile = "\x1b[2J\x1b]0;owned\x07\x1b]52;c;ZXZpbA==\x07\x1b[31mred\x9b2K\rover"
+    out: list[str] = []
+    render = TextRenderer(out.append, color=True)
+    render({"type": "stream_delta", "kind": "text", "text": hostile})
+    render({"type": "assistant", "message": {"content": [{"type": "text", "text": hostile},
+                                                        {"type": "tool_use", "id": "t", "name": "Bash",
+                                                         "input": {"command": hostile}}]}})
+    render({"type": "permission_request", "request_id": hostile, "tool_name": "Bash", "input": {"command": hostile}})
+    render({"type": "error", "message": hostile})
+    render({"type": "result", "is_error": True, "text": hostile})
+    text = "".join(out)
+    own = ("\033[2m", "\033[1m", "\033[31m", "\033[32m", "\033[33m", "\033[34m", "\033[35m", "\033[36m", "\033[0m")
+    stripped = text
+    for code in own:
+        stripped = stripped.replace(code, "")
+    assert "\x1b" not in stripped and "\x07" not in stripped and "\r" not in stripped and "\x9b" not in stripped
+    assert "redover" in stripped.replace("2K", "")
+    table = sessions_table([{"id": "s1", "name": hostile, "cwd": "/w\x1b[8m"}])
+    assert "\x1b" not in table and "\x07" not in table

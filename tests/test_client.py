@@ -555,3 +555,12 @@ async def test_async_client_turns(fake: FakeCompanion) -> None:
     with pytest.raises(CompanionHTTPError) as err:
         await aclient.create_session("nope", on_progress=lambda p: None)
     assert err.value.status == 400
+
+
+def test_websocket_urls_never_carry_the_token() -> None:
+    from jupyter_companion.client.discovery import ServerInfo
+    from jupyter_companion.client.sync import feed_url, ws_url
+
+    server = ServerInfo("http://127.0.0.1:8888/base/", "very-secret-token")
+    assert ws_url(server, "abc", 7) == "ws://127.0.0.1:8888/base/companion/ws/sessions/abc?after=7"
+    assert feed_url(server) == "ws://127.0.0.1:8888/base/companion/ws/sessions"

@@ -8,6 +8,7 @@ are written at once and the final ``assistant`` text is not repeated. It is shar
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,26 @@ COLORS = {
     "cyan": "\033[36m",
     "reset": "\033[0m",
 }
+
+
+#: Terminal control sequences: CSI (colors, cursor moves, screen clears), OSC (window titles,
+#: hyperlinks, clipboard writes), DCS/APC/PM/SOS strings and two-character escapes.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
+    r"|\x1b[@-Z\\-_]?"
+)
+#: Other control characters (C0 but tab and line feed, DEL, C1).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to print on a terminal: an agent's (or a repository's) escape sequences and
+    control characters are removed, so it can neither recolor nor rewrite the screen, set the
+    window title or write to the clipboard. Line breaks and tabs stay."""
+    text = _ESCAPE_SEQUENCE.sub("", text.replace("\r\n", "\n"))
+    return _CONTROL.sub("", text)
 
 
 def paint(text: str, color: str | None, enabled: bool) -> str:
@@ -86,7 +107,7 @@ def permission_text(event: dict[str, Any]) -> str:
     lines.append(f"  tool: {name}")
     lines.append(f"  input: {shorten(json.dumps(tool_input, ensure_ascii=False), 500)}")
     lines.append(f"  request id: {event.get('request_id')}")
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))
 
 
 @dataclass
@@ -113,7 +134,7 @@ class TextRenderer:
     def _line(self, text: str, color: str | None = None) -> None:
         if not self._at_line_start:
             self._out("\n")
-        self._out(paint(text, color, self.color) + "\n")
+        self._out(paint(terminal_text(text), color, self.color) + "\n")
 
     def finish(self) -> None:
         """End a partially written line."""
@@ -132,7 +153,7 @@ class TextRenderer:
             self._line(f"> {event.get('content', '')}", "cyan")
 
     def _on_stream_delta(self, event: dict[str, Any]) -> None:
-        text = str(event.get("text") or "")
+        text = terminal_text(str(event.get("text") or ""))
         if event.get("kind", "text") == "text":
             self._streamed += text
             self._out(text)
@@ -146,7 +167,7 @@ class TextRenderer:
                 continue
             kind = block.get("type")
             if kind == "text":
-                self._assistant_text(str(block.get("text") or ""))
+                self._assistant_text(terminal_text(str(block.get("text") or "")))
             elif kind == "thinking" and self.show_thinking:
                 self._line(shorten(str(block.get("thinking") or ""), 400), "dim")
             elif kind == "tool_use":
@@ -220,6 +241,7 @@ class TextRenderer:
 
 def format_table(rows: list[list[str]], headers: list[str], color: bool = False) -> str:
     """A plain left-aligned text table."""
+    rows = [[terminal_text(cell).replace("\n", " ") for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
@@ -289,4 +311,4 @@ def status_text(status: dict[str, Any], server_url: str = "") -> str:
     for p in status.get("plugins") or []:
         state = "ok" if p.get("ok") else f"FAILED: {p.get('error', '')}"
         lines.append(f"  plugin {p.get('name')}: {state}")
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))

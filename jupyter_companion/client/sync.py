@@ -43,17 +43,14 @@ def _ws_base(server: ServerInfo) -> str:
 
 
 def ws_url(server: ServerInfo, session_id: str, after: int) -> str:
-    """The WebSocket URL of a session's event stream (token also in the query, as API.md allows)."""
-    query = {"after": str(after)}
-    if server.token:
-        query["token"] = server.token
-    return f"{_ws_base(server)}{WS_PREFIX}{quote(session_id)}?{urllib.parse.urlencode(query)}"
+    """The WebSocket URL of a session's event stream. The token travels in the ``Authorization``
+    header only: a URL ends up in proxy and server logs."""
+    return f"{_ws_base(server)}{WS_PREFIX}{quote(session_id)}?{urllib.parse.urlencode({'after': str(after)})}"
 
 
 def feed_url(server: ServerInfo) -> str:
-    """The WebSocket URL of the sessions feed (``companion/ws/sessions``)."""
-    query = f"?{urllib.parse.urlencode({'token': server.token})}" if server.token else ""
-    return f"{_ws_base(server)}{WS_PREFIX.rstrip('/')}{query}"
+    """The WebSocket URL of the sessions feed (``companion/ws/sessions``); token in the header."""
+    return f"{_ws_base(server)}{WS_PREFIX.rstrip('/')}"
 
 
 def apply_feed_frame(sessions: dict[str, dict[str, Any]], frame: dict[str, Any]) -> bool:
