@@ -118,7 +118,7 @@ def test_restore_never_reuses_a_seq_whose_record_update_was_lost(tmp_path: Path)
         db_path=str(db), state_dir=str(tmp_path / "state"), disabled_plugins=[], load_entry_points=False,
         serverapp=types.SimpleNamespace(root_dir=str(tmp_path)), allowed_roots=[], worktrees_dir="",
         default_backend="claude", default_sandbox="local", relaunch_delays=[1.0], idle_timeout=60.0,
-        hang_timeout=60.0, watchdog_interval=60.0, cli_env={}, pr_poll_interval=0.0, config=None)
+        hang_timeout=60.0, watchdog_interval=60.0, cli_env={}, cli_env_strip=[], pr_poll_interval=0.0, config=None)
 
     async def scenario() -> list[int]:
         services = build_services(app)

@@ -442,3 +442,28 @@ async def remove_worktree(
         }
     async with _repo_lock(repo_root):
         return await asyncio.to_thread(_remove_sync, repo_root, path, force, delete_branch)
+
+
+def _readd_sync(repo_root: str, path: str, branch: str) -> str:
+    folder = Path(path)
+    if folder.is_dir():
+        return f"{folder} is still there"
+    validate_branch_name(branch)
+    root = Path(repo_root).resolve()
+    if not ref_exists(root, f"refs/heads/{branch}"):
+        raise GitError(f"the branch {branch} of the removed worktree no longer exists", status=409)
+    elsewhere = checked_out_branches(root).get(branch)
+    if elsewhere:
+        raise GitError(f"the branch {branch} is checked out in {elsewhere}", status=409)
+    run_git(["worktree", "prune"], root, check=False)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    run_git(["worktree", "add", "--quiet", str(folder), branch], root)
+    return f"checked out {branch} again in {folder}"
+
+
+async def readd_worktree(repo_root: str, path: str, branch: str) -> str:
+    """Create again, at the same ``path``, a worktree of ``branch`` that was removed (a session
+    archived with its worktree cleaned up and now unarchived). Raises :class:`GitError` (409) when
+    the branch is gone or checked out elsewhere; returns what was done."""
+    async with _repo_lock(repo_root):
+        return await asyncio.to_thread(_readd_sync, repo_root, path, branch)

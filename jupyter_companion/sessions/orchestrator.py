@@ -469,12 +469,13 @@ class Orchestrator:
         return {"ok": True, "pid": session.adapter.pid if session.adapter else None}
 
     async def archive(self, session_id: str, force: bool = False) -> dict[str, Any]:
-        """Stop the CLI, release the workspace and mark the session archived."""
+        """Stop the CLI, release the workspace and mark the session archived.
+
+        Archiving never loses work: a worktree with uncommitted changes is kept (``force``
+        discards it), and the answer says where it is."""
         from . import worktrees
 
         session = self.get(session_id)
-        if not force:
-            await worktrees.check_releasable(self, session)
         await session.stop_cli(intentional=True)
         cleanup = await worktrees.release(self, session, force=force, deleting=False)
         await self.teardown_sandbox(session)
@@ -485,12 +486,16 @@ class Orchestrator:
         return {"ok": True, **cleanup}
 
     async def unarchive(self, session_id: str) -> dict[str, Any]:
-        """Bring an archived session back (its CLI starts on the next prompt)."""
+        """Bring an archived session back (its CLI starts on the next prompt); a worktree the
+        archive removed is checked out again in the same folder (409 when its branch is gone)."""
+        from . import worktrees
+
         session = self.get(session_id)
+        restored = await worktrees.restore(self, session)
         session.info["archived"] = False
         session.emit({"type": "session_update", "archived": False})
         session.needs_relaunch = True
-        return {"ok": True}
+        return {"ok": True, **restored}
 
     async def delete(self, session_id: str, force: bool = True) -> dict[str, Any]:
         """Stop the CLI, remove the workspace and forget the session with its history."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ApiError
 from ..gitops.errors import DirtyWorktreeError, GitError
 from ..gitops.info import is_dirty
-from ..gitops.workspace import prepare_workspace, remove_worktree
+from ..gitops.workspace import prepare_workspace, readd_worktree, remove_worktree
 
 if TYPE_CHECKING:
     from .orchestrator import Orchestrator
@@ -63,32 +63,55 @@ def _exists_and_dirty(path: str) -> bool:
     return os.path.isdir(path) and is_dirty(path)
 
 
-async def check_releasable(orch: Orchestrator, session: Session) -> None:
-    """Refuse (409) before anything is stopped when archiving would discard uncommitted work."""
-    worktree = session.info.get("worktree")
-    if not worktree or _in_use_elsewhere(orch, session, worktree["path"]):
-        return
-    if await asyncio.to_thread(_exists_and_dirty, worktree["path"]):
-        raise ApiError(409, "the session's worktree has uncommitted changes. Archive with force=true to discard them.",
-                       dirty=True)
-
-
 async def release(orch: Orchestrator, session: Session, *, force: bool, deleting: bool) -> dict[str, Any]:
-    """Remove the session's worktree unless another session uses it; refuse a dirty one unless forced."""
+    """Remove the session's worktree, unless another session uses it or (when archiving without
+    ``force``) it holds uncommitted or untracked changes: then it is kept, and the answer says
+    where. Returns ``{"worktree": {cleaned, dirty, path, ...}}`` ({} without a worktree)."""
     worktree = session.info.get("worktree")
     if not worktree:
         return {}
-    in_use = _in_use_elsewhere(orch, session, worktree["path"])
+    path = worktree["path"]
+    in_use = _in_use_elsewhere(orch, session, path)
+    dirty = await asyncio.to_thread(_exists_and_dirty, path)
+    if dirty and not (force or deleting or in_use):
+        return _kept(session, worktree, "the worktree has uncommitted changes: kept (archive with force=true "
+                                        "to discard them)")
     try:
         result = await remove_worktree(
-            worktree["repo_root"], worktree["path"], force=force or deleting,
+            worktree["repo_root"], path, force=force or deleting,
             delete_branch=worktree.get("temp_branch"), in_use=in_use,
         )
-    except DirtyWorktreeError as exc:
-        raise ApiError(409, f"{exc}. Archive with force=true to discard them.", dirty=True) from exc
+    except DirtyWorktreeError:  # changed since the check above
+        return _kept(session, worktree, "the worktree has uncommitted changes: kept")
     except GitError as exc:
         if not deleting:
             raise ApiError(exc.status, exc.message) from exc
-        result = {"removed": False, "detail": str(exc)}
-    orch.store.forget_worktree(session.id)
-    return {"worktree": result}
+        result = {"removed": False, "path": path, "detail": str(exc)}
+    if result.get("removed"):
+        orch.store.forget_worktree(session.id)
+    if not deleting:
+        session.update({"worktree": {**worktree, "removed": bool(result.get("removed")), "dirty": dirty}})
+    return {"worktree": {**result, "cleaned": bool(result.get("removed")), "dirty": dirty, "path": path}}
+
+
+def _kept(session: Session, worktree: dict[str, Any], detail: str) -> dict[str, Any]:
+    """Keep a dirty worktree where it is (the store still tracks it: delete removes it)."""
+    session.update({"worktree": {**worktree, "removed": False, "dirty": True}})
+    return {"worktree": {"cleaned": False, "dirty": True, "removed": False, "kept": True, "path": worktree["path"],
+                         "branch": worktree.get("branch"), "branch_deleted": False, "detail": detail}}
+
+
+async def restore(orch: Orchestrator, session: Session) -> dict[str, Any]:
+    """Bring back the worktree an archive removed (same folder, same branch), so an unarchived
+    session continues where it was. ``{}`` when there is nothing to restore."""
+    worktree = session.info.get("worktree")
+    if not worktree or not worktree.get("removed"):
+        return {}
+    try:
+        detail = await readd_worktree(worktree["repo_root"], worktree["path"], str(worktree.get("branch")))
+    except GitError as exc:
+        raise ApiError(exc.status, f"cannot bring back the session's worktree: {exc.message}") from exc
+    orch.store.save_worktree(session.id, worktree["repo_root"], worktree["path"], worktree.get("branch"),
+                             worktree.get("temp_branch"))
+    session.update({"worktree": {**worktree, "removed": False, "dirty": False}})
+    return {"worktree": {"restored": True, "path": worktree["path"], "detail": detail}}
