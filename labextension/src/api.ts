@@ -4,7 +4,7 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
-import { BackendInfo, ConversationInfo, SessionInfo } from './model/types';
+import { ArchiveAnswer, BackendInfo, ConversationInfo, SessionInfo } from './model/types';
 import { ChangesAnswer, ChangesBase, CommitInfo, DiffAnswer } from './model/changes';
 
 /** An error answered by the server as `{error: "..."}`. */
@@ -129,6 +129,11 @@ export class CompanionApi {
 
   remove(id: string): Promise<{ ok: boolean }> {
     return this.request(['sessions', id], { method: 'DELETE' });
+  }
+
+  /** POST `sessions/{id}/archive`; `force` discards a worktree's uncommitted changes. */
+  archive(id: string, force = false): Promise<ArchiveAnswer> {
+    return this.request(['sessions', id, 'archive'], this.json('POST', force ? { force: true } : {}));
   }
 
   /** POST `sessions/{id}/{action}` for kill, relaunch, archive, unarchive, interrupt. */

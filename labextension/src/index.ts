@@ -8,6 +8,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
+  Clipboard,
   Dialog,
   ICommandPalette,
   InputDialog,
@@ -27,7 +28,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { CompanionApi } from './api';
 import { Attention } from './model/sessionsFeed';
 import { liveFields } from './model/sessionsLive';
-import { BackendInfo, SessionInfo } from './model/types';
+import { ArchiveAnswer, BackendInfo, SessionInfo } from './model/types';
 import {
   ChatPanel,
   CompanionServices,
@@ -213,7 +214,50 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     };
 
+    /** An archive that kept a worktree with uncommitted changes says where it is. */
+    const notifyArchived = (session: SessionInfo, answer: ArchiveAnswer): void => {
+      const kept = answer.worktree;
+      if (!kept || kept.cleaned) {
+        return;
+      }
+      const name = session.name || session.id;
+      // toasts are cut at 140 characters: the folder's last two parts here, the whole path on the button
+      const tail = kept.path.split('/').filter(Boolean).slice(-2).join('/');
+      const notice = Notification.warning(
+        `“${name}” is archived; its worktree has uncommitted changes and is kept in …/${tail}`,
+        {
+          autoClose: false,
+          actions: [
+            { label: 'Copy path', caption: `Copy ${kept.path}`, callback: () => Clipboard.copyToSystem(kept.path) },
+            {
+              label: 'Discard changes…',
+              caption: 'Remove the worktree and its uncommitted changes',
+              displayType: 'warn',
+              callback: () => void discardWorktree(session, kept.path, notice)
+            }
+          ]
+        }
+      );
+    };
+    const discardWorktree = async (session: SessionInfo, path: string, notice: string): Promise<void> => {
+      const result = await showDialog({
+        title: 'Discard the uncommitted changes?',
+        body: `The worktree ${path} and the changes in it are deleted.`,
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Discard' })]
+      });
+      if (!result.button.accept) {
+        return;
+      }
+      try {
+        await api.archive(session.id, true);
+        Notification.dismiss(notice);
+      } catch (err: any) {
+        await showErrorMessage('Discard the worktree', String(err?.message ?? err));
+      }
+    };
+
     const sidebar = new SessionsPanel(services, {
+      onArchived: (session, answer) => notifyArchived(session, answer),
       onNew: () => void newSession(),
       onOpen: s => void openSession(s),
       onError: message => void showErrorMessage('Agent session', message),

@@ -16,7 +16,7 @@ import { ChatModel } from './model/chatModel';
 import { SessionConnection, feedSocketUrl } from './model/connection';
 import { Attention, applyFeedFrame, attentionChange } from './model/sessionsFeed';
 import { LiveSession, liveSignature, mergeLive } from './model/sessionsLive';
-import { BackendInfo, SessionInfo } from './model/types';
+import { ArchiveAnswer, BackendInfo, SessionInfo } from './model/types';
 import { SessionChoices } from './components/NewSessionForm';
 import { CompanionSettings, DEFAULT_SETTINGS, resolveSettings } from './model/settings';
 
@@ -106,6 +106,8 @@ export class SessionsPanel extends ReactWidget {
       onAttention?: (session: SessionInfo, attention: Attention) => void;
       /** A session was deleted (here, in another tab or by another client). */
       onRemoved?: (sessionId: string) => void;
+      /** A session was archived from this list (the answer says whether its worktree was kept). */
+      onArchived?: (session: SessionInfo, answer: ArchiveAnswer) => void;
     }
   ) {
     super();
@@ -264,7 +266,7 @@ export class SessionsPanel extends ReactWidget {
         onRefresh={() => void this.refresh()}
         onOpen={this.handlers.onOpen}
         onRename={(s, name) => void this.act(api.rename(s.id, name))}
-        onArchive={s => void this.act(api.action(s.id, 'archive'))}
+        onArchive={s => void this.act(api.archive(s.id).then(answer => this.handlers.onArchived?.(s, answer)))}
         onUnarchive={s => void this.act(api.action(s.id, 'unarchive'))}
         onRelaunch={s => void this.act(api.action(s.id, 'relaunch'))}
         onDelete={async s => {

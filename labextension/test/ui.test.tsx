@@ -147,6 +147,33 @@ describe('sessions sidebar', () => {
     expect(html).toContain('aria-label="Archive name-a"');
     expect(html).toContain('aria-label="New session"');
   });
+
+  it('marks an archived session whose worktree was kept, with its folder', () => {
+    const noop = vi.fn();
+    const worktree = { path: '/state/worktrees/p1/main-1234', branch: 'main-wt-1' };
+    const html = renderToStaticMarkup(
+      <SessionsList
+        sessions={[
+          session('kept', '/w/p1', { archived: true, worktree: { ...worktree, removed: false, dirty: true } }),
+          session('gone', '/w/p1', { archived: true, worktree: { ...worktree, removed: true, dirty: false } }),
+          session('live', '/w/p1', { worktree })
+        ]}
+        showArchived={true}
+        onToggleArchived={noop}
+        onNew={noop}
+        onRefresh={noop}
+        onOpen={noop}
+        onRename={noop}
+        onArchive={noop}
+        onUnarchive={noop}
+        onDelete={noop}
+        onRelaunch={noop}
+      />
+    );
+    expect(html.match(/jp-Companion-keptWorktree/g)?.length).toBe(1);
+    expect(html).toContain('aria-label="Worktree kept at /state/worktrees/p1/main-1234"');
+    expect(html).toContain('(uncommitted changes)');
+  });
 });
 
 describe('chat view', () => {

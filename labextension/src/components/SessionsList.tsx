@@ -125,6 +125,15 @@ function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.El
           {pending}
         </span>
       ) : null}
+      {session.archived && session.worktree && session.worktree.removed === false ? (
+        <span
+          className="jp-Companion-keptWorktree"
+          title={`Its worktree is kept at ${session.worktree.path}${session.worktree.dirty ? ' (uncommitted changes)' : ''}`}
+          aria-label={`Worktree kept at ${session.worktree.path}`}
+        >
+          ⎇ kept
+        </span>
+      ) : null}
       {session.cost_usd ? <span className="jp-Companion-cost">{formatCost(session.cost_usd)}</span> : null}
       <span className="jp-Companion-rowActions">
         <button type="button" className="jp-Companion-iconButton" aria-label={`Rename ${session.name}`} title="Rename" onClick={() => setEditing(true)}>

@@ -54,6 +54,22 @@ export interface PullRequestInfo {
   review_decision?: 'approved' | 'changes_requested' | 'review_required' | null;
 }
 
+/** The worktree a session owns (`removed`/`dirty` once archived). */
+export interface WorktreeInfo {
+  path: string;
+  repo_root?: string | null;
+  branch?: string | null;
+  temp_branch?: string | null;
+  removed?: boolean;
+  dirty?: boolean;
+}
+
+/** What `POST sessions/{id}/archive` says about the session's worktree. */
+export interface ArchiveAnswer {
+  ok: boolean;
+  worktree?: { cleaned: boolean; dirty: boolean; path: string; branch?: string | null; detail?: string | null };
+}
+
 /** The session object returned by `companion/api/sessions`. */
 export interface SessionInfo {
   id: string;
@@ -73,6 +89,7 @@ export interface SessionInfo {
   cost_usd?: number | null;
   git?: GitInfo | null;
   pr?: PullRequestInfo | null;
+  worktree?: WorktreeInfo | null;
   [key: string]: unknown;
 }
 
