@@ -403,10 +403,10 @@ async def test_archive_force_must_be_a_real_boolean(api: Any, raw: Any, jp_root_
     problems.assert_none()
     assert work.read_text() == "precious\n"
     status, body = await api("POST", "sessions", sid, "archive", body={"force": False})
-    assert status == 409 and body.get("dirty") is True
+    assert status == 200 and body["worktree"]["cleaned"] is False and body["worktree"]["dirty"] is True
     assert work.read_text() == "precious\n"
     status, body = await api("POST", "sessions", sid, "archive", body={"force": None})
-    assert status == 409 and work.exists()
+    assert status == 200 and body["worktree"]["cleaned"] is False and work.exists()
 
 
 async def test_unknown_and_path_like_session_ids(api: Any, raw: Any, connect: Any, workdir: Path) -> None:
