@@ -64,7 +64,7 @@ def companion_config(
 
 
 async def test_agent_edit_in_a_worktree_shows_in_the_diff(
-    api: Any, connect: Any, jp_root_dir: Path, tmp_path: Path
+    api: Any, connect: Any, jp_root_dir: Path, tmp_path: Path, model_server: ScriptedAnthropic
 ) -> None:
     remote_side = tmp_path / "remote-side"
     remote_side.mkdir()
@@ -94,6 +94,21 @@ async def test_agent_edit_in_a_worktree_shows_in_the_diff(
     ]
     status, diff = await api("GET", "sessions", session["id"], "diff", params={"file": "agent-notes.txt"})
     assert status == 200 and "+from the agent" in diff["diff"]
+
+    # archiving keeps the agent's uncommitted work; the unarchived session goes on in the same worktree
+    status, archived = await api("POST", "sessions", session["id"], "archive")
+    assert status == 200 and archived["worktree"]["cleaned"] is False and archived["worktree"]["dirty"] is True
+    assert archived["worktree"]["path"] == str(worktree)
+    assert (worktree / "agent-notes.txt").read_text() == "from the agent\n"
+    _, info = await api("GET", "sessions", session["id"])
+    assert info["pid"] is None and info["archived"] is True
+    status, _ = await api("POST", "sessions", session["id"], "unarchive")
+    assert status == 200
+    await stream.send({"type": "user_message", "content": "are you back?"})
+    await stream.until(lambda e: e["type"] == "result" and "are you back?" in str(model_server.requests[-1].body),
+                       timeout=90)
+    _, info = await api("GET", "sessions", session["id"])
+    assert info["pid"] and info["cwd"] == str(worktree)
 
     status, _ = await api("DELETE", "sessions", session["id"])
     assert status == 200
