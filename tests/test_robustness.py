@@ -30,6 +30,7 @@ from jupyter_companion.events import CommandError, has_lone_surrogate, parse_com
 from jupyter_companion.gitops.errors import GitError
 from jupyter_companion.gitops.paths import confine, relative_inside
 from jupyter_companion.plugins import PluginManager
+from jupyter_companion.sessions.create_request import validate_create
 from jupyter_companion.sessions.orchestrator import Orchestrator, OrchestratorConfig
 from jupyter_companion.settings import SettingsService
 
@@ -735,7 +736,7 @@ def test_create_validation_only_raises_4xx(tmp_path_factory: pytest.TempPathFact
     (root / "project").mkdir(parents=True, exist_ok=True)
     orch = _orchestrator(root)
     try:
-        opts = orch._validate(body)
+        opts = validate_create(orch, body)
         cwd = orch.folders.resolve_cwd(body.get("cwd"))
     except ApiError as exc:
         assert 400 <= exc.status < 500 and exc.message

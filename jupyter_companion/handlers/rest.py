@@ -48,6 +48,18 @@ class StatusHandler(CompanionAPIHandler):
         })
 
 
+class OpenApiHandler(CompanionAPIHandler):
+    """``GET companion/api/openapi.json``: the OpenAPI 3.1 description of every REST route."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """The document, with ``servers`` set to this server's base URL."""
+        from ..openapi import document
+
+        self.send_json({**document(), "servers": [{"url": self.base_url}]})
+
+
 class BackendsHandler(CompanionAPIHandler):
     """``GET companion/api/backends``."""
 
@@ -344,6 +356,7 @@ def rest_handlers() -> list[tuple[str, type]]:
     api = r"/companion/api"
     return [
         (rf"{api}/status", StatusHandler),
+        (rf"{api}/openapi\.json", OpenApiHandler),
         (rf"{api}/backends", BackendsHandler),
         (rf"{api}/backends/(?P<backend>[A-Za-z0-9_.-]{{1,64}})/conversations", ConversationsHandler),
         (rf"{api}/plugins", PluginsHandler),

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import (
-    PERMISSION_MODES,
     SERVER_CREDENTIALS,
     BackendError,
     BackendSpec,
@@ -27,11 +25,12 @@ from ..backends.base import (
     no_wrapper,
 )
 from ..errors import ApiError
-from ..events import ENV_NAME, MODEL_NAME, now_iso
+from ..events import now_iso
 from ..plugins import PluginManager
 from ..sandboxes.base import SandboxSpec
 from ..settings import SettingsService
 from ..store import Store
+from .create_request import validate_create
 from .feed import SessionFeed
 from .folders import FolderOutsideRoots, Folders
 from .session import Session
@@ -44,8 +43,6 @@ log = logging.getLogger("jupyter_companion.orchestrator")
 
 Progress = Callable[[str, str, str, "str | None"], None]
 
-_TOOL_RULE = re.compile(r"[^\x00-\x1f\x7f]{1,500}")
-_CLI_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _AVAILABILITY_TTL = 60.0
 
 
@@ -316,58 +313,9 @@ class Orchestrator:
 
     # -- create ----------------------------------------------------------------------------
 
-    def _validate(self, body: Any) -> dict[str, Any]:
-        if not isinstance(body, dict):
-            raise ApiError(400, "the request body must be a JSON object")
-        backend = body.get("backend") or self.config.default_backend
-        if not isinstance(backend, str) or backend not in self.backends:
-            known = ", ".join(sorted(self.backends)) or "none"
-            raise ApiError(400, f"unknown backend {str(backend)[:50]!r} (known: {known})")
-        mode = body.get("permission_mode") or self.settings.value("default_permission_mode") or "default"
-        if mode not in PERMISSION_MODES:
-            raise ApiError(400, f"'permission_mode' must be one of {', '.join(PERMISSION_MODES)}")
-        model = body.get("model") or self.settings.value("default_model") or None
-        if model is not None and (not isinstance(model, str) or not MODEL_NAME.fullmatch(model)):
-            raise ApiError(400, "'model' is not a valid model name")
-        name = body.get("name")
-        if name is not None and (not isinstance(name, str) or len(name) > 200):
-            raise ApiError(400, "'name' must be a string of at most 200 characters")
-        tools = body.get("allowed_tools") or []
-        if not isinstance(tools, list) or not all(isinstance(t, str) and _TOOL_RULE.fullmatch(t) for t in tools):
-            raise ApiError(400, "'allowed_tools' must be a list of tool rules")
-        env = body.get("env") or {}
-        if not isinstance(env, dict) or not all(
-            isinstance(k, str) and ENV_NAME.fullmatch(k) and isinstance(v, str) and "\x00" not in v for k, v in env.items()
-        ):
-            raise ApiError(400, "'env' must map variable names to string values")
-        sandbox = body.get("sandbox") or self.config.default_sandbox
-        if not isinstance(sandbox, str) or sandbox not in self.sandboxes:
-            raise ApiError(400, f"unknown sandbox {str(sandbox)[:50]!r}")
-        resume = body.get("resume_session")
-        if resume is not None and (not isinstance(resume, str) or not _CLI_SESSION_ID.fullmatch(resume)):
-            raise ApiError(400, "'resume_session' must be a CLI session id")
-        for flag in ("create_branch", "worktree", "fork"):
-            if body.get(flag) is not None and not isinstance(body.get(flag), bool):
-                raise ApiError(400, f"'{flag}' must be true or false")
-        branch = body.get("branch")
-        if branch is not None and not isinstance(branch, str):
-            raise ApiError(400, "'branch' must be a string")
-        profile = body.get("env_profile")
-        if profile is not None and not isinstance(profile, str):
-            raise ApiError(400, "'env_profile' must be the name of an env profile")
-        if profile:
-            self.settings.profile_env(profile)  # 400 when unknown; its values are read at each launch
-        return {
-            "backend": backend, "permission_mode": mode, "model": model, "name": name,
-            "allowed_tools": tools, "env": env, "sandbox": sandbox, "resume": resume,
-            "fork": bool(body.get("fork")), "branch": branch or None,
-            "create_branch": bool(body.get("create_branch")), "worktree": bool(body.get("worktree")),
-            "env_profile": profile or None,
-        }
-
     async def create(self, body: Any, progress: Progress = _no_progress) -> Session:
         """Create a session and launch its CLI, reporting each step through ``progress``."""
-        opts = self._validate(body)
+        opts = validate_create(self, body)
         cwd = self.folders.resolve_cwd(body.get("cwd"))
         spec = self.backends[opts["backend"]]
         status = await self._status_of(spec)
