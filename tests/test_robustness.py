@@ -398,7 +398,7 @@ async def test_archive_force_must_be_a_real_boolean(api: Any, raw: Any, jp_root_
         status, body = await raw("POST", f"companion/api/sessions/{sid}/archive", body='{"force": ' + force + "}")
         problems.check(status, body, force)
         problems.expect(status == 400, ("force", force, status))
-    for payload in ["[]", "[true]", '"force"', "true"]:
+    for payload in ["[]", "[true]", '"force"', "true", " \n"]:
         status, body = await raw("POST", f"companion/api/sessions/{sid}/archive", body=payload)
         problems.expect(status == 400, ("body", payload, status))
     problems.assert_none()

@@ -61,7 +61,7 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
         body = self.request.body or b""
         if len(body) > MAX_BODY_BYTES:
             raise ApiError(413, f"request body too large (limit {MAX_BODY_BYTES // (1024 * 1024)} MB)")
-        if not body.strip():
+        if not body:  # no body at all; whitespace alone is not JSON (400 below)
             if required:
                 raise ApiError(400, "a JSON body is required")
             return {}
