@@ -69,6 +69,12 @@ class CompanionSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         self._can_execute = await self._allowed(EXECUTE)
         await self.orch.ensure_active()
 
+    def start_socket(self) -> None:
+        """Start Jupyter's pings, and send every frame at once: without ``TCP_NODELAY`` a small frame
+        (a streamed delta) can wait for the client's delayed ACK, tens of milliseconds."""
+        WebSocketMixin.open(self)
+        self.set_nodelay(True)
+
     def _send_text(self, text: str) -> None:
         if self._frames is None:
             self._frames = FrameBatcher(self)
@@ -103,7 +109,7 @@ class SessionWebSocket(CompanionSocket):
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
         """Replay what the client missed, then stay subscribed."""
-        super().open()
+        self.start_socket()
         assert self.session is not None
         try:
             # only a client that may run code brings back a CLI restored after a restart
@@ -221,7 +227,7 @@ class SessionsFeedWebSocket(CompanionSocket):
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
         """Send the snapshot and follow changes."""
-        super().open()
+        self.start_socket()
         try:
             self.orch.feed.subscribe(self._send_text)
             self._subscribed = True
