@@ -215,7 +215,7 @@ def test_text_turn() -> None:
     assert usage[-1]["usage"]["total_tokens"] == 120 and usage[-1]["context_window"] == 258400
     assert any("rate_limits" in u for u in sink.updates)
     assert sink.drifts == [] and sink.of_type("user_message") == []
-    assert adapter._turn_active is False and adapter.turn_id is None
+    assert adapter.turn.active is False and adapter.turn.turn_id is None
 
 
 async def test_approved_command() -> None:
@@ -358,7 +358,7 @@ async def test_user_message_starts_turn_and_queues() -> None:
         {"type": "text", "text": "look", "text_elements": []},
         {"type": "image", "url": "data:image/png;base64,AAAA"},
     ]
-    assert adapter.turn_id == "U1"
+    assert adapter.turn.turn_id == "U1"
     await adapter.send_user_message("second", [])
     assert len(proc.requests("turn/start")) == 1  # queued behind the running turn
     adapter.handle_message(
@@ -382,7 +382,7 @@ async def test_interrupt_sends_turn_interrupt() -> None:
     adapter, _, proc = make({"turn/interrupt": {}})
     await adapter.interrupt()
     assert proc.requests("turn/interrupt") == []  # nothing running: nothing to do
-    adapter._turn_active, adapter.turn_id = True, "U9"
+    adapter.turn.active, adapter.turn.turn_id = True, "U9"
     adapter._queue.append([{"type": "text", "text": "later"}])
     await adapter.interrupt()
     assert proc.requests("turn/interrupt")[0]["params"] == {"threadId": THREAD, "turnId": "U9"}
@@ -399,7 +399,7 @@ async def test_model_and_mode_apply_to_next_turn() -> None:
     assert params["model"] == "gpt-x" and params["approvalPolicy"] == "never"
     assert params["sandboxPolicy"] == {"type": "workspaceWrite"}
     await adapter.set_permission_mode("plan")
-    adapter._turn_active = False
+    adapter.turn.active = False
     await adapter.send_user_message("plan it", [])
     params = proc.requests("turn/start")[1]["params"]
     assert params["approvalPolicy"] == "untrusted" and params["sandboxPolicy"] == {"type": "readOnly"}
@@ -578,7 +578,7 @@ def test_plan_update_is_a_todo_list() -> None:
 
 def test_errors_retry_and_failed_turn() -> None:
     adapter, sink, _ = make()
-    adapter._turn_active = True
+    adapter.turn.active = True
     feed(
         adapter,
         [
@@ -618,7 +618,7 @@ def test_errors_retry_and_failed_turn() -> None:
 
 def test_thread_status_and_rerouting() -> None:
     adapter, sink, _ = make()
-    adapter._turn_active = True
+    adapter.turn.active = True
     adapter.handle_message(
         {
             "method": "thread/status/changed",
@@ -741,7 +741,7 @@ async def test_elicitation_permissions_and_legacy_requests() -> None:
 
 def test_server_request_resolved_by_cli() -> None:
     adapter, sink, _ = make()
-    adapter._turn_active = True
+    adapter.turn.active = True
     adapter.handle_message(
         {
             "method": "item/fileChange/requestApproval",
