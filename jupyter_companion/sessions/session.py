@@ -13,20 +13,20 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec, LaunchSpec
-from ..errors import ApiError
+from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec
 from ..events import TRANSIENT_TYPES, now_iso
 from ..store import Store
+from .client_ids import ClientMessageIds
 from .feed import FEED_EVENT_TYPES
-from .folders import FolderOutsideRoots
+from .launch import checked_folder, launch_spec, state_dir
 from .phases import can_transition
 from .recap import RECAP_EVENT_WINDOW, build_recap, with_recap
+from .replay import Subscriber, replay_then_follow
 
 if TYPE_CHECKING:
     from .orchestrator import Orchestrator
@@ -35,38 +35,12 @@ log = logging.getLogger("jupyter_companion.session")
 
 #: Session-object fields persisted in the store record (derived fields are computed).
 RECORD_FIELDS = (
-    "id",
-    "name",
-    "backend",
-    "model",
-    "permission_mode",
-    "cwd",
-    "phase",
-    "archived",
-    "created_at",
-    "last_activity_at",
-    "cli_session_id",
-    "cost_usd",
-    "num_turns",
-    "usage",
-    "git",
-    "sandbox",
-    "env_profile",
-    "allowed_tools",
-    "worktree",
-    "tools",
-    "slash_commands",
-    "skills",
-    "backend_version",
-    "context_used_percent",
-    "rate_limits",
-    "pr",
-    "system_prompt",
-    "recap_pending",
-    "last_seq",
+    "id", "name", "backend", "model", "permission_mode", "cwd", "phase", "archived", "created_at",
+    "last_activity_at", "cli_session_id", "cost_usd", "num_turns", "usage", "git", "sandbox", "env_profile",
+    "allowed_tools", "worktree", "tools", "slash_commands", "skills", "backend_version",
+    "context_used_percent", "rate_limits", "pr", "system_prompt", "recap_pending", "last_seq",
 )
 
-_MAX_REMEMBERED_IDS = 5000
 #: Keys of a stored record that are not session-object fields.
 _RECORD_ONLY = frozenset({"env", "pending_permissions", "pid", "env_keys", "subscribers"})
 #: Fields an adapter's ``update`` may not overwrite.
@@ -75,16 +49,6 @@ _PROTECTED_FIELDS = frozenset({"id", "backend", "created_at", "cwd", "phase", "a
 
 class NotPending(LookupError):
     """A permission response names a request that is not pending."""
-
-
-class Subscriber:
-    """A live listener of one session (a WebSocket, a test, a widget relay)."""
-
-    def __init__(self, send: Callable[[str], None], after: int = 0):
-        self.send = send
-        self.closed = False
-        #: Stored events up to this seq were already seen by the client (never sent again).
-        self.after = after
 
 
 class Session(AdapterSink):
@@ -109,8 +73,7 @@ class Session(AdapterSink):
         self._outbox: deque[tuple[int, dict[str, Any], str]] = deque()
         self._committed_seq = self.last_seq
         self._delivery_waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
-        self._client_ids: OrderedDict[str, None] = OrderedDict()
-        self._client_ids_loaded = False
+        self.client_ids = ClientMessageIds(self.store, self.id)
         self._drift_seen: set[str] = set()
         self._launch_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
@@ -342,43 +305,10 @@ class Session(AdapterSink):
     # -- subscribers ----------------------------------------------------------------------
 
     async def subscribe(self, send: Callable[[str], None], after: int = 0, *, relaunch: bool = True) -> Subscriber:
-        """Send every stored event with ``seq > after``, then live events; no gap, no duplicate.
-
-        The subscriber is registered before the replay is read, so live events that arrive while
-        the history is loading wait in order behind it. ``relaunch``: the subscriber may bring
-        back a CLI restored after a restart (a watch-only client may not).
-        """
-        upto = self.delivered_seq
-        buffer: list[str] = []
-        replaying = True
-
-        def send_or_buffer(text: str) -> None:
-            if replaying:
-                buffer.append(text)
-            else:
-                send(text)
-
-        subscriber = Subscriber(send_or_buffer, after)
-        self.subscribers.add(subscriber)
-        try:
-            if after < upto:
-                rows = await asyncio.to_thread(self.store.read_events_raw, self.id, after, upto)
-                for text in rows:
-                    send(text)
-        except BaseException:
-            subscriber.closed = True
-            self.subscribers.discard(subscriber)
-            raise
-        # pending requests the client saw before (seq <= after) are announced again, as transient
-        # frames, so a client that skipped history still sees what waits for an answer
-        for request in list(self.pending.values()):
-            if (request.get("seq") or 0) <= after:
-                send(json.dumps({**request, "type": "permission_request", "seq": None, "session_id": self.id,
-                                 "resent": True, "original_seq": request.get("seq")}, separators=(",", ":")))
-        replaying = False
-        for text in buffer:
-            send(text)
-        subscriber.send = send
+        """Send every stored event with ``seq > after``, then live events; no gap, no duplicate
+        (:func:`~.replay.replay_then_follow`). ``relaunch``: the subscriber may bring back a CLI
+        restored after a restart (a watch-only client may not)."""
+        subscriber = await replay_then_follow(self, send, after)
         if relaunch:
             self.orch.supervisor.on_subscribe(self)
         return subscriber
@@ -397,23 +327,11 @@ class Session(AdapterSink):
 
     async def is_duplicate(self, client_msg_id: str | None) -> bool:
         """True if a command with this id was processed before (ids are remembered across restarts)."""
-        if not client_msg_id:
-            return False
-        if not self._client_ids_loaded:
-            ids = await asyncio.to_thread(self.store.client_msg_ids, self.id)
-            for known in reversed(ids):
-                self._client_ids.setdefault(known, None)
-            self._client_ids_loaded = True
-        return client_msg_id in self._client_ids
+        return await self.client_ids.seen(client_msg_id)
 
     def remember(self, client_msg_id: str | None) -> None:
         """Record a command id as processed (call once the command succeeded)."""
-        if not client_msg_id or client_msg_id in self._client_ids:
-            return
-        self._client_ids[client_msg_id] = None
-        while len(self._client_ids) > _MAX_REMEMBERED_IDS:
-            self._client_ids.popitem(last=False)
-        self.store.remember_client_msg(self.id, client_msg_id)
+        self.client_ids.remember(client_msg_id)
 
     # -- the CLI ----------------------------------------------------------------------------
 
@@ -432,7 +350,7 @@ class Session(AdapterSink):
             spec = self.orch.backend(self.info["backend"])
             if spec is None:
                 raise BackendError(f"backend {self.info['backend']!r} is not installed")
-            self._check_folder()
+            checked_folder(self)
             try:
                 await self._launch(spec, resume_id=self.info.get("cli_session_id"))
             except BackendError:
@@ -451,26 +369,8 @@ class Session(AdapterSink):
         worktree = (self.info.get("worktree") or {}).get("path")
         return self.orch.folders.check_session_folder(self.cwd, worktree)
 
-    def _check_folder(self) -> None:
-        """Refuse to start a CLI whose folder now resolves outside the allowed roots (BackendError)."""
-        try:  # the folder may have changed since creation (a checkout can make it a symlink)
-            self.folder()
-        except FolderOutsideRoots as exc:
-            raise BackendError(f"{exc}; the CLI was not started") from exc
-
     async def _launch(self, spec: BackendSpec, resume_id: str | None) -> None:
-        launch = LaunchSpec(
-            session_id=self.id,
-            cwd=self.cwd,
-            model=self.info.get("model"),
-            permission_mode=self.info.get("permission_mode") or "default",
-            allowed_tools=list(self.info.get("allowed_tools") or []),
-            system_prompt=self.info.get("system_prompt") or "",
-            resume_id=resume_id,
-            fork=self.fork_next and bool(resume_id),
-            env={**self.orch.base_env(), **self._profile_env(), **self.env},
-            state_dir=self.state_dir(),
-        )
+        launch = launch_spec(self, resume_id)
         self.intentional_stop = False
         self.set_phase("starting")
         wrap = self.orch.sandbox_wrapper(self)
@@ -499,23 +399,9 @@ class Session(AdapterSink):
             self.set_phase("ready")
         self.save_soon()
 
-    def _profile_env(self) -> dict[str, str]:
-        """The current variables of the session's env profile (stored by name, read at each launch)."""
-        name = self.info.get("env_profile")
-        if not name:
-            return {}
-        try:
-            return self.orch.settings.profile_env(str(name))
-        except ApiError:
-            self.emit({"type": "notice", "level": "warning", "code": "env_profile_missing",
-                       "message": f"The env profile {name!r} no longer exists; the CLI starts without it."})
-            return {}
-
     def state_dir(self) -> str:
         """A private folder for this session's scratch state (created on demand)."""
-        path = os.path.join(self.orch.state_root, self.id)
-        os.makedirs(path, mode=0o700, exist_ok=True)
-        return path
+        return state_dir(self)
 
     async def stop_cli(self, *, intentional: bool = True) -> None:
         """Stop the CLI; an intentional stop is never relaunched by the supervisor."""
