@@ -70,15 +70,17 @@ def jp_server_config(companion_config: dict[str, Any], claude_binary: str, autho
 
 
 @pytest.fixture
-def raw(http_server_client: Any, jp_base_url: str, jp_auth_header: dict[str, str]) -> Callable[..., Any]:
-    """``await raw(method, path, body=None, auth=True, headers=None)`` -> (status, json | text)."""
+def raw(jp_serverapp: Any, http_server_client: Any, jp_base_url: str, jp_auth_header: dict[str, str]) -> Callable[..., Any]:
+    """``await raw(method, "companion/api/...?q=1", body=None, auth=True, headers=None)`` ->
+    (status, json | text). The path is sent as written (percent-escapes included), every method is
+    allowed, and a write without a body sends an empty one."""
 
-    async def call(method: str, path: str, body: str | None = None, auth: bool = True,
+    async def call(method: str, path: str, body: str | bytes | None = None, auth: bool = True,
                    headers: dict[str, str] | None = None) -> tuple[int, Any]:
         all_headers = dict(jp_auth_header) if auth else {}
         all_headers.update(headers or {})
         if body is None and method.upper() in ("POST", "PATCH", "PUT"):
-            body = "{}"
+            body = ""
         url = path if path.startswith("/") else jp_base_url.rstrip("/") + "/" + path
         response = await http_server_client.fetch(
             url, method=method.upper(), body=body, headers=all_headers, raise_error=False,

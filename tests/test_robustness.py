@@ -162,38 +162,6 @@ class Problems:
         assert not self.found, f"{len(self.found)} bad answers:\n" + "\n".join(self.found[:40])
 
 
-@pytest.fixture
-def raw(jp_serverapp: Any, http_server_client: Any, jp_base_url: str, jp_auth_header: dict[str, str]) -> Callable[..., Any]:
-    """``await raw(method, "companion/api/...?q=1", body=..., auth=True)`` -> (status, json|text).
-
-    The path is sent as written (percent-escapes included) and every method is allowed.
-    """
-
-    async def call(method: str, path: str, body: str | bytes | None = None, auth: bool = True,
-                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        all_headers = dict(jp_auth_header) if auth else {}
-        all_headers.update(headers or {})
-        if body is None and method in ("POST", "PATCH", "PUT"):
-            body = ""
-        response = await http_server_client.fetch(
-            jp_base_url.rstrip("/") + "/" + path.lstrip("/"),
-            method=method,
-            body=body,
-            headers=all_headers,
-            raise_error=False,
-            allow_nonstandard_methods=True,
-            follow_redirects=False,
-            request_timeout=60,
-        )
-        text = response.body.decode("utf-8", "replace") if response.body else ""
-        try:
-            return response.code, json.loads(text)
-        except ValueError:
-            return response.code, text
-
-    return call
-
-
 async def create(api: Any, **body: Any) -> dict[str, Any]:
     status, session = await api("POST", "sessions", body={"backend": "claude", **body})
     assert status == 201, session

@@ -92,24 +92,15 @@ class CodexTurn:
         """``item/agentMessage/delta``: a transient text delta (kept for an interrupted turn)."""
         if params.get("itemId") is not None:
             self._partial_text.setdefault(str(params["itemId"]), []).append(str(params.get("delta", "")))
-        self.sink.emit(
-            {
-                "type": "stream_delta",
-                "kind": "text",
-                "text": str(params.get("delta", "")),
-                "message_id": params.get("itemId"),
-            }
-        )
+        self._delta("text", params)
 
     def reasoning_delta(self, params: dict[str, Any]) -> None:
         """``item/reasoning/*Delta``: a transient thinking delta."""
+        self._delta("thinking", params)
+
+    def _delta(self, kind: str, params: dict[str, Any]) -> None:
         self.sink.emit(
-            {
-                "type": "stream_delta",
-                "kind": "thinking",
-                "text": str(params.get("delta", "")),
-                "message_id": params.get("itemId"),
-            }
+            {"type": "stream_delta", "kind": kind, "text": str(params.get("delta", "")), "message_id": params.get("itemId")}
         )
 
     def plan_updated(self, params: dict[str, Any]) -> None:
