@@ -210,3 +210,30 @@ def parse_command(frame: Any) -> dict[str, Any]:
     if kind is None:
         raise CommandError("a command needs a 'type'")
     raise CommandError(f"unknown command type {str(kind)[:50]!r}")
+
+
+def add_cost(total: Any, turn: Any) -> float:
+    """A session's cost after one more turn: its ``cost_usd`` plus the ``result``'s (USD)."""
+    base = float(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else 0.0
+    if isinstance(turn, (int, float)) and not isinstance(turn, bool):
+        base += float(turn)
+    return round(base, 10)
+
+
+def add_usage(total: Any, turn: Any) -> dict[str, Any] | None:
+    """A session's token usage after one more turn: every numeric field of the ``result``'s
+    ``usage`` added to the session's (nested counters included); other fields are left out."""
+    if not isinstance(turn, dict):
+        return total if isinstance(total, dict) else None
+    summed: dict[str, Any] = dict(total) if isinstance(total, dict) else {}
+    for key, value in turn.items():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            previous = summed.get(key)
+            summed[key] = (previous if isinstance(previous, (int, float)) and not isinstance(previous, bool) else 0) + value
+        elif isinstance(value, dict):
+            nested = add_usage(summed.get(key), value)
+            if nested:
+                summed[key] = nested
+    return summed

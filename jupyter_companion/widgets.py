@@ -108,10 +108,8 @@ class ChatModel:
             verb = "allowed" if event.get("behavior") == "allow" else "denied"
             line = f"{verb} ({event.get('by', 'user')})"
             self._add(f"<p><i>{text_html(line)}</i></p>", line)
-        elif kind == "result":
+        elif kind == "result":  # its cost_usd is the turn's; the session's total comes as session_update
             self.streaming = ""
-            if event.get("cost_usd") is not None:
-                self.cost_usd = float(event["cost_usd"])
             if event.get("is_error"):
                 detail = str(event.get("text") or "")
                 line = f"✗ turn ended with an error {detail}".rstrip()

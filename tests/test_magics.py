@@ -206,7 +206,9 @@ def test_chat_model_builds_the_transcript() -> None:
     assert model.apply({"seq": 3, "type": "error", "message": "dup"}) is False  # already seen
     model.apply({"seq": 4, "type": "permission_resolved", "request_id": "r1", "behavior": "allow"})
     model.apply({"seq": 5, "type": "result", "is_error": False, "cost_usd": 0.5})
-    model.apply({"seq": 6, "type": "phase", "phase": "ready"})
+    assert model.cost_usd is None  # a turn's cost is not the session's
+    model.apply({"seq": 6, "type": "session_update", "cost_usd": 0.5, "num_turns": 1})
+    model.apply({"seq": 7, "type": "phase", "phase": "ready"})
     text = model.plain_text()
     assert text.split("\n\n")[:3] == ["You: hi", "Hello", "→ Bash: ls"]
     assert "▌" not in text and model.pending == {}

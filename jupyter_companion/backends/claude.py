@@ -125,6 +125,8 @@ class ClaudeAdapter(BackendAdapter):
         self._requests: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._message_id: str | None = None
         self._tasks: set[asyncio.Future[None]] = set()
+        #: total_cost_usd of this CLI process so far (it starts at 0 with every process).
+        self._process_cost = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -342,13 +344,21 @@ class ClaudeAdapter(BackendAdapter):
                 self.sink.emit(event)
 
     def _on_result(self, msg: dict[str, Any]) -> None:
+        # The CLI's total_cost_usd adds up every turn of this process (verified with 2.1.197); a
+        # result's cost_usd is the turn's own: what it adds to the process's previous total.
+        total = msg.get("total_cost_usd")
+        turn_cost = None
+        if isinstance(total, (int, float)) and not isinstance(total, bool):
+            turn_cost = round(max(0.0, float(total) - self._process_cost), 10)
+            self._process_cost = float(total)
         self.sink.emit({
             "type": "result",
             "subtype": msg.get("subtype"),
             "is_error": bool(msg.get("is_error")),
             "duration_ms": msg.get("duration_ms"),
             "num_turns": msg.get("num_turns"),
-            "cost_usd": msg.get("total_cost_usd"),
+            "cost_usd": turn_cost,
+            "process_cost_usd": total,
             "usage": msg.get("usage"),
             "model_usage": msg.get("modelUsage"),
             "text": msg.get("result"),

@@ -130,17 +130,19 @@ class CodexTurn:
         )
 
     def token_usage(self, params: dict[str, Any]) -> None:
-        """``thread/tokenUsage/updated``: the turn's usage and the thread's totals."""
+        """``thread/tokenUsage/updated``: the turn's usage (its ``result`` carries it; the session
+        adds results up) and the context window's use."""
         token_usage = params.get("tokenUsage") or {}
         last = usage_of(token_usage.get("last"))
         if last is not None:
             self.usage = merge_usage(self.usage, last)
-        fields: dict[str, Any] = {"usage": usage_of(token_usage.get("total")) or {}}
+        fields: dict[str, Any] = {}
         if token_usage.get("modelContextWindow") is not None:
             fields["context_window"] = token_usage["modelContextWindow"]
         if last is not None:
             fields["context_tokens"] = last["input_tokens"] + last["output_tokens"]
-        self.sink.update(fields)
+        if fields:
+            self.sink.update(fields)
 
     def item_started(self, params: dict[str, Any]) -> None:
         """``item/started``: a tool call shows as soon as it starts."""

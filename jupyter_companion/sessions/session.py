@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec
-from ..events import TRANSIENT_TYPES, now_iso
+from ..events import TRANSIENT_TYPES, add_cost, add_usage, now_iso
 from ..store import Store
 from .client_ids import ClientMessageIds
 from .feed import FEED_EVENT_TYPES
@@ -166,6 +166,9 @@ class Session(AdapterSink):
         self.info["last_activity_at"] = envelope["ts"]
         self.store.append_event(envelope, on_commit=lambda: self._committed(seq))
         self.save_soon()
+        if kind == "result":  # the session's totals, as every surface shows them
+            self.emit({"type": "session_update", "cost_usd": self.info["cost_usd"], "usage": self.info["usage"],
+                       "num_turns": self.info["num_turns"]})
         if kind == "permission_request":
             request = self.pending.get(str(event["request_id"]))
             if request is not None:
@@ -241,11 +244,8 @@ class Session(AdapterSink):
             self.pending.pop(str(event.get("request_id")), None)
         elif kind == "result":
             self.info["num_turns"] = (self.info.get("num_turns") or 0) + 1
-            cost = event.get("cost_usd")
-            if isinstance(cost, (int, float)):
-                self.info["cost_usd"] = cost
-            if event.get("usage") is not None:
-                self.info["usage"] = event["usage"]
+            self.info["cost_usd"] = add_cost(self.info.get("cost_usd"), event.get("cost_usd"))
+            self.info["usage"] = add_usage(self.info.get("usage"), event.get("usage"))
             if not event.get("is_error"):
                 self.relaunch_attempts = 0
                 self.crash_exhausted = False

@@ -16,7 +16,8 @@ describe('live sessions for the sidebar', () => {
     { seq: 4, type: 'phase', phase: 'awaiting_permission' },
     { seq: 5, type: 'permission_request', request_id: 'r1', tool_name: 'Bash', input: { command: 'ls' } },
     { seq: 6, type: 'session_update', name: 'renamed', permission_mode: 'plan' },
-    { seq: 7, type: 'result', is_error: false, cost_usd: 0.5 }
+    { seq: 7, type: 'result', is_error: false, cost_usd: 0.5 },
+    { seq: 8, type: 'session_update', cost_usd: 1.25, num_turns: 3 }
   ]);
 
   it('derives the session object from the events', () => {
@@ -26,8 +27,8 @@ describe('live sessions for the sidebar', () => {
       phase: 'awaiting_permission',
       name: 'renamed',
       permission_mode: 'plan',
-      cost_usd: 0.5,
-      last_seq: 7
+      cost_usd: 1.25, // the session's total (server side), not the last turn's 0.5
+      last_seq: 8
     });
     expect(live.pending_permissions?.map(p => p.request_id)).toEqual(['r1']);
   });
@@ -46,7 +47,7 @@ describe('live sessions for the sidebar', () => {
     const one = liveSignature(liveFields(state));
     const streamed = reduceAll(state, [{ seq: null, type: 'stream_delta', kind: 'text', text: 'x' }]);
     expect(liveSignature(liveFields(streamed))).toBe(one);
-    const resolved = reduceAll(state, [{ seq: 8, type: 'permission_resolved', request_id: 'r1', behavior: 'allow', by: 'user' }]);
+    const resolved = reduceAll(state, [{ seq: 9, type: 'permission_resolved', request_id: 'r1', behavior: 'allow', by: 'user' }]);
     expect(liveSignature(liveFields(resolved))).not.toBe(one);
     expect(liveSignature(null)).toBe('');
   });

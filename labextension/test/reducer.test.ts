@@ -6,8 +6,10 @@ import {
   pendingList,
   reduce,
   reduceAll,
+  sessionCost,
   turnsOf
 } from '../src/model/reducer';
+import { liveFields } from '../src/model/sessionsLive';
 import { CompanionEvent } from '../src/model/types';
 
 let n = 0;
@@ -32,15 +34,17 @@ describe('reducer', () => {
       ev('phase', { phase: 'streaming', previous: 'ready' }),
       ev('assistant', { message: { id: 'm1', model: 'claude-x', content: [{ type: 'text', text: 'Hi!' }] } }),
       ev('result', { is_error: false, cost_usd: 0.25, duration_ms: 1200, num_turns: 1, usage: { output_tokens: 5 } }),
+      ev('session_update', { cost_usd: 0.75, usage: { output_tokens: 15 }, num_turns: 3 }),
       ev('phase', { phase: 'ready', previous: 'streaming' })
     ];
     const state = reduceAll(initialState(), events);
-    expect(state.lastSeq).toBe(7);
+    expect(state.lastSeq).toBe(8);
     expect(state.phase).toBe('ready');
     expect(state.init?.slashCommands).toEqual(['/clear']);
     expect(state.session.model).toBe('claude-x');
     expect(state.items.map(i => i.kind)).toEqual(['user', 'assistant', 'result']);
-    expect(state.totalCostUsd).toBeCloseTo(0.25);
+    expect(sessionCost(state)).toBeCloseTo(0.75); // the session's total, as the server keeps it
+    expect(liveFields(state).cost_usd).toBeCloseTo(0.75); // what the sidebar shows
     const turns = turnsOf(state.items);
     expect(turns).toHaveLength(1);
     expect(turns[0].user?.content).toBe('hello');

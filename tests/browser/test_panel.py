@@ -224,6 +224,21 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             page.screenshot(path=str(artifacts / "panel-after-reload.png"))
             assert os.path.exists(lab.root_dir / "created-by-agent.txt")
 
+            # Costs: a turn's footer shows that turn's cost; the header and the sidebar the session's
+            # total, which is the sum of the turns' (the CLI itself reports a running total).
+            restored.get_by_label("Message to the agent").fill("one more turn")
+            restored.get_by_label("Message to the agent").press("Enter")
+            restored.locator(".jp-Companion-assistant:has-text('Echo: one more turn')").wait_for()
+            page.wait_for_function("() => document.querySelectorAll('.jp-Companion-chat .jp-Companion-result').length >= 2")
+            results = [e for e in lab.api("GET", f"sessions/{session_id}/events?after=0")["events"] if e["type"] == "result"]
+            total = lab.api("GET", f"sessions/{session_id}")["cost_usd"]
+            assert len(results) == 2 and total == pytest.approx(sum(r["cost_usd"] for r in results))
+            restored.locator(f".jp-Companion-sessionCost:text-is('{dollars(total)}')").wait_for()
+            open_sidebar(page)
+            row_cost = page.locator(f'.jp-Companion-sessionRow[data-session-id="{session_id}"] .jp-Companion-cost')
+            row_cost.locator(f"text={dollars(total)}").wait_for()
+            assert dollars(results[1]["cost_usd"]) in restored.locator(".jp-Companion-result").last.inner_text()
+
             # New session, continuing that conversation (listed from the CLI's transcripts).
             original = lab.api("GET", f"sessions/{session_id}")["cli_session_id"]
             open_sidebar(page)
@@ -265,6 +280,11 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             fork_info = lab.api("GET", f"sessions/{fork.get_attribute('data-session-id')}")
             assert fork_info["phase"] == "ready" and fork_info["cli_session_id"] == original
             assert fork_info["cwd"] == lab.api("GET", f"sessions/{session_id}")["cwd"]
+
+
+def dollars(cost: float) -> str:
+    """A cost as the panel writes it (``formatCost``)."""
+    return f"${cost:.4f}" if 0 < cost < 0.01 else f"${cost:.2f}"
 
 
 HISTORY_TURNS = 400  # x ~7 stored events each: a history of a few thousand events

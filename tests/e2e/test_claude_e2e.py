@@ -171,6 +171,18 @@ async def test_killed_cli_is_relaunched_with_resume(api: Any, connect: Any, work
     assert "remember the word pelican" in result["text"]
     _, info = await api("GET", "sessions", session["id"])
     assert info["cli_session_id"] == cli_session
+    # costs and tokens: each result is its own turn's, the session's are their sums over both processes
+    await stream.send({"type": "user_message", "content": "and once more"})
+    await stream.until(lambda e: e["type"] == "result" and e["seq"] > result["seq"], timeout=90)
+    _, info = await api("GET", "sessions", session["id"])
+    _, events = await api("GET", "sessions", session["id"], "events")
+    results = [e for e in events["events"] if e["type"] == "result"]
+    assert len(results) == 3 and all(r["cost_usd"] > 0 for r in results)
+    assert results[2]["cost_usd"] < 1.5 * results[1]["cost_usd"]  # not the process's running total
+    assert results[2]["process_cost_usd"] == pytest.approx(results[1]["cost_usd"] + results[2]["cost_usd"])
+    assert info["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in results))
+    assert info["usage"]["input_tokens"] == sum(r["usage"]["input_tokens"] for r in results)
+    assert info["usage"]["output_tokens"] == sum(r["usage"]["output_tokens"] for r in results)
 
 
 async def test_a_listed_conversation_is_continued_in_a_new_session(api: Any, connect: Any, workdir: Path, tmp_path: Path) -> None:

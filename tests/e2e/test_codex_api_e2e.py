@@ -127,6 +127,13 @@ async def test_codex_decline_and_kill9_relaunch_resumes_the_thread(api: Any, con
     await stream.send({"type": "user_message", "content": "say hello again"})
     await stream.until(lambda e: e["type"] == "result" and not e["is_error"] and e["seq"] > request["seq"] + 5, timeout=90)
     assert "run the command please" in _user_texts(openai_server)  # the resumed thread kept its history
+    # tokens: each result is its own turn's, the session's the sum over both processes (Codex has no cost)
+    _, info = await api("GET", "sessions", session["id"])
+    _, events = await api("GET", "sessions", session["id"], "events")
+    results = [e for e in events["events"] if e["type"] == "result"]
+    assert len(results) == 2 and all(r["usage"]["total_tokens"] > 0 for r in results)
+    assert info["usage"]["total_tokens"] == sum(r["usage"]["total_tokens"] for r in results)
+    assert info["cost_usd"] == 0
 
 
 def test_codex_server_restart_keeps_history(tmp_path: Path, real_codex: str, codex_home: Path,

@@ -12,7 +12,8 @@ import {
   TranscriptItem,
   childrenByParent,
   isBusy,
-  pendingList
+  pendingList,
+  sessionCost
 } from '../model/reducer';
 import { GitInfo, PullRequestInfo, ToolUseBlock } from '../model/types';
 import { ToolCard } from './cards';
@@ -374,7 +375,11 @@ export function ChatView(props: ChatViewProps): JSX.Element {
           </span>
         ) : null}
         <span className="jp-Companion-spacer" />
-        {state.totalCostUsd ? <span className="jp-Companion-muted">{formatCost(state.totalCostUsd)}</span> : null}
+        {sessionCost(state) ? (
+          <span className="jp-Companion-muted jp-Companion-sessionCost" title="Cost of the whole session">
+            {formatCost(sessionCost(state))}
+          </span>
+        ) : null}
         <span className={`jp-Companion-conn jp-mod-${connection}`} role="status" aria-live="polite">
           {connection}
         </span>

@@ -154,11 +154,8 @@ export interface ChatState {
   /** The merged `session_update` fields (name, model, permission_mode, git, ...). */
   session: Partial<SessionInfo>;
   streaming: StreamingDraft | null;
-  totalCostUsd: number;
   /** The last transient error frame (e.g. a malformed command), not stored. */
   transientError: string | null;
-  /** `cost_usd` of the latest result that carried one (what the session object reports). */
-  latestCostUsd: number | null;
   /** Commands sent from this view, by client_msg_id. */
   commands: Record<string, CommandStatus>;
   /** The latest failed set_model / set_permission_mode / interrupt, until the next one is sent. */
@@ -174,6 +171,15 @@ export type LocalAction =
 
 const LOCAL_TYPES = new Set(['local_user_message', 'local_command', 'local_drop', 'reset']);
 
+/**
+ * The session's total cost: the server adds each turn's `result.cost_usd` up over every CLI
+ * process and sends it as `session_update {cost_usd, usage, num_turns}` after every result.
+ */
+export function sessionCost(state: ChatState): number | null {
+  const cost = state.session.cost_usd;
+  return typeof cost === 'number' ? cost : null;
+}
+
 /** A fresh state, optionally seeded with a session object's fields. */
 export function initialState(session?: Partial<SessionInfo>): ChatState {
   return {
@@ -187,9 +193,7 @@ export function initialState(session?: Partial<SessionInfo>): ChatState {
     init: null,
     session: session ? { ...session } : {},
     streaming: null,
-    totalCostUsd: 0,
     transientError: null,
-    latestCostUsd: null,
     commands: {},
     controlError: null
   };
@@ -467,10 +471,6 @@ function applyEvent(draft: ChatState, ev: CompanionEvent): void {
         usage: (ev.usage as Record<string, unknown>) ?? undefined,
         text: asString(ev.text)
       });
-      if (costUsd !== undefined) {
-        draft.totalCostUsd += costUsd;
-        draft.latestCostUsd = costUsd;
-      }
       draft.streaming = null;
       return;
     }

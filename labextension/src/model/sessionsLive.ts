@@ -16,16 +16,12 @@ export type LiveSession = Partial<SessionInfo> & { last_seq: number };
 
 /** The session object as the chat's events left it. */
 export function liveFields(state: ChatState): LiveSession {
-  const live: LiveSession = {
+  return {
     ...(state.session as Partial<SessionInfo>),
     phase: state.phase,
     pending_permissions: pendingList(state),
     last_seq: state.lastSeq
   };
-  if (state.latestCostUsd !== null) {
-    live.cost_usd = state.latestCostUsd;
-  }
-  return live;
 }
 
 /** A short signature of what the sidebar shows, to skip re-renders that change nothing. */
