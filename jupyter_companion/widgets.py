@@ -110,7 +110,9 @@ class ChatModel:
             self._add(f"<p><i>{text_html(line)}</i></p>", line)
         elif kind == "result":  # its cost_usd is the turn's; the session's total comes as session_update
             self.streaming = ""
-            if event.get("is_error"):
+            if event.get("interrupted"):
+                self._add("<p><i>■ stopped</i></p>", "■ stopped")
+            elif event.get("is_error"):
                 detail = str(event.get("text") or "")
                 line = f"✗ turn ended with an error {detail}".rstrip()
                 self._add(f"<p><b>✗ turn ended with an error</b> {text_html(detail)}</p>", line)

@@ -283,3 +283,9 @@ def test_agent_escape_sequences_never_reach_the_terminal() -> None:
     assert "redover" in stripped.replace("2K", "")
     table = sessions_table([{"id": "s1", "name": hostile, "cwd": "/w\x1b[8m"}])
     assert "\x1b" not in table and "\x07" not in table
+
+
+def test_a_stopped_turn_is_not_reported_as_a_failure() -> None:
+    out: list[str] = []
+    TextRenderer(out.append)({"type": "result", "is_error": True, "interrupted": True, "duration_ms": 300})
+    assert "".join(out) == "■ stopped (0.3s)\n"

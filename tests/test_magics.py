@@ -213,6 +213,8 @@ def test_chat_model_builds_the_transcript() -> None:
     assert text.split("\n\n")[:3] == ["You: hi", "Hello", "→ Bash: ls"]
     assert "▌" not in text and model.pending == {}
     assert "<code>Bash: ls</code>" in model.html()
+    model.apply({"seq": 8, "type": "result", "is_error": True, "interrupted": True})
+    assert model.plain_text().endswith("■ stopped") and "error" not in model.plain_text().split("\n\n")[-1]
     assert model.status_line() == "ready · $0.5000"
 
 

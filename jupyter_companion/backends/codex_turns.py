@@ -57,6 +57,8 @@ class CodexTurn:
             "num_turns": 1,
             "usage": self.usage,
         }
+        if status == "interrupted":
+            result["interrupted"] = True
         text = "\n\n".join(t for t in self.text if t)
         if status == "failed" and isinstance(error, dict) and error.get("message"):
             text = str(error["message"])

@@ -219,7 +219,9 @@ class TextRenderer:
         if cost:
             bits.append(cost)
         tail = f" ({', '.join(bits)})" if bits else ""
-        if event.get("is_error"):
+        if event.get("interrupted"):
+            self._line(f"■ stopped{tail}", "yellow")
+        elif event.get("is_error"):
             detail = f": {shorten(str(event.get('text')), 300)}" if event.get("text") else ""
             self._line(f"✗ turn ended with an error{detail}{tail}", "red")
         else:

@@ -93,6 +93,8 @@ class Session(AdapterSink):
         self.crash_exhausted = False
         #: Resume the next launch under a new CLI conversation id (``fork`` at creation).
         self.fork_next = False
+        #: The user asked to stop the running turn; its result is marked ``interrupted``.
+        self.interrupt_requested = False
 
     # -- the session object ---------------------------------------------------------------
 
@@ -243,6 +245,9 @@ class Session(AdapterSink):
         elif kind == "permission_resolved":
             self.pending.pop(str(event.get("request_id")), None)
         elif kind == "result":
+            if self.interrupt_requested and event.get("is_error"):
+                event.setdefault("interrupted", True)  # stopped on request: not a failure
+            self.interrupt_requested = False
             self.info["num_turns"] = (self.info.get("num_turns") or 0) + 1
             self.info["cost_usd"] = add_cost(self.info.get("cost_usd"), event.get("cost_usd"))
             self.info["usage"] = add_usage(self.info.get("usage"), event.get("usage"))
@@ -503,9 +508,10 @@ class Session(AdapterSink):
             self.set_phase("streaming")
 
     async def interrupt(self) -> None:
-        """Stop the running turn."""
+        """Stop the running turn (its ``result`` then says ``interrupted: true``)."""
         if not self.running or self.adapter is None:
             raise BackendError("the CLI is not running")
+        self.interrupt_requested = True
         await self.adapter.interrupt()
 
     async def set_model(self, model: str) -> None:

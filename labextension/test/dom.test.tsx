@@ -8,7 +8,8 @@ import * as React from 'react';
 import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChatView } from '../src/components/ChatView';
+import { ChatView, resultLabel } from '../src/components/ChatView';
+import { Composer } from '../src/components/Composer';
 import { NewSessionForm, SessionChoices } from '../src/components/NewSessionForm';
 import { VirtualList, visibleRange } from '../src/components/VirtualList';
 import { ChatModel } from '../src/model/chatModel';
@@ -232,3 +233,37 @@ function setSelect(el: HTMLSelectElement, value: string): void {
   setter.call(el, value);
   el.dispatchEvent(new Event('change', { bubbles: true }));
 }
+
+describe('stopping a turn', () => {
+  it('Escape in the composer stops a running turn (and only then)', () => {
+    const calls: string[] = [];
+    const props = {
+      commands: [],
+      models: [],
+      onSend: () => calls.push('send'),
+      onInterrupt: () => calls.push('interrupt'),
+      onModel: () => undefined,
+      onMode: () => undefined
+    };
+    let el = mount(<Composer {...props} busy={true} />);
+    const area = el.querySelector('textarea')!;
+    act(() => {
+      area.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    });
+    expect(calls).toEqual(['interrupt']);
+    act(() => root?.unmount());
+    host?.remove();
+    el = mount(<Composer {...props} busy={false} />);
+    act(() => {
+      el.querySelector('textarea')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    });
+    expect(calls).toEqual(['interrupt']);
+  });
+
+  it('says Stopped, not Turn failed, for an interrupted turn', () => {
+    const base = { kind: 'result' as const, key: 'r', seq: 1 };
+    expect(resultLabel({ ...base, isError: true, interrupted: true })).toBe('Stopped');
+    expect(resultLabel({ ...base, isError: true, interrupted: false })).toBe('Turn failed');
+    expect(resultLabel({ ...base, isError: false, interrupted: false })).toBe('Turn done');
+  });
+});

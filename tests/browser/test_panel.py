@@ -144,6 +144,7 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             ],
         )
         srv.on_tool_result(Text("The file **created-by-agent.txt** is there."))
+        srv.on(r"tell a long story", Text("tick " * 400, chunks=400, delay=0.05))
         env = claude_env(srv.base_url, home)
         config = {"ClaudeBackend": {"binary": claude}}
         with run_lab(tmp_path, env=env, config=config) as lab:
@@ -238,6 +239,18 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             row_cost = page.locator(f'.jp-Companion-sessionRow[data-session-id="{session_id}"] .jp-Companion-cost')
             row_cost.locator(f"text={dollars(total)}").wait_for()
             assert dollars(results[1]["cost_usd"]) in restored.locator(".jp-Companion-result").last.inner_text()
+
+            # Escape in the composer stops a running turn, as in the CLI: "Stopped", not a failure.
+            composer = restored.get_by_label("Message to the agent")
+            composer.fill("tell a long story")
+            composer.press("Enter")
+            restored.locator(".jp-Companion-draft:has-text('tick tick')").wait_for()
+            composer.press("Escape")
+            stopped = restored.locator(".jp-Companion-result.jp-mod-stopped")
+            stopped.wait_for()
+            assert stopped.inner_text().startswith("Stopped") and "failed" not in stopped.inner_text()
+            assert restored.locator(".jp-Companion-result.jp-mod-error").count() == 0
+            page.screenshot(path=str(artifacts / "panel-stopped.png"))
 
             # New session, continuing that conversation (listed from the CLI's transcripts).
             original = lab.api("GET", f"sessions/{session_id}")["cli_session_id"]

@@ -129,10 +129,10 @@ async def test_interrupt_ends_the_turn(api: Any, connect: Any, workdir: Path) ->
     await stream.until_type("stream_delta", timeout=90)
     await stream.send({"type": "interrupt"})
     result = await stream.until_type("result", timeout=30)
-    assert result["is_error"] is True
+    assert result["is_error"] is True and result["interrupted"] is True  # stopped, not failed
     await stream.send({"type": "user_message", "content": "are you there"})
     result = await stream.until(lambda e: e["type"] == "result" and not e["is_error"], timeout=90)
-    assert result["text"] == "Hello! You wrote: are you there"
+    assert result["text"] == "Hello! You wrote: are you there" and "interrupted" not in result
 
 
 async def test_reconnect_replays_exactly(api: Any, connect: Any, workdir: Path) -> None:

@@ -103,7 +103,7 @@ async def test_codex_prompt_approval_and_interrupt(api: Any, connect: Any, workd
     status, _ = await api("POST", "sessions", session["id"], "interrupt")
     assert status == 200
     interrupted = await stream.until(lambda e: e["type"] == "result" and e["is_error"], timeout=60)
-    assert interrupted["is_error"] is True
+    assert interrupted["is_error"] is True and interrupted["interrupted"] is True
     openai_server.release()
 
 

@@ -43,17 +43,29 @@ function tokens(usage: Record<string, unknown> | undefined): string {
   return `${input} in / ${output} out tokens`;
 }
 
+/** How a turn ended, in words: stopped by the user is not a failure. */
+export function resultLabel(item: ResultItem): string {
+  if (item.interrupted) {
+    return 'Stopped';
+  }
+  return item.isError ? 'Turn failed' : 'Turn done';
+}
+
 function ResultLine({ item }: { item: ResultItem }): JSX.Element {
+  const failed = item.isError && !item.interrupted;
   const parts = [
-    item.isError ? 'Turn failed' : 'Turn done',
+    resultLabel(item),
     item.durationMs !== undefined ? `${(item.durationMs / 1000).toFixed(1)} s` : '',
     formatCost(item.costUsd),
     tokens(item.usage)
   ].filter(Boolean);
   return (
-    <div className={`jp-Companion-result ${item.isError ? 'jp-mod-error' : ''}`} data-seq={item.seq}>
+    <div
+      className={`jp-Companion-result ${failed ? 'jp-mod-error' : ''} ${item.interrupted ? 'jp-mod-stopped' : ''}`}
+      data-seq={item.seq}
+    >
       {parts.join(' · ')}
-      {item.isError && item.text ? <div>{item.text}</div> : null}
+      {failed && item.text ? <div>{item.text}</div> : null}
     </div>
   );
 }

@@ -147,6 +147,11 @@ export function Composer(props: ComposerProps): JSX.Element {
     if (recall(e)) {
       return;
     }
+    if (e.key === 'Escape' && props.busy) {
+      e.preventDefault(); // as in the CLI: Escape stops the running turn
+      props.onInterrupt();
+      return;
+    }
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       send();

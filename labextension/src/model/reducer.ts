@@ -59,6 +59,8 @@ export interface ResultItem {
   key: string;
   seq: number;
   isError: boolean;
+  /** The user stopped the turn (not a failure). */
+  interrupted: boolean;
   durationMs?: number;
   numTurns?: number;
   costUsd?: number;
@@ -465,6 +467,7 @@ function applyEvent(draft: ChatState, ev: CompanionEvent): void {
         key: `r-${seq}`,
         seq,
         isError: ev.is_error === true,
+        interrupted: ev.interrupted === true,
         durationMs: asNumber(ev.duration_ms),
         numTurns: asNumber(ev.num_turns),
         costUsd,
