@@ -84,7 +84,9 @@ class ChatModel:
         kind = event.get("type")
         if kind == "stream_delta":
             if event.get("kind", "text") == "text":
-                self.streaming += str(event.get("text") or "")
+                text = str(event.get("text") or "")
+                # a snapshot (on (re)connect) is everything streamed so far: it replaces the draft
+                self.streaming = text if event.get("snapshot") else self.streaming + text
                 return True
             return False
         if kind == "user_message":

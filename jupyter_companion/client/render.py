@@ -155,7 +155,13 @@ class TextRenderer:
     def _on_stream_delta(self, event: dict[str, Any]) -> None:
         text = terminal_text(str(event.get("text") or ""))
         if event.get("kind", "text") == "text":
-            self._streamed += text
+            if event.get("snapshot"):  # everything streamed so far (on (re)connect): print what is new
+                if self._streamed and text.startswith(self._streamed):
+                    text, self._streamed = text[len(self._streamed):], text
+                else:
+                    self._streamed = text
+            else:
+                self._streamed += text
             self._out(text)
         elif self.show_thinking:
             self._out(paint(text, "dim", self.color))

@@ -26,7 +26,7 @@ from .feed import FEED_EVENT_TYPES
 from .launch import checked_folder, launch_spec, state_dir
 from .phases import can_transition
 from .recap import RECAP_EVENT_WINDOW, build_recap, with_recap
-from .replay import Subscriber, replay_then_follow
+from .replay import PartialMessage, Subscriber, replay_then_follow
 
 if TYPE_CHECKING:
     from .orchestrator import Orchestrator
@@ -74,6 +74,8 @@ class Session(AdapterSink):
         self._committed_seq = self.last_seq
         self._delivery_waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
         self.client_ids = ClientMessageIds(self.store, self.id)
+        #: What the CLI streamed of the message in progress (sent to a client that (re)connects).
+        self.partial = PartialMessage()
         self._drift_seen: set[str] = set()
         self._launch_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
@@ -158,6 +160,8 @@ class Session(AdapterSink):
         envelope: dict[str, Any] = {"seq": None, "type": kind, "ts": now_iso(), "session_id": self.id}
         envelope.update((k, v) for k, v in event.items() if k not in ("seq", "ts", "session_id", "type"))
         if kind in TRANSIENT_TYPES:  # not stored: out at once (may pass stored events awaiting commit)
+            if kind == "stream_delta":
+                self.partial.add(envelope)
             self._deliver(envelope, json.dumps(envelope, separators=(",", ":")))
             return
         self.last_seq += 1
@@ -245,6 +249,7 @@ class Session(AdapterSink):
         elif kind == "permission_resolved":
             self.pending.pop(str(event.get("request_id")), None)
         elif kind == "result":
+            self.partial.clear()
             if self.interrupt_requested and event.get("is_error"):
                 event.setdefault("interrupted", True)  # stopped on request: not a failure
             self.interrupt_requested = False
@@ -259,8 +264,12 @@ class Session(AdapterSink):
             self.info["recap_pending"] = True  # the next prompt carries a recap (kept across restarts)
         elif kind == "assistant":
             model = (event.get("message") or {}).get("model")
-            if model and not event.get("parent_tool_use_id"):
-                self.info["model"] = model
+            if not event.get("parent_tool_use_id"):
+                self.partial.clear()  # what was streamed arrives whole now
+                if model:
+                    self.info["model"] = model
+        elif kind == "phase" and event.get("phase") == "terminated":
+            self.partial.clear()
 
     # AdapterSink -------------------------------------------------------------------------
 

@@ -77,6 +77,16 @@ describe('reducer', () => {
     expect(s.items).toHaveLength(1);
   });
 
+  it('replaces its draft with a snapshot delta (what was streamed before it connected)', () => {
+    n = 0;
+    let s = initialState();
+    s = reduce(s, ev('stream_delta', { kind: 'text', text: 'tick3 ', message_id: 'm1' }, null));
+    s = reduce(s, ev('stream_delta', { kind: 'thinking', text: 'so far', snapshot: true, message_id: 'm1' }, null));
+    s = reduce(s, ev('stream_delta', { kind: 'text', text: 'tick0 tick1 tick2 tick3 ', snapshot: true, message_id: 'm1' }, null));
+    s = reduce(s, ev('stream_delta', { kind: 'text', text: 'tick4', message_id: 'm1' }, null));
+    expect(s.streaming).toEqual({ text: 'tick0 tick1 tick2 tick3 tick4', thinking: 'so far', messageId: 'm1' });
+  });
+
   it('merges assistant events of one message id and dedupes blocks', () => {
     n = 0;
     const s = reduceAll(initialState(), [

@@ -144,7 +144,7 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             ],
         )
         srv.on_tool_result(Text("The file **created-by-agent.txt** is there."))
-        srv.on(r"tell a long story", Text("tick " * 400, chunks=400, delay=0.05))
+        srv.on(r"tell a long story", Text(" ".join(f"tick{i}" for i in range(400)), chunks=400, delay=0.05))
         env = claude_env(srv.base_url, home)
         config = {"ClaudeBackend": {"binary": claude}}
         with run_lab(tmp_path, env=env, config=config) as lab:
@@ -244,13 +244,35 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             composer = restored.get_by_label("Message to the agent")
             composer.fill("tell a long story")
             composer.press("Enter")
-            restored.locator(".jp-Companion-draft:has-text('tick tick')").wait_for()
+            restored.locator(".jp-Companion-draft:has-text('tick1 tick2')").wait_for()
             composer.press("Escape")
             stopped = restored.locator(".jp-Companion-result.jp-mod-stopped")
             stopped.wait_for()
             assert stopped.inner_text().startswith("Stopped") and "failed" not in stopped.inner_text()
             assert restored.locator(".jp-Companion-result.jp-mod-error").count() == 0
             page.screenshot(path=str(artifacts / "panel-stopped.png"))
+
+            # A reload while the answer streams: the reopened chat shows the start of the answer at
+            # once (not only what streams after the reload), then goes on, with nothing twice.
+            composer.fill("tell a long story again")
+            composer.press("Enter")
+            restored.locator(".jp-Companion-draft:has-text('tick30')").wait_for()
+            page.reload()
+            page.wait_for_selector("#jp-main-dock-panel")
+            again = page.locator(f'.jp-Companion-chat[data-session-id="{session_id}"]')
+            if not again.is_visible():
+                open_sidebar(page)
+                page.locator(f'.jp-Companion-sessionRow[data-session-id="{session_id}"] .jp-Companion-sessionOpen').click()
+            draft = again.locator(".jp-Companion-draft")
+            draft.wait_for()
+            assert draft.inner_text().startswith("tick0 tick1 tick2"), draft.inner_text()[:80]
+            assert again.locator(".jp-Companion-result").count() == 3  # still streaming
+            again.locator(".jp-Companion-draft:has-text('tick60')").wait_for()
+            assert draft.inner_text().count("tick10 ") == 1
+            again.get_by_label("Message to the agent").press("Escape")
+            again.locator(".jp-Companion-result.jp-mod-stopped").nth(1).wait_for()
+            last_answer = again.locator(".jp-Companion-assistant").last.inner_text()
+            assert last_answer.startswith("tick0 tick1") and last_answer.count("tick10 ") == 1
 
             # New session, continuing that conversation (listed from the CLI's transcripts).
             original = lab.api("GET", f"sessions/{session_id}")["cli_session_id"]

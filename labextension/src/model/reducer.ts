@@ -10,7 +10,8 @@
  * - stored events (numeric `seq`) at or below `lastSeq` are duplicates and ignored;
  * - `stream_delta` frames (`seq: null`) accumulate into `streaming` and are
  *   dropped as soon as the final `assistant` message (or the turn's `result`)
- *   arrives;
+ *   arrives; a `snapshot` delta (what was streamed before this client
+ *   connected) replaces the draft instead;
  * - several `assistant` events with the same message id (Claude emits one per
  *   content block) are merged into one transcript item;
  * - a local user message (optimistic echo) is replaced by the stored
@@ -355,10 +356,12 @@ function applyEvent(draft: ChatState, ev: CompanionEvent): void {
       const text = asString(ev.text) ?? '';
       const current = draft.streaming ?? { text: '', thinking: '' };
       const messageId = asString(ev.message_id) ?? current.messageId;
+      // a snapshot (sent on (re)connect) is everything streamed so far: it replaces, not appends
+      const snapshot = ev.snapshot === true;
       draft.streaming =
         ev.kind === 'thinking'
-          ? { ...current, thinking: current.thinking + text, messageId }
-          : { ...current, text: current.text + text, messageId };
+          ? { ...current, thinking: (snapshot ? '' : current.thinking) + text, messageId }
+          : { ...current, text: (snapshot ? '' : current.text) + text, messageId };
       return;
     }
     case 'error': {
