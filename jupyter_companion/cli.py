@@ -125,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-wait", action="store_true", help="send and return at once")
     _answer_options(p)
 
+    p = add("retry", "send a session's last message again (after its CLI died mid-answer) and follow the turn")
+    p.add_argument("session", help="session id, unique prefix or name")
+    _answer_options(p)
+
     p = add("attach", "follow a session live; answer permission requests (y/n) on a terminal")
     p.add_argument("session", help="session id, unique prefix or name")
     p.add_argument("--after", type=int, default=None, help="replay events after this seq (default: all)")
@@ -233,7 +237,8 @@ class Cli:
             rid = event.get("request_id")
             return f"answer with: jupyter companion approve {session_id} {rid}   (or deny)"
 
-        return TextRenderer(self.write, color=self.color, show_user=False, permission_hint=hint)
+        return TextRenderer(self.write, color=self.color, show_user=False, permission_hint=hint,
+                            retry_hint=f"send it again with: jupyter companion retry {session_id}")
 
     def session(self, ref: str) -> str:
         """Resolve a session reference (id, unique prefix or name)."""
@@ -370,6 +375,11 @@ class Cli:
             return EXIT_OK
         sink = self.renderer(sid)
         return self.drive(sid, self.client.run_turn(sid, text, sink), sink)
+
+    def cmd_retry(self) -> int:
+        sid = self.session(self.args.session)
+        sink = self.renderer(sid)
+        return self.drive(sid, self.client.retry_and_follow(sid, sink), sink)
 
     def _answer(self, behavior: str) -> int:
         sid = self.session(self.args.session)

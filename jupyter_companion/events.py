@@ -195,7 +195,7 @@ def parse_command(frame: Any) -> dict[str, Any]:
     if kind == "permission_response":
         request_id = _require_str(frame, "request_id", limit=200)
         return {"type": kind, "request_id": request_id, **parse_permission_response(frame)}
-    if kind == "interrupt":
+    if kind in ("interrupt", "retry"):
         return {"type": kind, "client_msg_id": parse_client_msg_id(frame)}
     if kind == "set_model":
         model = _require_str(frame, "model", limit=200)

@@ -38,6 +38,7 @@ SUBCOMMANDS = (
     "approve",
     "deny",
     "interrupt",
+    "retry",
     "history",
     "export",
     "kill",
@@ -47,7 +48,7 @@ SUBCOMMANDS = (
     "connect",
 )
 #: subcommands whose first positional argument is a session id (for tab completion)
-SESSION_ARG = ("use", "interrupt", "history", "export", "kill", "archive", "chat")
+SESSION_ARG = ("use", "interrupt", "retry", "history", "export", "kill", "archive", "chat")
 TEXT_ENV = "JUPYTER_COMPANION_TEXT"
 
 
@@ -108,6 +109,9 @@ def build_parser() -> MagicArgumentParser:
 
     intr = sub.add_parser("interrupt", help="interrupt the running turn")
     intr.add_argument("session", nargs="?", help="session (default: the current one)")
+
+    retry = sub.add_parser("retry", help="send the last message again (after the CLI died mid-answer)")
+    retry.add_argument("session", nargs="?", help="session (default: the current one)")
 
     hist = sub.add_parser("history", help="print a session's transcript")
     hist.add_argument("session", nargs="?", help="session (default: the current one)")
@@ -201,7 +205,8 @@ class CompanionMagics(Magics):
             rid = event.get("request_id")
             return f"Answer with `%companion approve {rid}` or `%companion deny {rid}`."
 
-        return TextRenderer(_stdout_write, show_user=show_user, permission_hint=hint)
+        return TextRenderer(_stdout_write, show_user=show_user, permission_hint=hint,
+                            retry_hint=f"Send it again with `%companion retry {session_id}`.")
 
     def _report(self, outcome: TurnOutcome, renderer: TextRenderer) -> None:
         renderer.finish()
@@ -350,6 +355,10 @@ class CompanionMagics(Magics):
         sid = self.session_id(args.session)
         self.client.interrupt(sid)
         print(f"Interrupted {sid}.")
+
+    def _cmd_retry(self, args: argparse.Namespace) -> None:
+        sid = self.session_id(args.session)
+        self._follow(lambda r: self.client.retry_and_follow(sid, r), sid)
 
     def _cmd_history(self, args: argparse.Namespace) -> None:
         sid = self.session_id(args.session)

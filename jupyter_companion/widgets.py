@@ -61,6 +61,8 @@ class ChatModel:
     streaming: str = ""
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_seq: int = 0
+    #: The CLI died mid-answer: the last prompt can be sent again (until a newer one is sent).
+    retryable: bool = False
 
     def load_session(self, session: dict[str, Any]) -> None:
         """Take name, backend, model, phase, cost and pending requests from a session object."""
@@ -90,6 +92,7 @@ class ChatModel:
                 return True
             return False
         if kind == "user_message":
+            self.retryable = False
             content = str(event.get("content") or "")
             self._add(f"<p><b>You:</b> {text_html(content)}</p>", f"You: {content}")
         elif kind == "assistant":
@@ -121,6 +124,7 @@ class ChatModel:
         elif kind == "error":
             message = str(event.get("message"))
             self._add(f"<p><b>error:</b> {text_html(message)}</p>", f"error: {message}")
+            self.retryable = self.retryable or bool(event.get("retry"))
         elif kind == "phase":
             self.phase = str(event.get("phase") or self.phase)
             if self.phase == "terminated":
@@ -145,6 +149,8 @@ class ChatModel:
                 self.streaming = ""
                 text = str(block.get("text") or "")
                 self._add(markdown_html(text), text)
+                if event.get("incomplete"):
+                    self._add("<p><i>(the agent stopped here)</i></p>", "(the agent stopped here)")
             elif block.get("type") == "tool_use":
                 summary = tool_summary(str(block.get("name")), block.get("input"))
                 self._add(f"<p>→ {code_html(summary)}</p>", f"→ {summary}")
@@ -211,11 +217,14 @@ class ChatWidget:
         self.input = w.Textarea(placeholder="Message the agent… (Send)", layout=w.Layout(width="100%"))
         self.send_button = w.Button(description="Send", button_style="primary", icon="paper-plane")
         self.interrupt_button = w.Button(description="Interrupt", icon="stop")
+        self.retry_button = w.Button(description="Retry", icon="redo", tooltip="Send the last message again",
+                                     layout=w.Layout(display="none"))
         self.status = w.HTML()
         self.error = w.HTML()
         self.send_button.on_click(lambda _b: self.send())
         self.interrupt_button.on_click(lambda _b: self.interrupt())
-        controls = w.HBox([self.send_button, self.interrupt_button])
+        self.retry_button.on_click(lambda _b: self.retry())
+        controls = w.HBox([self.send_button, self.interrupt_button, self.retry_button])
         self.box = w.VBox(
             [self.header, self.transcript, self.permissions, self.input, controls, self.status, self.error]
         )
@@ -296,6 +305,7 @@ class ChatWidget:
                 },
             )
             self.status.value = f"<small>{text_html(m.status_line())}</small>"
+            self.retry_button.layout.display = "" if m.retryable else "none"
             if permissions:
                 rows = []
                 for request_id, req in list(m.pending.items()):
@@ -328,6 +338,13 @@ class ChatWidget:
         """Allow or deny a pending permission request."""
         try:
             self.client.respond_permission(self.model.session_id, request_id, behavior)
+        except Exception as exc:
+            self._show_error(exc)
+
+    def retry(self) -> None:
+        """Send the last prompt again (after the CLI died in the middle of its answer)."""
+        try:
+            self.client.retry_prompt(self.model.session_id)
         except Exception as exc:
             self._show_error(exc)
 

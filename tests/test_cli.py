@@ -289,3 +289,15 @@ def test_a_stopped_turn_is_not_reported_as_a_failure() -> None:
     out: list[str] = []
     TextRenderer(out.append)({"type": "result", "is_error": True, "interrupted": True, "duration_ms": 300})
     assert "".join(out) == "■ stopped (0.3s)\n"
+
+
+def test_a_crash_mid_answer_says_how_to_send_the_prompt_again() -> None:
+    out: list[str] = []
+    render = TextRenderer(out.append, retry_hint="send it again with: jupyter companion retry s1")
+    render({"type": "stream_delta", "kind": "text", "text": "half an"})
+    render({"type": "assistant", "incomplete": True, "message": {"content": [{"type": "text", "text": "half an"}]}})
+    render({"type": "error", "code": "cli_exited", "retry": True, "message": "The agent stopped in the middle"})
+    render({"type": "error", "code": "cli_exited", "message": "The agent stopped unexpectedly"})
+    assert "".join(out).split("\n") == [
+        "half an", "(the agent stopped here)", "error: The agent stopped in the middle",
+        "send it again with: jupyter companion retry s1", "error: The agent stopped unexpectedly", ""]

@@ -271,3 +271,14 @@ def test_creation_progress_text() -> None:
     progress({"type": "progress", "step": "git", "label": "Checking out", "status": "done", "detail": "main"})
     progress.finish(True, "ready")
     assert lines == ["… Checking out", "✓ Checking out (main)", "ready"]
+
+
+def test_chat_model_offers_retry_after_a_crash_mid_answer() -> None:
+    model = ChatModel("s1")
+    model.apply({"seq": 1, "type": "user_message", "content": "go"})
+    model.apply({"seq": 2, "type": "assistant", "incomplete": True,
+                 "message": {"content": [{"type": "text", "text": "half"}]}})
+    model.apply({"seq": 3, "type": "error", "code": "cli_exited", "retry": True, "message": "stopped"})
+    assert model.retryable and "(the agent stopped here)" in model.plain_text()
+    model.apply({"seq": 4, "type": "user_message", "content": "go", "retry_of": 1})
+    assert not model.retryable

@@ -114,7 +114,8 @@ def permission_text(event: dict[str, Any]) -> str:
 class TextRenderer:
     """Writes events as text through ``write`` (called with complete or partial lines).
 
-    ``permission_hint`` adds a line telling how to answer a request (e.g. the magic to run).
+    ``permission_hint`` adds a line telling how to answer a request (e.g. the magic to run);
+    ``retry_hint`` one telling how to send the prompt again after the CLI died mid-answer.
     """
 
     write: Callable[[str], None]
@@ -122,6 +123,7 @@ class TextRenderer:
     show_user: bool = True
     show_thinking: bool = False
     permission_hint: Callable[[dict[str, Any]], str] | None = None
+    retry_hint: str = ""
     _streamed: str = ""
     _at_line_start: bool = True
     _announced_tools: set[str] = field(default_factory=set)
@@ -179,6 +181,8 @@ class TextRenderer:
             elif kind == "tool_use":
                 self._announced_tools.add(str(block.get("id")))
                 self._line(f"→ {tool_summary(str(block.get('name')), block.get('input'))}", "blue")
+        if event.get("incomplete"):  # what a CLI that died mid-answer had streamed
+            self._line("(the agent stopped here)", "dim")
 
     def _assistant_text(self, text: str) -> None:
         streamed, self._streamed = self._streamed, ""
@@ -235,6 +239,8 @@ class TextRenderer:
 
     def _on_error(self, event: dict[str, Any]) -> None:
         self._line(f"error: {event.get('message')}", "red")
+        if event.get("retry") and self.retry_hint:
+            self._line(self.retry_hint, "yellow")
 
     def _on_notice(self, event: dict[str, Any]) -> None:
         self._line(f"note: {event.get('message') or event.get('text') or ''}", "dim")

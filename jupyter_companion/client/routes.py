@@ -186,6 +186,11 @@ class Routes(ABC, Generic[R]):
             body["images"] = images
         return self._call("POST", f"sessions/{quote(session_id)}/messages", body=body)
 
+    def retry_prompt(self, session_id: str, *, client_msg_id: str | None = None) -> R:
+        """``POST sessions/{id}/retry``: send the last prompt again (after the CLI died mid-answer)."""
+        body = {"client_msg_id": client_msg_id or new_client_msg_id()}
+        return self._call("POST", f"sessions/{quote(session_id)}/retry", body=body)
+
     def respond_permission(
         self,
         session_id: str,

@@ -334,6 +334,15 @@ class CompanionClient(Routes[Any]):
             session_id, after, client_msg_id=msg_id, on_event=on_event, idle_timeout=idle_timeout
         )
 
+    def retry_and_follow(
+        self, session_id: str, on_event: EventCallback | None = None, *, idle_timeout: float | None = None
+    ) -> TurnOutcome:
+        """Send the last prompt again and follow that turn (as :meth:`run_turn`)."""
+        after = int(self.get_session(session_id).get("last_seq") or 0)
+        msg_id = new_client_msg_id()
+        self.retry_prompt(session_id, client_msg_id=msg_id)
+        return self.follow(session_id, after, client_msg_id=msg_id, on_event=on_event, idle_timeout=idle_timeout)
+
     def answer_and_follow(
         self,
         session_id: str,

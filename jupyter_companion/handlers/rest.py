@@ -11,8 +11,9 @@ from tornado import web
 from .. import __version__
 from ..backends.base import BackendError
 from ..errors import ApiError
-from ..events import CommandError, parse_permission_response, parse_user_message
+from ..events import CommandError, parse_client_msg_id, parse_permission_response, parse_user_message
 from ..export import content_disposition
+from ..sessions.retry import retry_last_prompt
 from ..sessions.session import NotPending
 from .base import EXECUTE, CompanionAPIHandler
 
@@ -219,6 +220,25 @@ class MessagesHandler(CompanionAPIHandler):
         self.send_json({"ok": True, "client_msg_id": message["client_msg_id"], "duplicate": not accepted}, status=202)
 
 
+class RetryHandler(CompanionAPIHandler):
+    """``POST companion/api/sessions/{id}/retry``: send the last prompt again (needs ``execute``)."""
+
+    @web.authenticated
+    @authorized(EXECUTE)
+    async def post(self, session_id: str) -> None:
+        """Re-send the session's latest user message (``{client_msg_id?}``)."""
+        session = self.orch.get(session_id)
+        body = self.json_body(required=False)
+        if not isinstance(body, dict):
+            raise ApiError(400, "the request body must be a JSON object")
+        try:
+            client_msg_id = parse_client_msg_id(body)
+        except CommandError as exc:
+            raise ApiError(400, str(exc)) from exc
+        answer = await retry_last_prompt(session, client_msg_id)
+        self.send_json({"ok": True, "client_msg_id": client_msg_id, **answer}, status=202)
+
+
 class PermissionHandler(CompanionAPIHandler):
     """``POST companion/api/sessions/{id}/permissions/{request_id}``."""
 
@@ -363,6 +383,7 @@ def rest_handlers() -> list[tuple[str, type]]:
         (rf"{api}/sessions", SessionsHandler),
         (rf"{api}/sessions/{_ID}", SessionHandler),
         (rf"{api}/sessions/{_ID}/(?P<action>kill|relaunch|archive|unarchive|interrupt)", SessionActionHandler),
+        (rf"{api}/sessions/{_ID}/retry", RetryHandler),
         (rf"{api}/sessions/{_ID}/messages", MessagesHandler),
         (rf"{api}/sessions/{_ID}/permissions/(?P<request_id>[^/]{{1,200}})", PermissionHandler),
         (rf"{api}/sessions/{_ID}/events", EventsHandler),

@@ -16,7 +16,9 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..backends.base import BackendError
+from ..errors import ApiError
 from ..events import CommandError, has_lone_surrogate, parse_command
+from ..sessions.retry import retry_last_prompt
 from ..sessions.session import NotPending, Session, Subscriber
 from .base import AUTH_RESOURCE, EXECUTE
 from .frames import FrameBatcher
@@ -29,7 +31,7 @@ log = logging.getLogger("jupyter_companion.ws")
 #: Largest command frame accepted (a prompt with images).
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 #: Commands that make the CLI run code: they need the ``execute`` action, not just ``write``.
-EXECUTE_COMMANDS = frozenset({"user_message", "permission_response", "set_permission_mode"})
+EXECUTE_COMMANDS = frozenset({"user_message", "permission_response", "set_permission_mode", "retry"})
 
 
 class CompanionSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
@@ -162,6 +164,9 @@ class SessionWebSocket(CompanionSocket):
         except NotPending:
             self._reply_error(f"no pending permission request {command.get('request_id')!r}", client_msg_id)
             return
+        except ApiError as exc:
+            self._reply_error(exc.message, client_msg_id)
+            return
         except (BackendError, ConnectionError, asyncio.TimeoutError) as exc:
             self._reply_error(str(exc) or type(exc).__name__, client_msg_id)
             return
@@ -208,6 +213,8 @@ class SessionWebSocket(CompanionSocket):
             )
         elif kind == "interrupt":
             await session.interrupt()
+        elif kind == "retry":
+            await retry_last_prompt(session, command.get("client_msg_id"))
         elif kind == "set_model":
             await session.set_model(command["model"])
         elif kind == "set_permission_mode":

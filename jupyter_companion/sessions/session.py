@@ -308,13 +308,25 @@ class Session(AdapterSink):
                    "message": f"The CLI sent something this version does not know: {what}"})
 
     def on_exit(self, returncode: int | None, stderr_tail: str) -> None:
-        """The CLI ended: cancel what it owed us and let the supervisor decide what next."""
+        """The CLI ended: keep what it had streamed, cancel what it owed us, and let the supervisor
+        decide what next."""
+        answering = self.phase in ("streaming", "awaiting_permission", "compacting")
+        self._keep_partial_answer()
         for request_id in list(self.pending):
             self.emit({"type": "permission_resolved", "request_id": request_id, "behavior": "cancelled", "by": "cli"})
         self.set_phase("terminated")
         self.save_soon()
         if not self._launching:  # a failed start is reported to (and retried by) whoever launched
-            self.orch.supervisor.on_exit(self, returncode, stderr_tail)
+            self.orch.supervisor.on_exit(self, returncode, stderr_tail, answering=answering)
+
+    def _keep_partial_answer(self) -> None:
+        """Store what the CLI had streamed of an answer it never finished, marked ``incomplete``."""
+        text = "".join(self.partial.parts.get("text", []))
+        if text.strip():
+            message_id = self.partial.message_id or f"partial-{self.last_seq + 1}"
+            self.emit({"type": "assistant", "incomplete": True, "message": {
+                "id": message_id, "model": self.info.get("model"), "content": [{"type": "text", "text": text}]}})
+        self.partial.clear()
 
     # -- subscribers ----------------------------------------------------------------------
 
@@ -433,10 +445,12 @@ class Session(AdapterSink):
 
     # -- commands -------------------------------------------------------------------------
 
-    async def send_user_message(self, content: str, images: list[dict[str, Any]], client_msg_id: str | None) -> bool:
+    async def send_user_message(self, content: str, images: list[dict[str, Any]], client_msg_id: str | None,
+                                *, retry_of: int | None = None) -> bool:
         """Record a prompt and deliver it (launching the CLI first if needed).
 
         Returns False when ``client_msg_id`` was seen before (the message is dropped).
+        ``retry_of``: the seq of the earlier prompt this one sends again (:func:`~.retry.retry_last_prompt`).
         """
         if await self.is_duplicate(client_msg_id):
             return False
@@ -446,6 +460,8 @@ class Session(AdapterSink):
             event["images"] = images
         if client_msg_id:
             event["client_msg_id"] = client_msg_id
+        if retry_of is not None:
+            event["retry_of"] = retry_of
         self.emit(event)
         task = asyncio.ensure_future(self._deliver_user_message(content, images, self.last_seq))
         self.orch.track(task)

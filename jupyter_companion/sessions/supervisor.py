@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..backends.base import BackendError
 
@@ -35,6 +36,18 @@ class SupervisorPolicy:
     idle_timeout: float = 24 * 3600.0
     hang_timeout: float = 90.0
     check_interval: float = 10.0
+
+
+def exit_in_words(returncode: int | None) -> str:
+    """How a process ended, for people: ``killed by SIGKILL``, ``exit code 3``."""
+    if returncode is None:
+        return "its end was not reported"
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
 
 
 class Supervisor:
@@ -60,14 +73,23 @@ class Supervisor:
 
     # -- exits -----------------------------------------------------------------------------
 
-    def on_exit(self, session: Session, returncode: int | None, stderr_tail: str) -> None:
-        """A CLI ended; relaunch it unless the stop was intentional."""
+    def on_exit(self, session: Session, returncode: int | None, stderr_tail: str, *, answering: bool = False) -> None:
+        """A CLI ended; relaunch it unless the stop was intentional. ``answering``: it died in the
+        middle of a turn (what it had streamed is kept; the user can send the prompt again)."""
         if session.intentional_stop or session.archived or self.orch.stopping:
             return
         tail = stderr_tail.strip()[-1500:]
         detail = f" Its last output: {tail}" if tail else ""
-        session.emit({"type": "error", "code": "cli_exited",
-                      "message": f"The agent CLI exited unexpectedly (exit code {returncode}).{detail}"})
+        how = exit_in_words(returncode)
+        if answering:
+            message = (f"The agent stopped in the middle of its answer ({how}). What it had written is kept "
+                       f"above; it is being restarted, and Retry sends your last message again.{detail}")
+        else:
+            message = f"The agent stopped unexpectedly ({how}); it is being restarted.{detail}"
+        event: dict[str, Any] = {"type": "error", "code": "cli_exited", "message": message, "exit_code": returncode}
+        if answering:
+            event["retry"] = True
+        session.emit(event)
         self.schedule_relaunch(session)
 
     def schedule_relaunch(self, session: Session) -> None:

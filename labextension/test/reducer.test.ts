@@ -6,6 +6,7 @@ import {
   pendingList,
   reduce,
   reduceAll,
+  retryableError,
   sessionCost,
   turnsOf
 } from '../src/model/reducer';
@@ -85,6 +86,24 @@ describe('reducer', () => {
     s = reduce(s, ev('stream_delta', { kind: 'text', text: 'tick0 tick1 tick2 tick3 ', snapshot: true, message_id: 'm1' }, null));
     s = reduce(s, ev('stream_delta', { kind: 'text', text: 'tick4', message_id: 'm1' }, null));
     expect(s.streaming).toEqual({ text: 'tick0 tick1 tick2 tick3 tick4', thinking: 'so far', messageId: 'm1' });
+  });
+
+  it('keeps an incomplete answer and offers Retry until a newer prompt is sent', () => {
+    n = 0;
+    let s = initialState();
+    s = reduce(s, ev('user_message', { content: 'go' }));
+    s = reduce(s, ev('stream_delta', { kind: 'text', text: 'half an ans' }, null));
+    s = reduce(s, ev('assistant', { incomplete: true, message: { id: 'm1', content: [{ type: 'text', text: 'half an ans' }] } }));
+    s = reduce(s, ev('error', { code: 'cli_exited', message: 'stopped in the middle', retry: true }));
+    expect(s.items.find(i => i.kind === 'assistant')).toMatchObject({ incomplete: true });
+    expect(s.streaming).toBeNull();
+    expect(retryableError(s)).toBe(3);
+    s = reduce(s, ev('notice', { code: 'relaunched', message: 'relaunched' }));
+    expect(retryableError(s)).toBe(3);
+    s = reduce(s, ev('user_message', { content: 'go', retry_of: 1 }));
+    expect(retryableError(s)).toBeNull();
+    s = reduce(s, ev('error', { code: 'cli_exited', message: 'not answering', retry: false }));
+    expect(retryableError(s)).toBeNull();
   });
 
   it('merges assistant events of one message id and dedupes blocks', () => {

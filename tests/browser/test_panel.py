@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -273,6 +274,30 @@ def test_full_flow_with_real_claude(tmp_path: Path, browser: Any, artifacts: Pat
             again.locator(".jp-Companion-result.jp-mod-stopped").nth(1).wait_for()
             last_answer = again.locator(".jp-Companion-assistant").last.inner_text()
             assert last_answer.startswith("tick0 tick1") and last_answer.count("tick10 ") == 1
+
+            # The CLI killed in the middle of an answer: what it wrote is kept, the error says so
+            # in plain words, and Retry sends the prompt again to the relaunched CLI.
+            composer = again.get_by_label("Message to the agent")
+            composer.fill("tell a long story once more")
+            composer.press("Enter")
+            again.locator(".jp-Companion-draft:has-text('tick20')").wait_for()
+            os.kill(lab.api("GET", f"sessions/{session_id}")["pid"], signal.SIGKILL)
+            kept = again.locator(".jp-Companion-assistant.jp-mod-incomplete")
+            kept.wait_for()
+            assert kept.inner_text().startswith("tick0 tick1") and "The agent stopped here" in kept.inner_text()
+            error = again.locator(".jp-Companion-error[data-code='cli_exited']")
+            error.wait_for()
+            assert "stopped in the middle of its answer (killed by SIGKILL)" in error.inner_text()
+            page.screenshot(path=str(artifacts / "panel-crash-retry.png"))
+            error.get_by_role("button", name="Send the last message again").click()
+            again.locator(".jp-Companion-user:has-text('tell a long story once more')").nth(1).wait_for()
+            error.get_by_role("button", name="Send the last message again").wait_for(state="detached")
+            again.locator(".jp-Companion-draft:has-text('tick5')").wait_for()
+            composer.press("Escape")
+            again.locator(".jp-Companion-result.jp-mod-stopped").nth(2).wait_for()
+            retried = [e for e in lab.api("GET", f"sessions/{session_id}/events?after=0")["events"]
+                       if e["type"] == "user_message" and e.get("retry_of")]
+            assert len(retried) == 1 and retried[0]["content"] == "tell a long story once more"
 
             # New session, continuing that conversation (listed from the CLI's transcripts).
             original = lab.api("GET", f"sessions/{session_id}")["cli_session_id"]

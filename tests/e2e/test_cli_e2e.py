@@ -78,6 +78,9 @@ def test_cli_flow(tmp_path: Path, claude_bin: str) -> None:
             assert hello.returncode == 0
             assert lines[-1]["type"] == "turn_outcome" and lines[-1]["kind"] == "result"
             assert any(e.get("type") == "stream_delta" for e in lines)
+            retried = run_cli(server, "retry", sid)  # the last message, sent again
+            assert retried.returncode == 0, retried.stdout + retried.stderr
+            assert "Hi from the scripted model!" in retried.stdout and "✓ done" in retried.stdout
 
             # the conversation is listed (from the CLI's own transcript) and continues in a new session
             found: list[dict[str, str]] = []

@@ -13,6 +13,7 @@ import {
   childrenByParent,
   isBusy,
   pendingList,
+  retryableError,
   sessionCost
 } from '../model/reducer';
 import { GitInfo, PullRequestInfo, ToolUseBlock } from '../model/types';
@@ -78,7 +79,10 @@ function AssistantMessage(props: {
   const ui = React.useContext(UiContext);
   const { item, state } = props;
   return (
-    <div className="jp-Companion-msg jp-Companion-assistant" data-seq={item.seq}>
+    <div
+      className={`jp-Companion-msg jp-Companion-assistant${item.incomplete ? ' jp-mod-incomplete' : ''}`}
+      data-seq={item.seq}
+    >
       {item.blocks.map((block, index) => {
         if (block.type === 'text') {
           return <ui.Markdown key={index} source={String((block as { text: string }).text ?? '')} />;
@@ -105,6 +109,7 @@ function AssistantMessage(props: {
         }
         return null;
       })}
+      {item.incomplete ? <div className="jp-Companion-muted">The agent stopped here (its CLI ended).</div> : null}
     </div>
   );
 }
@@ -114,6 +119,8 @@ function Item(props: {
   state: ChatState;
   children: Record<string, AssistantItem[]>;
   onRetry?: (clientMsgId: string) => void;
+  /** Send the last prompt again, offered on the error of a CLI that died mid-answer. */
+  onRetryPrompt?: () => void;
 }): JSX.Element | null {
   const ui = React.useContext(UiContext);
   const { item } = props;
@@ -155,8 +162,18 @@ function Item(props: {
       return <ResultLine item={item} />;
     case 'error':
       return (
-        <div className="jp-Companion-error" role="alert">
+        <div className="jp-Companion-error" role="alert" data-code={item.code ?? ''}>
           {item.message}
+          {props.onRetryPrompt ? (
+            <button
+              type="button"
+              className="jp-Button jp-mod-styled jp-mod-accept"
+              aria-label="Send the last message again"
+              onClick={props.onRetryPrompt}
+            >
+              Retry
+            </button>
+          ) : null}
         </div>
       );
     case 'system':
@@ -350,8 +367,16 @@ export function ChatView(props: ChatViewProps): JSX.Element {
     return null;
   }, [state.items]);
   const retry = React.useCallback((id: string) => model.retryMessage(id), [model]);
+  const retryPrompt = React.useCallback(() => model.retryLastPrompt(), [model]);
+  const retryableSeq = retryableError(state);
   const renderItem = (item: TranscriptItem) => (
-    <Item item={item} state={state} children={children} onRetry={retry} />
+    <Item
+      item={item}
+      state={state}
+      children={children}
+      onRetry={retry}
+      onRetryPrompt={item.kind === 'error' && item.seq === retryableSeq ? retryPrompt : undefined}
+    />
   );
 
   const commands = slashCommandsOf(state);

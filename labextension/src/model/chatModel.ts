@@ -162,6 +162,12 @@ export class ChatModel {
     this.socket.send(command);
   }
 
+  /** Send the last prompt again (after the CLI died in the middle of its answer). */
+  retryLastPrompt(): void {
+    const clientMsgId = this.track('retry');
+    this.socket.send({ type: 'retry', client_msg_id: clientMsgId });
+  }
+
   interrupt(): void {
     const clientMsgId = this.track('interrupt');
     this.socket.send({ type: 'interrupt', client_msg_id: clientMsgId });

@@ -52,6 +52,8 @@ export interface AssistantItem {
   model?: string;
   blocks: ContentBlock[];
   parentToolUseId?: string | null;
+  /** What the agent had written when its CLI died mid-answer (kept by the server). */
+  incomplete?: boolean;
 }
 
 /** The end of a turn, with its cost and usage. */
@@ -76,6 +78,8 @@ export interface ErrorItem {
   seq: number | null;
   message: string;
   code?: string;
+  /** The CLI died mid-answer: the last prompt can be sent again (`retry` command). */
+  retry?: boolean;
 }
 
 /** Any other stored event, rendered as a one-line notice. */
@@ -270,7 +274,7 @@ function applyAssistant(draft: ChatState, ev: CompanionEvent, seq: number): void
         merged.push(block);
       }
     }
-    draft.items[index] = { ...existing, blocks: merged };
+    draft.items[index] = { ...existing, blocks: merged, incomplete: existing.incomplete || ev.incomplete === true };
   } else {
     draft.items.push({
       kind: 'assistant',
@@ -279,7 +283,8 @@ function applyAssistant(draft: ChatState, ev: CompanionEvent, seq: number): void
       messageId,
       model: asString(message.model),
       blocks: blocks.slice(),
-      parentToolUseId: parent
+      parentToolUseId: parent,
+      incomplete: ev.incomplete === true
     });
   }
   // The final message supersedes the live draft (subagent messages do not).
@@ -378,7 +383,7 @@ function applyEvent(draft: ChatState, ev: CompanionEvent): void {
         draft.transientError = message;
         return;
       }
-      draft.items.push({ kind: 'error', key: `e-${seq}`, seq, message, code: asString(ev.code) });
+      draft.items.push({ kind: 'error', key: `e-${seq}`, seq, message, code: asString(ev.code), retry: ev.retry === true });
       return;
     }
   }
@@ -655,4 +660,21 @@ export function isBusy(state: ChatState): boolean {
     state.phase === 'compacting' ||
     state.streaming !== null
   );
+}
+
+/**
+ * The seq of the error whose prompt can be sent again: the latest error with `retry` after the
+ * latest prompt (null when a newer prompt was sent since, or there is none).
+ */
+export function retryableError(state: ChatState): number | null {
+  for (let i = state.items.length - 1; i >= 0; i--) {
+    const item = state.items[i];
+    if (item.kind === 'user') {
+      return null;
+    }
+    if (item.kind === 'error' && item.retry && item.seq !== null) {
+      return item.seq;
+    }
+  }
+  return null;
 }

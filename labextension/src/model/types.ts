@@ -166,6 +166,7 @@ export type Command =
       client_msg_id?: string;
     }
   | { type: 'interrupt'; client_msg_id?: string }
+  | { type: 'retry'; client_msg_id?: string }
   | { type: 'set_model'; model: string; client_msg_id?: string }
   | { type: 'set_permission_mode'; mode: string; client_msg_id?: string };
 
