@@ -121,7 +121,7 @@ async def test_prompt_streams_reply(open_session: Any, scripted: ScriptedOpenAI)
         assert result["is_error"] is False and result["text"] == REPLY
         assert result["usage"]["output_tokens"] == 20
         assert "streaming" in sink.phases and sink.phases[-1] == "ready"
-        assert any("usage" in update for update in sink.updates)
+        assert any("context_window" in update for update in sink.updates)  # usage comes with the result
         # The plugins' system prompt reached the model as developer instructions.
         assert SYSTEM_PROMPT in json.dumps(scripted.requests[-1])
         assert "hello there" in json.dumps(scripted.requests[-1]["input"])
