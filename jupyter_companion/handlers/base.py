@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -13,12 +14,13 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 
 from ..errors import ApiError
-from ..events import has_lone_surrogate
+from ..events import CommandError, has_lone_surrogate
 
 if TYPE_CHECKING:
     from ..sessions.orchestrator import Orchestrator
 
 log = logging.getLogger("jupyter_companion.handlers")
+T = TypeVar("T")
 
 #: The authorization resource of every companion route.
 AUTH_RESOURCE = "companion"
@@ -74,6 +76,16 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
         if has_lone_surrogate(data):
             raise ApiError(400, "invalid JSON body: a string holds an unpaired surrogate (\\ud800-\\udfff)")
         return data
+
+    def command_body(self, parse: Callable[[dict[str, Any]], T], required: bool = True) -> T:
+        """The JSON body (an object) validated by ``parse``; a ``CommandError`` is a 400."""
+        body = self.json_body(required=required)
+        if not isinstance(body, dict):
+            raise ApiError(400, "the request body must be a JSON object")
+        try:
+            return parse(body)
+        except CommandError as exc:
+            raise ApiError(400, str(exc)) from exc
 
     def send_json(self, data: Any, status: int = 200) -> None:
         """Answer with JSON."""

@@ -11,7 +11,7 @@ from tornado import web
 from .. import __version__
 from ..backends.base import BackendError
 from ..errors import ApiError
-from ..events import CommandError, parse_client_msg_id, parse_permission_response, parse_user_message
+from ..events import parse_client_msg_id, parse_permission_response, parse_user_message
 from ..export import content_disposition
 from ..sessions.retry import retry_last_prompt
 from ..sessions.session import NotPending
@@ -207,13 +207,7 @@ class MessagesHandler(CompanionAPIHandler):
     async def post(self, session_id: str) -> None:
         """Send a prompt (launching the CLI first when needed)."""
         session = self.orch.get(session_id)
-        body = self.json_body()
-        if not isinstance(body, dict):
-            raise ApiError(400, "the request body must be a JSON object")
-        try:
-            message = parse_user_message(body)
-        except CommandError as exc:
-            raise ApiError(400, str(exc)) from exc
+        message = self.command_body(parse_user_message)
         if session.archived:
             raise ApiError(409, "this session is archived; unarchive it first")
         accepted = await session.send_user_message(message["content"], message["images"], message["client_msg_id"])
@@ -228,13 +222,7 @@ class RetryHandler(CompanionAPIHandler):
     async def post(self, session_id: str) -> None:
         """Re-send the session's latest user message (``{client_msg_id?}``)."""
         session = self.orch.get(session_id)
-        body = self.json_body(required=False)
-        if not isinstance(body, dict):
-            raise ApiError(400, "the request body must be a JSON object")
-        try:
-            client_msg_id = parse_client_msg_id(body)
-        except CommandError as exc:
-            raise ApiError(400, str(exc)) from exc
+        client_msg_id = self.command_body(parse_client_msg_id, required=False)
         answer = await retry_last_prompt(session, client_msg_id)
         self.send_json({"ok": True, "client_msg_id": client_msg_id, **answer}, status=202)
 
@@ -247,13 +235,7 @@ class PermissionHandler(CompanionAPIHandler):
     async def post(self, session_id: str, request_id: str) -> None:
         """Allow or deny a pending tool permission."""
         session = self.orch.get(session_id)
-        body = self.json_body()
-        if not isinstance(body, dict):
-            raise ApiError(400, "the request body must be a JSON object")
-        try:
-            decision = parse_permission_response(body)
-        except CommandError as exc:
-            raise ApiError(400, str(exc)) from exc
+        decision = self.command_body(parse_permission_response)
         if await session.is_duplicate(decision["client_msg_id"]):
             self.send_json({"ok": True, "duplicate": True})
             return
