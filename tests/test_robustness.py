@@ -437,6 +437,8 @@ async def test_hostile_query_values(api: Any, raw: Any, connect: Any, jp_root_di
     # the same argument twice, and an empty value
     status, body = await raw("GET", f"companion/api/sessions/{sid}/events?after=1&after=x&limit=")
     problems.expect(status < 500, ("after twice", status, body))
+    status, body = await raw("GET", f"companion/api/sessions/{sid}/events?limit=")
+    problems.expect(status == 400 and "'limit' must be an integer" in body.get("error", ""), ("limit=", status, body))
     status, body = await raw("GET", f"companion/api/sessions/{sid}/events?after=-5&limit=2")
     problems.expect(status == 400 or (status == 200 and len(body["events"]) <= 2), ("after=-5", status, body))
     status, body = await raw("GET", f"companion/ws/sessions/{sid}?after=abc")

@@ -22,8 +22,10 @@ _ID = r"(?P<session_id>[A-Za-z0-9_-]{1,64})"
 
 
 def _int_arg(handler: CompanionAPIHandler, name: str, default: int | None, minimum: int = 0) -> int | None:
+    """The query argument ``name`` as an integer; absent → ``default``; present but not an integer
+    (an empty value included) or below ``minimum`` → 400."""
     raw = handler.get_argument(name, None)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
