@@ -237,3 +237,35 @@ def add_usage(total: Any, turn: Any) -> dict[str, Any] | None:
             if nested:
                 summed[key] = nested
     return summed
+
+
+def model_retrying(
+    detail: str,
+    *,
+    attempt: int | None = None,
+    max_attempts: int | None = None,
+    http_status: int | None = None,
+    retry_in_ms: float | None = None,
+) -> dict[str, Any]:
+    """The ``notice`` (code ``model_retrying``) every backend emits when its CLI could not reach
+    its model and tries again: the CLI's own reason, in words, as soon as it reports it.
+
+    Clients show the latest one with the turn's working indicator; a successful answer or the
+    turn's ``result`` supersedes it.
+    """
+    progress = ""
+    if attempt and max_attempts:
+        progress = f", attempt {attempt} of {max_attempts}"
+    elif attempt:
+        progress = f", attempt {attempt}"
+    event: dict[str, Any] = {
+        "type": "notice", "level": "warning", "code": "model_retrying",
+        "message": f"The model could not be reached ({detail}); retrying{progress}…",
+        "detail": detail,
+    }
+    for key, value in (("attempt", attempt), ("max_attempts", max_attempts), ("http_status", http_status)):
+        if value is not None:
+            event[key] = value
+    if retry_in_ms is not None:
+        event["retry_in_ms"] = round(retry_in_ms)
+    return event

@@ -45,6 +45,8 @@ class Entry:
 
     html: str
     text: str
+    #: The notice code this entry shows (a newer ``model_retrying`` replaces the previous one).
+    code: str = ""
 
 
 @dataclass
@@ -125,6 +127,8 @@ class ChatModel:
             message = str(event.get("message"))
             self._add(f"<p><b>error:</b> {text_html(message)}</p>", f"error: {message}")
             self.retryable = self.retryable or bool(event.get("retry"))
+        elif kind == "notice":
+            self._notice(event)
         elif kind == "phase":
             self.phase = str(event.get("phase") or self.phase)
             if self.phase == "terminated":
@@ -139,6 +143,17 @@ class ChatModel:
 
     def _add(self, html_text: str, plain: str) -> None:
         self.entries.append(Entry(html_text, plain))
+
+    def _notice(self, event: dict[str, Any]) -> None:
+        """A notice in one line; a CLI retrying its model shows only its latest attempt."""
+        code = str(event.get("code") or "")
+        mark = "⚠" if event.get("level") == "warning" else "ℹ"
+        message = str(event.get("message") or code)
+        entry = Entry(f"<p><i>{mark} {text_html(message)}</i></p>", f"{mark} {message}", code)
+        if code == "model_retrying" and self.entries and self.entries[-1].code == code:
+            self.entries[-1] = entry
+        else:
+            self.entries.append(entry)
 
     def _assistant(self, event: dict[str, Any]) -> None:
         message = event.get("message") or {}

@@ -87,6 +87,7 @@ def test_every_event_field_is_escaped() -> None:
         {"seq": 5, "type": "permission_resolved", "request_id": bad, "behavior": "deny", "by": bad},
         {"seq": 6, "type": "result", "is_error": True, "text": bad},
         {"seq": 7, "type": "error", "message": bad},
+        {"seq": 8, "type": "notice", "level": "warning", "code": "model_retrying", "message": bad},
         {"seq": None, "type": "stream_delta", "kind": "text", "text": bad},
     ]
     for event in events:
@@ -94,7 +95,7 @@ def test_every_event_field_is_escaped() -> None:
     out = model.html()
     assert_inert(out)
     assert "<img" not in out
-    assert out.count("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;") == 8
+    assert out.count("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;") == 9
 
 
 @settings(max_examples=300, deadline=None)

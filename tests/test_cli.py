@@ -301,3 +301,33 @@ def test_a_crash_mid_answer_says_how_to_send_the_prompt_again() -> None:
     assert "".join(out).split("\n") == [
         "half an", "(the agent stopped here)", "error: The agent stopped in the middle",
         "send it again with: jupyter companion retry s1", "error: The agent stopped unexpectedly", ""]
+
+
+def test_a_warning_notice_stands_out() -> None:
+    out: list[str] = []
+    render = TextRenderer(out.append)
+    render({"type": "notice", "level": "warning", "code": "model_retrying", "message": "The model could not be reached"})
+    render({"type": "notice", "level": "info", "code": "idle_stopped", "message": "stopped after a long idle time"})
+    assert "".join(out).split("\n") == [
+        "warning: The model could not be reached", "note: stopped after a long idle time", ""]
+
+
+def test_status_says_which_backends_lack_credentials_and_what_drifted() -> None:
+    from jupyter_companion.client.render import status_text
+
+    text = status_text({
+        "version": "1.0",
+        "backends": [
+            {"name": "claude", "available": True, "version": "2.1.197",
+             "credentials": {"configured": True, "source": "ANTHROPIC_API_KEY"}},
+            {"name": "codex", "available": True, "version": "0.169.0",
+             "credentials": {"configured": False, "hint": "run 'codex login' in a terminal"}},
+        ],
+        "plugins": [],
+        "protocol_drift": [{"backend": "codex", "what": "codex notification thread/goal/cleared", "count": 3}],
+    })
+    assert text.split("\n")[1:] == [
+        "  backend claude 2.1.197: available, credentials from ANTHROPIC_API_KEY",
+        "  backend codex 0.169.0: available, NO CREDENTIALS: run 'codex login' in a terminal",
+        "  unknown to this version: codex codex notification thread/goal/cleared (seen 3x)",
+    ]

@@ -578,21 +578,54 @@ def test_plan_update_is_a_todo_list() -> None:
     assert sink.of_type("tool_result")[0]["tool_use_id"] == use["id"]
 
 
-def test_errors_retry_and_failed_turn() -> None:
+#: Recorded from the real pinned codex app-server against a Responses server answering 401
+#: (the first retry and the end; the real run retried five times in about 6 s).
+REFUSED_KEY = r"""
+{"method":"error","params":{"error":{"message":"Reconnecting... 1/5","codexErrorInfo":{"responseStreamDisconnected":{"httpStatusCode":401}},"additionalDetails":"unexpected status 401 Unauthorized: Incorrect API key provided: sk-test, url: http://127.0.0.1:42281/v1/responses","misalignment":null},"willRetry":true,"threadId":"01a2364d-ddb2-7361-936e-3613926f37a7","turnId":"01a2364d-ddc5-7341-8e0e-0403bb245273"},"emittedAtMs":1796207402490}
+{"method":"error","params":{"error":{"message":"unexpected status 401 Unauthorized: Incorrect API key provided: sk-test, url: http://127.0.0.1:42281/v1/responses","codexErrorInfo":{"httpConnectionFailed":{"httpStatusCode":401}},"additionalDetails":null,"misalignment":null},"willRetry":false,"threadId":"01a2364d-ddb2-7361-936e-3613926f37a7","turnId":"01a2364d-ddc5-7341-8e0e-0403bb245273"},"emittedAtMs":1796207408517}
+{"method":"turn/completed","params":{"threadId":"01a2364d-ddb2-7361-936e-3613926f37a7","turn":{"id":"01a2364d-ddc5-7341-8e0e-0403bb245273","rootTurnId":"01a2364d-ddc5-7341-8e0e-0403bb245273","items":[],"itemsView":"notLoaded","status":"failed","error":{"message":"unexpected status 401 Unauthorized: Incorrect API key provided: sk-test, url: http://127.0.0.1:42281/v1/responses","codexErrorInfo":{"httpConnectionFailed":{"httpStatusCode":401}},"additionalDetails":null,"misalignment":null},"startedAt":1796207402,"completedAt":1796207408,"durationMs":6078}},"emittedAtMs":1796207408522}
+"""
+#: What the real CLI sends while the model's server refuses connections (it retries forever).
+NO_NETWORK = r"""
+{"method":"error","params":{"error":{"message":"Reconnecting... waiting for network","codexErrorInfo":{"responseStreamDisconnected":{"httpStatusCode":null}},"additionalDetails":"Connection failed: error sending request","misalignment":null},"willRetry":true,"threadId":"01a23641-b3f7-7400-b4e9-1356c6e1ee17","turnId":"01a23641-b40b-7232-bed9-ae0a1231d657"}}
+"""
+
+
+def test_a_refused_key_is_reported_at_once_and_once() -> None:
+    adapter, sink, _ = make()
+    adapter.turn.active = True
+    feed(adapter, [json.loads(line) for line in REFUSED_KEY.strip().splitlines()])
+    [retrying] = [e for e in sink.events if e.get("code") == "model_retrying"]
+    assert retrying["level"] == "warning" and (retrying["attempt"], retrying["max_attempts"]) == (1, 5)
+    assert retrying["http_status"] == 401 and "Incorrect API key provided" in retrying["detail"]
+    assert retrying["message"].startswith("The model could not be reached (unexpected status 401 Unauthorized")
+    # the final error once (not again for the failed turn), with a stable code and the status
+    [error] = sink.of_type("error")
+    assert error["code"] == "httpConnectionFailed" and error["http_status"] == 401
+    assert error["message"].startswith("unexpected status 401 Unauthorized")
+    [result] = sink.of_type("result")
+    assert result["is_error"] is True and "401 Unauthorized" in result["text"]
+
+
+def test_waiting_for_network_says_why() -> None:
+    adapter, sink, _ = make()
+    adapter.turn.active = True
+    feed(adapter, [json.loads(line) for line in NO_NETWORK.strip().splitlines()])
+    [notice] = sink.events
+    assert notice["code"] == "model_retrying" and notice["detail"] == "Connection failed: error sending request"
+    assert notice["message"] == (
+        "The model could not be reached (Connection failed: error sending request); waiting for the network…"
+    )
+    assert "attempt" not in notice and "http_status" not in notice
+    assert not sink.of_type("error") and not sink.drifts
+
+
+def test_errors_and_failed_turn_without_details() -> None:
     adapter, sink, _ = make()
     adapter.turn.active = True
     feed(
         adapter,
         [
-            {
-                "method": "error",
-                "params": {
-                    "threadId": THREAD,
-                    "turnId": "U",
-                    "error": {"message": "Reconnecting... 1/5"},
-                    "willRetry": True,
-                },
-            },
             {
                 "method": "error",
                 "params": {
@@ -613,7 +646,7 @@ def test_errors_retry_and_failed_turn() -> None:
     )
     errors = sink.of_type("error")
     assert [e["message"] for e in errors] == ["unauthorized", "stream failed"]
-    assert errors[0]["code"] == "unauthorized"
+    assert errors[0]["code"] == "unauthorized" and "http_status" not in errors[0]
     [result] = sink.of_type("result")
     assert result["is_error"] is True and result["text"] == "stream failed"
 

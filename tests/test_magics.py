@@ -282,3 +282,13 @@ def test_chat_model_offers_retry_after_a_crash_mid_answer() -> None:
     assert model.retryable and "(the agent stopped here)" in model.plain_text()
     model.apply({"seq": 4, "type": "user_message", "content": "go", "retry_of": 1})
     assert not model.retryable
+
+
+def test_the_widget_shows_only_the_latest_retry_of_a_model_request() -> None:
+    model = ChatModel("s1")
+    for seq, attempt in ((1, 1), (2, 2)):
+        model.apply({"seq": seq, "type": "notice", "level": "warning", "code": "model_retrying",
+                     "message": f"The model could not be reached (HTTP 401); retrying, attempt {attempt} of 5…"})
+    model.apply({"seq": 3, "type": "notice", "level": "info", "code": "relaunched", "message": "relaunched"})
+    assert model.plain_text().split("\n\n") == [
+        "⚠ The model could not be reached (HTTP 401); retrying, attempt 2 of 5…", "ℹ relaunched"]

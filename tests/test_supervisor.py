@@ -53,12 +53,31 @@ async def test_hung_cli_is_stopped_and_relaunched_by_the_next_prompt(api: Any, c
     stream = await connect(session["id"])
     await stream.send({"type": "user_message", "content": "hang"})
     hung = await stream.until(lambda e: e.get("code") == "cli_hung", timeout=20)
-    assert "sent nothing" in hung["message"]
+    assert "sent nothing" in hung["message"] and hung["retry"] is True
     await stream.until(lambda e: e["type"] == "phase" and e["phase"] == "terminated")
     await asyncio.sleep(0.5)
     assert not any(e.get("code") == "relaunched" for e in stream.events)  # intentional: no auto-relaunch
     await stream.send({"type": "user_message", "content": "are you back"})
     assert (await stream.until_type("result", timeout=20))["text"] == "echo: are you back"
+
+
+async def test_a_cli_that_cannot_reach_its_model_says_so_and_is_stopped_with_the_reason(
+    api: Any, connect: Any, workdir: Path
+) -> None:
+    session = await _session(api)
+    stream = await connect(session["id"])
+    await stream.send({"type": "user_message", "content": "unreachable"})
+    retrying = await stream.until(lambda e: e.get("code") == "model_retrying", timeout=20)
+    assert retrying["level"] == "warning" and retrying["attempt"] == 1 and retrying["max_attempts"] == 10
+    assert retrying["message"].startswith("The model could not be reached (no connection to the model's server)")
+    stopped = await stream.until(lambda e: e["type"] == "error", timeout=20)
+    assert stopped["code"] == "model_unreachable" and stopped["retry"] is True
+    assert "could not reach its model (no connection to the model's server)" in stopped["message"]
+    await stream.until(lambda e: e["type"] == "phase" and e["phase"] == "terminated")
+    # Retry sends the prompt again to a relaunched CLI
+    status, body = await api("POST", "sessions", session["id"], "retry", body={})
+    assert status == 202 and body["retry_of"]
+    await stream.until(lambda e: e["type"] == "user_message" and e.get("retry_of") == body["retry_of"], timeout=20)
 
 
 async def test_pending_permission_pauses_the_hang_watchdog(api: Any, connect: Any, workdir: Path) -> None:

@@ -146,6 +146,20 @@ class Availability:
     binary: str | None = None
 
 
+@dataclass
+class Credentials:
+    """Whether a backend's CLI has credentials for its model, as the CLI itself reports them.
+
+    ``source`` names where they come from (``ANTHROPIC_API_KEY``, ``ChatGPT account``, a model
+    provider ...) without ever containing the secret; ``hint`` says what to do when there are none.
+    """
+
+    configured: bool
+    source: str | None = None
+    hint: str | None = None
+
+
+CredentialsCheck = Callable[[dict[str, str]], Awaitable[Credentials]]
 AdapterFactory = Callable[[LaunchSpec, AdapterSink, CommandWrapper], BackendAdapter]
 ConversationLister = Callable[[int, Callable[[dict[str, Any]], bool]], Awaitable[list[dict[str, Any]]]]
 
@@ -170,6 +184,10 @@ class BackendSpec:
     #: ``--allowedTools``): the core's builtin rule plugin then never answers its requests, since
     #: a request such a CLI still sends was escalated on purpose.
     applies_allowed_tools: bool = False
+    #: Optional: ask the CLI whether it has credentials, given the environment sessions start
+    #: with (``cli_env`` included, no env profile). Shown in ``GET status`` and the new-session
+    #: form; never blocks a session (an env profile may bring the credentials).
+    check_credentials: CredentialsCheck | None = None
 
 
 #: Variables of the server's own environment that agent CLIs never inherit: the credentials of

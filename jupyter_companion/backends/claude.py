@@ -28,25 +28,15 @@ from .base import (
     BackendError,
     BackendSpec,
     CommandWrapper,
+    Credentials,
     LaunchSpec,
     agent_environment,
     find_binary,
     no_wrapper,
 )
+from .claude_probe import claude_credentials
+from .claude_protocol import MODELS, QUIET_SYSTEM, QUIET_TYPES, api_retry_notice, build_argv, login_error
 from .ndjson import LineProcess
-
-MODELS = [
-    {"id": "default", "label": "Default (the CLI's choice)"},
-    {"id": "opus", "label": "Claude Opus (latest)"},
-    {"id": "sonnet", "label": "Claude Sonnet (latest)"},
-    {"id": "haiku", "label": "Claude Haiku (latest)"},
-]
-
-#: CLI line types that need no event of their own.
-_QUIET_TYPES = frozenset({"keep_alive", "auth_status", "prompt_suggestion", "tool_use_summary", "streamlined_text",
-                          "streamlined_tool_use_summary", "transcript_mirror", "conversation_reset"})
-#: ``system`` subtypes kept out of the stored log (too chatty).
-_QUIET_SYSTEM = frozenset({"hook_progress", "session_state_changed", "task_progress"})
 
 
 class ClaudeBackend(Configurable):
@@ -92,27 +82,6 @@ class ClaudeBackend(Configurable):
             return Availability(False, reason=f"'{binary} --version' failed: {err.decode()[:300]}", binary=binary)
         version = out.decode().strip().split(" ")[0] if out else None
         return Availability(True, version=version, binary=binary)
-
-
-def build_argv(binary: str, spec: LaunchSpec, extra_args: list[str]) -> list[str]:
-    """The command line of a session's CLI."""
-    argv = [
-        binary, "--print", "--input-format", "stream-json", "--output-format", "stream-json",
-        "--verbose", "--include-partial-messages", "--permission-prompt-tool", "stdio",
-    ]
-    if spec.model and spec.model != "default":
-        argv += ["--model", spec.model]
-    if spec.permission_mode and spec.permission_mode != "default":
-        argv += ["--permission-mode", spec.permission_mode]
-    for rule in spec.allowed_tools:
-        argv += ["--allowedTools", rule]
-    if spec.system_prompt:
-        argv += ["--append-system-prompt", spec.system_prompt]
-    if spec.resume_id:
-        argv.append(f"--resume={spec.resume_id}")
-        if spec.fork:
-            argv.append("--fork-session")
-    return argv + list(extra_args)
 
 
 class ClaudeAdapter(BackendAdapter):
@@ -257,7 +226,7 @@ class ClaudeAdapter(BackendAdapter):
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is not None:
             handler(self, msg)
-        elif kind not in _QUIET_TYPES:
+        elif kind not in QUIET_TYPES:
             self.sink.drift(f"message type {kind!r}")
 
     def _on_system(self, msg: dict[str, Any]) -> None:
@@ -285,7 +254,9 @@ class ClaudeAdapter(BackendAdapter):
                 self.sink.set_phase("streaming")
             if msg.get("permissionMode"):
                 self.sink.update({"permission_mode": msg["permissionMode"]})
-        elif subtype not in _QUIET_SYSTEM:
+        elif subtype == "api_retry":
+            self.sink.emit(api_retry_notice(msg))
+        elif subtype not in QUIET_SYSTEM:
             event = {k: v for k, v in msg.items() if k not in ("type", "uuid", "session_id")}
             self.sink.emit({"type": "system", **event})
 
@@ -324,6 +295,9 @@ class ClaudeAdapter(BackendAdapter):
         if msg.get("error"):
             event["error"] = msg["error"]
         self.sink.emit(event)
+        login = login_error(msg)
+        if login is not None:
+            self.sink.emit(login)
 
     def _on_user(self, msg: dict[str, Any]) -> None:
         content = (msg.get("message") or {}).get("content")
@@ -458,6 +432,13 @@ def register_backends(register: Any, app: Any) -> None:
         env = {**os.environ, **(getattr(app, "cli_env", None) or {})}
         return await asyncio.to_thread(claude_transcripts.list_conversations, env, limit, keep)
 
+    async def check_credentials(env: dict[str, str]) -> Credentials:
+        """What the CLI's ``initialize`` answer says about its credentials."""
+        binary = config.resolve_binary()
+        if binary is None:
+            raise OSError("the Claude Code CLI is not installed")
+        return await claude_credentials(binary, env, timeout=config.start_timeout)
+
     register(
         BackendSpec(
             name="claude",
@@ -467,5 +448,6 @@ def register_backends(register: Any, app: Any) -> None:
             models=MODELS,
             list_conversations=list_conversations,
             applies_allowed_tools=True,
+            check_credentials=check_credentials,
         )
     )

@@ -35,10 +35,12 @@ Configuration (traitlets): ``c.CodexBackend.binary``, ``.sandbox``, ``.request_t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from traitlets import Enum, Float, Unicode
@@ -52,6 +54,7 @@ from .base import (
     BackendError,
     BackendSpec,
     CommandWrapper,
+    Credentials,
     LaunchSpec,
     agent_environment,
     find_binary,
@@ -102,6 +105,7 @@ __all__ = [
     "approval_result",
     "approval_tool",
     "check_codex",
+    "codex_credentials",
     "display_command",
     "list_codex_models",
     "make_backend_spec",
@@ -197,16 +201,18 @@ async def check_codex(binary: str | None, timeout: float = 20.0) -> Availability
     return Availability(True, version=parse_version(out.decode("utf-8", "replace")), binary=binary)
 
 
-async def list_codex_models(
+@contextlib.asynccontextmanager
+async def scratch_app_server(
     binary: str, *, user_home: str = "", timeout: float = 30.0, env: dict[str, str] | None = None
-) -> list[dict[str, str]]:
-    """Ask a short-lived ``codex app-server`` for its models (``model/list``) as ``[{id, label}]``.
+) -> AsyncIterator[CodexAdapter]:
+    """A short-lived, initialized ``codex app-server`` to ask questions (``model/list``,
+    ``account/read``), yielded as an adapter whose ``request`` sends them.
 
     Runs against a scratch ``CODEX_HOME`` seeded like a session's, so the user's home is never
-    written to. Raises ``BackendError`` when the CLI cannot answer.
+    written to. Raises ``BackendError`` when the CLI cannot be started.
     """
-    with tempfile.TemporaryDirectory(prefix="companion-codex-models-") as scratch:
-        spec = LaunchSpec(session_id="model-list", cwd=scratch, state_dir=scratch, env=agent_environment(env))
+    with tempfile.TemporaryDirectory(prefix="companion-codex-probe-") as scratch:
+        spec = LaunchSpec(session_id="probe", cwd=scratch, state_dir=scratch, env=env if env is not None else agent_environment())
         adapter = CodexAdapter(spec, _NullSink(), binary=binary, request_timeout=timeout, user_home=user_home)
         argv, run_env, cwd = adapter.wrap([binary, "app-server"], adapter._environment(), scratch)
         adapter._proc = LineProcess(
@@ -214,27 +220,69 @@ async def list_codex_models(
         )
         try:
             await adapter._proc.start()
-            await adapter._rpc.request(
-                "initialize", {"clientInfo": {"name": "jupyter_companion", "version": "0"}}
-            )
+            await adapter.request("initialize", {"clientInfo": {"name": "jupyter_companion", "version": "0"}})
             await adapter._send({"method": "initialized"})
-            models: list[dict[str, str]] = []
-            cursor: str | None = None
-            for _page in range(10):
-                result = await adapter._rpc.request("model/list", {"cursor": cursor} if cursor else {})
-                for entry in (result or {}).get("data") or []:
-                    if entry.get("hidden"):
-                        continue
-                    model_id = str(entry.get("id") or entry.get("model"))
-                    models.append({"id": model_id, "label": str(entry.get("displayName") or model_id)})
-                cursor = (result or {}).get("nextCursor")
-                if not cursor:
-                    break
-            return models
+            yield adapter
         except OSError as exc:
             raise BackendError(f"Could not start Codex: {exc}") from exc
         finally:
             await adapter.stop()
+
+
+async def list_codex_models(
+    binary: str, *, user_home: str = "", timeout: float = 30.0, env: dict[str, str] | None = None
+) -> list[dict[str, str]]:
+    """Ask a short-lived ``codex app-server`` for its models (``model/list``) as ``[{id, label}]``.
+
+    Raises ``BackendError`` when the CLI cannot answer.
+    """
+    async with scratch_app_server(binary, user_home=user_home, timeout=timeout, env=env) as server:
+        models: list[dict[str, str]] = []
+        cursor: str | None = None
+        for _page in range(10):
+            result = await server.request("model/list", {"cursor": cursor} if cursor else {})
+            for entry in (result or {}).get("data") or []:
+                if entry.get("hidden"):
+                    continue
+                model_id = str(entry.get("id") or entry.get("model"))
+                models.append({"id": model_id, "label": str(entry.get("displayName") or model_id)})
+            cursor = (result or {}).get("nextCursor")
+            if not cursor:
+                break
+        return models
+
+
+#: What to tell a user whose Codex has no credentials.
+NO_CREDENTIALS_HINT = (
+    "Codex has no credentials here: run 'codex login' in a terminal, or set OPENAI_API_KEY for the "
+    "server (c.CompanionApp.cli_env) or in an environment profile."
+)
+#: Environment variables Codex reads an API key from.
+API_KEY_VARIABLES = ("OPENAI_API_KEY", "CODEX_API_KEY")
+
+
+def credentials_from_account(answer: dict[str, Any] | None, env: dict[str, str]) -> Credentials:
+    """Read Codex's ``account/read`` answer (``{account, requiresOpenaiAuth}``)."""
+    answer = answer if isinstance(answer, dict) else {}
+    account = answer.get("account")
+    if isinstance(account, dict) and account.get("type"):
+        kind = str(account["type"])
+        label = {"apiKey": "API key (auth.json)", "chatgpt": "ChatGPT account"}.get(kind, kind)
+        return Credentials(True, source=label)
+    if answer.get("requiresOpenaiAuth") is False:
+        return Credentials(True, source="model provider from config.toml")
+    for name in API_KEY_VARIABLES:
+        if env.get(name):
+            return Credentials(True, source=name)
+    return Credentials(False, hint=NO_CREDENTIALS_HINT)
+
+
+async def codex_credentials(
+    binary: str, env: dict[str, str], *, user_home: str = "", timeout: float = 20.0
+) -> Credentials:
+    """Ask a short-lived ``codex app-server`` (``account/read``) which credentials it has."""
+    async with scratch_app_server(binary, user_home=user_home, timeout=timeout, env=env) as server:
+        return credentials_from_account(await server.request("account/read", {}), env)
 
 
 def _client_version() -> str:
@@ -287,6 +335,12 @@ def make_backend_spec(config: CodexBackend) -> BackendSpec:
             cache.update(binary=binary, until=time.monotonic() + ttl, models=models or list(STATIC_MODELS))
             return list(cache["models"])
 
+    async def check_credentials(env: dict[str, str]) -> Credentials:
+        binary = config.resolve_binary()
+        if binary is None:
+            raise OSError("the codex CLI is not installed")
+        return await codex_credentials(binary, env, user_home=config.user_home, timeout=config.request_timeout)
+
     return BackendSpec(
         name="codex",
         label="Codex",
@@ -294,6 +348,7 @@ def make_backend_spec(config: CodexBackend) -> BackendSpec:
         check=check,
         models=list(STATIC_MODELS),
         list_models=list_models,
+        check_credentials=check_credentials,
     )
 
 

@@ -53,7 +53,10 @@ from .codex_protocol import (
     SANDBOX_MODES,
     SANDBOX_POLICIES,
     approval_policy_for,
+    error_code_of,
+    error_message_of,
     parse_version,
+    retry_notice_of,
     sandbox_mode_for,
 )
 from .codex_rpc import CodexRPCError, JsonRpc
@@ -117,6 +120,10 @@ class CodexAdapter(BackendAdapter):
     def running(self) -> bool:
         """True while the app-server runs."""
         return self._proc is not None and self._proc.running
+
+    async def request(self, method: str, params: dict[str, Any]) -> Any:
+        """Send one JSON-RPC request to the app-server and return its result."""
+        return await self._rpc.request(method, params)
 
     @property
     def request_timeout(self) -> float:
@@ -420,18 +427,18 @@ class CodexAdapter(BackendAdapter):
                 self.sink.set_phase("streaming")
 
     def _n_error(self, params: dict[str, Any]) -> None:
-        error = params.get("error") or {}
-        message = str(error.get("message") if isinstance(error, dict) else error) or "Codex error"
+        raw = params.get("error")
+        error = raw if isinstance(raw, dict) else {"message": str(raw or "Codex error")}
         if params.get("willRetry"):
-            log.info("Codex is retrying: %s", message)
+            self.sink.emit(retry_notice_of(error))
             return
-        event: dict[str, Any] = {"type": "error", "message": message}
-        if isinstance(error, dict) and error.get("codexErrorInfo"):
-            event["code"] = (
-                error["codexErrorInfo"]
-                if isinstance(error["codexErrorInfo"], str)
-                else str(error["codexErrorInfo"])
-            )
+        event: dict[str, Any] = {"type": "error", "message": error_message_of(error)}
+        code, status = error_code_of(error)
+        if code:
+            event["code"] = code
+        if status is not None:
+            event["http_status"] = status
+        self.turn.reported_errors.add(str(error.get("message") or ""))
         self.sink.emit(event)
 
     def _n_rerouted(self, params: dict[str, Any]) -> None:

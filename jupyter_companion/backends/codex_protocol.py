@@ -13,6 +13,7 @@ import re
 import shlex
 from typing import Any
 
+from ..events import model_retrying
 from .base import BackendError
 
 #: Client → server requests the adapter sends (checked against the CLI's schema by a test).
@@ -25,6 +26,7 @@ CLIENT_REQUESTS = frozenset(
         "turn/start",
         "turn/interrupt",
         "model/list",
+        "account/read",
     }
 )
 #: Client → server notifications the adapter sends.
@@ -377,3 +379,47 @@ def approval_result(
             return {"action": "accept", "content": (updated_input or {}).get("content")}
         return {"action": "decline", "content": None}
     raise BackendError(f"Cannot answer a Codex {method} request")
+
+
+_ATTEMPT = re.compile(r"(\d+)\s*/\s*(\d+)")
+
+
+def error_code_of(error: dict[str, Any]) -> tuple[str | None, int | None]:
+    """``codexErrorInfo`` as a stable code and an HTTP status: the info is either a name
+    (``"unauthorized"``) or ``{name: {httpStatusCode}}``."""
+    info = error.get("codexErrorInfo")
+    if isinstance(info, str):
+        return info, None
+    if isinstance(info, dict) and len(info) == 1:
+        name, details = next(iter(info.items()))
+        status = details.get("httpStatusCode") if isinstance(details, dict) else None
+        return str(name), status if isinstance(status, int) and not isinstance(status, bool) else None
+    return None, None
+
+
+def error_message_of(error: dict[str, Any]) -> str:
+    """The words of a Codex ``error``: its message, with the CLI's own details when they add any."""
+    message = str(error.get("message") or "Codex error")
+    details = error.get("additionalDetails")
+    if isinstance(details, str) and details.strip() and details.strip() not in message:
+        return f"{message} ({details.strip()})"
+    return message
+
+
+def retry_notice_of(error: dict[str, Any]) -> dict[str, Any]:
+    """An ``error`` notification with ``willRetry: true`` ("Reconnecting... 2/5", "Reconnecting...
+    waiting for network") as the ``model_retrying`` notice, carrying the CLI's reason."""
+    message = str(error.get("message") or "")
+    details = error.get("additionalDetails")
+    detail = details.strip() if isinstance(details, str) and details.strip() else message or "no answer"
+    _code, status = error_code_of(error)
+    attempt = _ATTEMPT.search(message)
+    notice = model_retrying(
+        detail,
+        attempt=int(attempt.group(1)) if attempt else None,
+        max_attempts=int(attempt.group(2)) if attempt else None,
+        http_status=status,
+    )
+    if "waiting for network" in message:
+        notice["message"] = f"The model could not be reached ({detail}); waiting for the network…"
+    return notice

@@ -33,6 +33,8 @@ class CodexTurn:
         self._tool_results: set[str] = set()
         self._partial_text: dict[str, list[str]] = {}
         self._plan_count = 0
+        #: Messages of ``error`` notifications already shown during this turn.
+        self.reported_errors: set[str] = set()
 
     def begin(self) -> None:
         """A new turn starts (a prompt was handed over, or Codex announced one)."""
@@ -40,6 +42,7 @@ class CodexTurn:
         self.started_at = time.monotonic()
         self.text = []
         self.usage = None
+        self.reported_errors = set()
 
     def finish(self, status: str, error: Any, duration_ms: Any) -> None:
         """Close what the turn left open and emit its ``result`` (and an ``error`` if it failed)."""
@@ -48,7 +51,8 @@ class CodexTurn:
             duration_ms = int((time.monotonic() - self.started_at) * 1000)
         if status == "failed":
             message = error.get("message") if isinstance(error, dict) else None
-            self.sink.emit({"type": "error", "message": message or "The Codex turn failed"})
+            if not message or message not in self.reported_errors:  # not said twice
+                self.sink.emit({"type": "error", "message": message or "The Codex turn failed"})
         result: dict[str, Any] = {
             "type": "result",
             "is_error": status != "completed",

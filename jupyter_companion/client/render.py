@@ -243,7 +243,9 @@ class TextRenderer:
             self._line(self.retry_hint, "yellow")
 
     def _on_notice(self, event: dict[str, Any]) -> None:
-        self._line(f"note: {event.get('message') or event.get('text') or ''}", "dim")
+        warning = event.get("level") == "warning"
+        self._line(f"{'warning' if warning else 'note'}: {event.get('message') or event.get('text') or ''}",
+                   "yellow" if warning else "dim")
 
     def _on_phase(self, event: dict[str, Any]) -> None:
         if event.get("phase") == "terminated":
@@ -321,8 +323,15 @@ def status_text(status: dict[str, Any], server_url: str = "") -> str:
     for b in status.get("backends") or []:
         state = "available" if b.get("available") else f"unavailable ({b.get('reason', '')})"
         version = f" {b['version']}" if b.get("version") else ""
+        credentials = b.get("credentials") or {}
+        if credentials.get("configured"):
+            state += f", credentials from {credentials.get('source') or 'the CLI'}"
+        elif credentials:
+            state += f", NO CREDENTIALS: {credentials.get('hint', '')}"
         lines.append(f"  backend {b.get('name')}{version}: {state}")
     for p in status.get("plugins") or []:
         state = "ok" if p.get("ok") else f"FAILED: {p.get('error', '')}"
         lines.append(f"  plugin {p.get('name')}: {state}")
+    for d in status.get("protocol_drift") or []:
+        lines.append(f"  unknown to this version: {d.get('backend')} {d.get('what')} (seen {d.get('count')}x)")
     return terminal_text("\n".join(lines))

@@ -42,12 +42,13 @@ class StatusHandler(CompanionAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        """Version, backends and plugins."""
+        """Version, backends, sandboxes, plugins and the protocol drift seen so far."""
         self.send_json({
             "version": __version__,
             "backends": await self.orch.backend_status(),
             "sandboxes": [{"name": s.name, "label": s.label} for s in self.orch.sandboxes.values()],
             "plugins": self.orch.plugins.report(),
+            "protocol_drift": self.orch.status.drift(),
         })
 
 

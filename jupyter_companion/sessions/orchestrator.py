@@ -7,10 +7,8 @@ restores sessions from the store at start-up and stops every CLI when the server
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from ..plugins import PluginManager
 from ..sandboxes.base import SandboxSpec
 from ..settings import SettingsService
 from ..store import Store
+from .backend_status import BackendStatus
 from .create_request import validate_create
 from .feed import SessionFeed
 from .folders import FolderOutsideRoots, Folders
@@ -42,8 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("jupyter_companion.orchestrator")
 
 Progress = Callable[[str, str, str, "str | None"], None]
-
-_AVAILABILITY_TTL = 60.0
 
 
 def _no_progress(step: str, label: str, status: str, detail: str | None = None) -> None:
@@ -82,7 +79,7 @@ class Orchestrator:
         self.feed = SessionFeed(self)
         self.stopping = False
         self._tasks: set[asyncio.Future[Any]] = set()
-        self._availability: dict[str, tuple[float, dict[str, Any]]] = {}
+        self.status = BackendStatus(self.backends, self.base_env)
         self._active = False
         self._git: GitTracker | None = None
         self._activate_lock = asyncio.Lock()
@@ -125,41 +122,8 @@ class Orchestrator:
         return agent_environment(self.config.env, self.config.strip_env)
 
     async def backend_status(self, with_models: bool = False) -> list[dict[str, Any]]:
-        """Availability of every backend (cached for a minute)."""
-        results = await asyncio.gather(*(self._status_of(spec) for spec in self.backends.values()))
-        out = []
-        for spec, status in zip(self.backends.values(), results, strict=True):
-            item = dict(status)
-            item["conversations"] = spec.list_conversations is not None
-            if with_models:
-                item["models"] = await self._models_of(spec)
-            out.append(item)
-        return out
-
-    async def _status_of(self, spec: BackendSpec) -> dict[str, Any]:
-        cached = self._availability.get(spec.name)
-        if cached and time.monotonic() - cached[0] < _AVAILABILITY_TTL:
-            return cached[1]
-        try:
-            availability = await spec.check()
-            status: dict[str, Any] = {"name": spec.name, "label": spec.label, "available": availability.available}
-            if availability.version:
-                status["version"] = availability.version
-            if availability.reason:
-                status["reason"] = availability.reason
-        except Exception as exc:
-            log.exception("availability check of backend %s failed", spec.name)
-            status = {"name": spec.name, "label": spec.label, "available": False, "reason": f"check failed: {exc}"}
-        self._availability[spec.name] = (time.monotonic(), status)
-        return status
-
-    async def _models_of(self, spec: BackendSpec) -> list[dict[str, str]]:
-        if spec.list_models is not None:
-            with contextlib.suppress(Exception):
-                models = await asyncio.wait_for(spec.list_models(), 15)
-                if models:
-                    return models
-        return list(spec.models)
+        """Availability and credentials of every backend (cached for a minute)."""
+        return await self.status.report(with_models)
 
     async def conversations(self, backend: str, cwd: Any = None, limit: int = 30) -> dict[str, Any]:
         """Earlier conversations of a backend's CLI that a new session can continue.
@@ -318,7 +282,7 @@ class Orchestrator:
         opts = validate_create(self, body)
         cwd = self.folders.resolve_cwd(body.get("cwd"))
         spec = self.backends[opts["backend"]]
-        status = await self._status_of(spec)
+        status = await self.status.availability(spec)
         if not status["available"]:
             raise ApiError(400, f"backend {spec.name!r} is not available: {status.get('reason')}")
         progress("resolving_env", "Checking the request", "done", f"{spec.label} in {cwd}")

@@ -76,7 +76,6 @@ class Session(AdapterSink):
         self.client_ids = ClientMessageIds(self.store, self.id)
         #: What the CLI streamed of the message in progress (sent to a client that (re)connects).
         self.partial = PartialMessage()
-        self._drift_seen: set[str] = set()
         self._launch_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._save_handle: asyncio.Handle | None = None
@@ -97,6 +96,9 @@ class Session(AdapterSink):
         self.fork_next = False
         #: The user asked to stop the running turn; its result is marked ``interrupted``.
         self.interrupt_requested = False
+        #: Why the CLI's last model request failed while it retries (``model_retrying``), until
+        #: the model answers or the turn ends.
+        self.model_trouble: str | None = None
 
     # -- the session object ---------------------------------------------------------------
 
@@ -237,6 +239,10 @@ class Session(AdapterSink):
     def _before_emit(self, kind: str, event: dict[str, Any]) -> None:
         """Keep the session object in step with what the CLI reports."""
         self.last_output_at = time.monotonic()
+        if kind == "notice" and event.get("code") == "model_retrying":
+            self.model_trouble = str(event.get("detail") or event.get("message") or "")
+        elif kind in ("stream_delta", "assistant", "tool_result", "result"):
+            self.model_trouble = None
         if kind == "session_init":
             for field in ("model", "tools", "slash_commands", "skills", "backend_version"):
                 if event.get(field) is not None:
@@ -299,13 +305,12 @@ class Session(AdapterSink):
         self.emit({"type": "session_update", **changed})
 
     def drift(self, what: str, detail: str = "") -> None:
-        """Report an unknown CLI message kind, once per kind."""
-        if what in self._drift_seen:
-            return
-        self._drift_seen.add(what)
-        log.warning("session %s: protocol drift: %s %s", self.id, what, detail[:200])
-        self.emit({"type": "notice", "level": "warning", "code": "protocol_drift",
-                   "message": f"The CLI sent something this version does not know: {what}"})
+        """Record an unknown CLI message kind: logged (once per kind) and counted in ``GET status``,
+        never shown in the conversation."""
+        if self.orch.status.note_drift(self.info["backend"], what, detail, self.id):
+            log.warning("session %s: protocol drift: %s %s", self.id, what, detail[:200])
+        else:
+            log.debug("session %s: protocol drift again: %s", self.id, what)
 
     def on_exit(self, returncode: int | None, stderr_tail: str) -> None:
         """The CLI ended: keep what it had streamed, cancel what it owed us, and let the supervisor

@@ -134,6 +134,18 @@ class Supervisor:
         except BackendError as exc:
             session.emit({"type": "error", "code": "relaunch_failed", "message": f"Relaunch failed: {exc}"})
 
+    def _hang_error(self, session: Session) -> dict[str, Any]:
+        """The error that says why a turn's CLI was stopped by the hang watchdog."""
+        waited = f"{self.policy.hang_timeout:g} s"
+        if session.model_trouble:
+            return {"type": "error", "code": "model_unreachable", "retry": True,
+                    "message": f"The agent CLI could not reach its model ({session.model_trouble}) and had "
+                               f"made no progress for {waited}, so it was stopped. Check the network and the "
+                               "backend's credentials, then Retry."}
+        return {"type": "error", "code": "cli_hung", "retry": True,
+                "message": f"The agent CLI sent nothing for {waited} during a turn and was stopped. "
+                           "Retry sends your last message again."}
+
     # -- the watchdog ----------------------------------------------------------------------
 
     async def _watch(self) -> None:
@@ -151,9 +163,7 @@ class Supervisor:
             if not session.running:
                 continue
             if session.phase == "streaming" and now - session.last_output_at > self.policy.hang_timeout:
-                session.emit({"type": "error", "code": "cli_hung",
-                              "message": f"The agent CLI sent nothing for {self.policy.hang_timeout:g} s during a "
-                                         "turn and was stopped. Send a message to relaunch it."})
+                session.emit(self._hang_error(session))
                 await session.stop_cli(intentional=True)
                 session.needs_relaunch = True
             elif (

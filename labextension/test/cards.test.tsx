@@ -3,7 +3,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { ToolCard, ToolInputPreview, cardKind, exitCode, resultText, toolTitle } from '../src/components/cards';
 import { compactDiff, diffLines } from '../src/model/diff';
-import { ToolResult } from '../src/model/reducer';
+import { ToolResult } from '../src/model/chatState';
 
 function card(name: string, input: Record<string, unknown>, result?: Partial<ToolResult>, extra: object = {}): string {
   const full = result ? ({ content: '', isError: false, seq: 1, ...result } as ToolResult) : undefined;

@@ -208,6 +208,28 @@ describe('new-session form', () => {
     expect(body).toMatchObject({ backend: 'claude', cwd: 'proj', resume_session: 'c1', fork: true });
   });
 
+  it('says when an available backend has no credentials, and how to add them', async () => {
+    const el = mount(
+      <NewSessionForm
+        loadBackends={async () => [
+          { ...BACKENDS[0], credentials: { configured: false, hint: "run 'claude' in a terminal and log in with /login" } },
+          { name: 'codex', label: 'Codex', available: true, credentials: { configured: true, source: 'OPENAI_API_KEY' } }
+        ]}
+        create={async () => ({ id: 'x' }) as any}
+        defaultCwd=""
+        onCreated={() => undefined}
+        onCancel={() => undefined}
+      />
+    );
+    await settle();
+    const claude = el.querySelector('.jp-Companion-backend[data-backend="claude"]')!;
+    expect(claude.querySelector('input')!.disabled).toBe(false); // an env profile may bring them
+    expect(claude.querySelector('.jp-mod-warning')?.textContent).toContain(
+      "no credentials found. run 'claude' in a terminal and log in with /login"
+    );
+    expect(el.querySelector('.jp-Companion-backend[data-backend="codex"] .jp-mod-warning')).toBeNull();
+  });
+
   it('hides env profile and sandbox when the server has none', async () => {
     const el = mount(
       <NewSessionForm

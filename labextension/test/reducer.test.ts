@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { initialState, reduce, reduceAll } from '../src/model/reducer';
 import {
   childrenByParent,
-  initialState,
   isBusy,
   pendingList,
-  reduce,
-  reduceAll,
   retryableError,
   sessionCost,
-  turnsOf
-} from '../src/model/reducer';
+  turnsOf,
+  workingStatus
+} from '../src/model/selectors';
 import { liveFields } from '../src/model/sessionsLive';
 import { CompanionEvent } from '../src/model/types';
 
@@ -205,5 +204,46 @@ describe('reducer', () => {
     expect(s.items).toHaveLength(7500);
     expect(s.lastSeq).toBe(10000);
     expect(turnsOf(s.items)).toHaveLength(2500);
+  });
+
+  it('shows a working indicator while nothing streams, with the model trouble the CLI reports', () => {
+    n = 0;
+    let s = reduceAll(initialState(), [
+      ev('phase', { phase: 'ready' }),
+      ev('user_message', { content: 'hi' }),
+      ev('phase', { phase: 'streaming', ts: '2026-12-02T10:00:00.000Z' })
+    ]);
+    expect(workingStatus(s)).toEqual({ since: Date.parse('2026-12-02T10:00:00.000Z'), trouble: null });
+    s = reduce(s, ev('notice', {
+      level: 'warning',
+      code: 'model_retrying',
+      message: 'The model could not be reached (HTTP 401); retrying, attempt 2 of 5…',
+      detail: 'HTTP 401',
+      attempt: 2,
+      max_attempts: 5
+    }));
+    expect(workingStatus(s)?.trouble).toMatchObject({ detail: 'HTTP 401', attempt: 2, maxAttempts: 5 });
+    // the retry notice is not a transcript line of its own
+    expect(s.items.filter(i => i.kind === 'notice')).toHaveLength(0);
+    // the first token hides the indicator and clears the trouble
+    s = reduce(s, ev('stream_delta', { kind: 'text', text: 'Hel' }, null));
+    expect(workingStatus(s)).toBeNull();
+    expect(s.modelTrouble).toBeNull();
+    // the full message: the agent is working again (e.g. a tool runs) from that moment
+    s = reduce(s, ev('assistant', { message: { id: 'm1', content: [{ type: 'text', text: 'Hello' }] }, ts: 5000 }));
+    expect(workingStatus(s)).toEqual({ since: 5000, trouble: null });
+    s = reduce(s, ev('result', { is_error: false }));
+    s = reduce(s, ev('phase', { phase: 'ready' }));
+    expect(workingStatus(s)).toBeNull();
+  });
+
+  it('shows other notices as one line with their level, not as raw type names', () => {
+    n = 0;
+    const s = reduceAll(initialState(), [
+      ev('notice', { level: 'warning', code: 'permission_mode_downgraded', message: 'Using acceptEdits instead.' })
+    ]);
+    expect(s.items).toEqual([
+      expect.objectContaining({ kind: 'notice', level: 'warning', code: 'permission_mode_downgraded', message: 'Using acceptEdits instead.' })
+    ]);
   });
 });

@@ -17,10 +17,13 @@ FAKE_MODEL = "fake-model"
 FAKE_API_KEY = "sk-test-not-a-real-key"
 
 
-def write_codex_home(home: str | os.PathLike[str], base_url: str, *, model: str = FAKE_MODEL) -> Path:
+def write_codex_home(
+    home: str | os.PathLike[str], base_url: str, *, model: str = FAKE_MODEL, retries: int = 0
+) -> Path:
     """Create ``home`` with a ``config.toml`` using the scripted server at ``base_url``.
 
-    Retries are turned off so a broken stream fails fast instead of reconnecting for minutes.
+    Retries are off by default so a broken stream fails fast instead of reconnecting for minutes;
+    ``retries`` sets how often Codex retries a failed request or stream.
     Returns the folder.
     """
     path = Path(home)
@@ -35,8 +38,8 @@ base_url = "{base_url}"
 wire_api = "responses"
 env_key = "OPENAI_API_KEY"
 supports_websockets = false
-request_max_retries = 0
-stream_max_retries = 0
+request_max_retries = {retries}
+stream_max_retries = {retries}
 stream_idle_timeout_ms = 300000
 """
     (path / "config.toml").write_text(config)

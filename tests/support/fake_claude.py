@@ -98,6 +98,10 @@ def turn(prompt: str) -> None:
         os._exit(3)
     if prompt == "hang":
         return
+    if prompt == "unreachable":  # what the real CLI prints while it retries a refused connection
+        out({"type": "system", "subtype": "api_retry", "attempt": 1, "max_retries": 10, "retry_delay_ms": 600.5,
+             "error_status": None, "error": "unknown", "session_id": SESSION_ID, "uuid": str(uuid.uuid4())})
+        return
     if prompt == "noise":
         with OUT_LOCK:
             sys.stdout.write("[SandboxDebug] not json\n{broken json\n")

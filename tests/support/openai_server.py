@@ -58,6 +58,9 @@ class Rule:
     delay: float = 0.0
     #: Stall mode: after the first delta, hold the stream until released.
     stall: bool = False
+    #: Answer with this HTTP error instead of a stream (the body is OpenAI's error object, e.g.
+    #: 401 ``invalid_api_key``); Codex retries it (``request_max_retries``) before giving up.
+    http_status: int | None = None
 
     def matches(self, user_text: str | None, tool_output: str | None) -> bool:
         """Whether this rule answers a request with this user text / tool output."""
@@ -218,6 +221,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.scripted.requests.append(body)
         rule = self.scripted.pick(body)
+        if rule.http_status is not None:
+            self._json(rule.http_status, {"error": {
+                "message": rule.text or "Incorrect API key provided: sk-test***", "type": "invalid_request_error",
+                "param": None, "code": "invalid_api_key" if rule.http_status == 401 else "server_error"}})
+            return
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("cache-control", "no-cache")

@@ -5,17 +5,8 @@
 import * as React from 'react';
 import { ChangesModel } from '../model/changes';
 import { ChatModel } from '../model/chatModel';
-import {
-  AssistantItem,
-  ChatState,
-  ResultItem,
-  TranscriptItem,
-  childrenByParent,
-  isBusy,
-  pendingList,
-  retryableError,
-  sessionCost
-} from '../model/reducer';
+import { AssistantItem, ChatState, ResultItem, TranscriptItem } from '../model/chatState';
+import { childrenByParent, isBusy, pendingList, retryableError, sessionCost, workingStatus } from '../model/selectors';
 import { GitInfo, PullRequestInfo, ToolUseBlock } from '../model/types';
 import { ToolCard } from './cards';
 import { ChangesView } from './ChangesView';
@@ -23,6 +14,7 @@ import { Composer } from './Composer';
 import { UiContext } from './context';
 import { PermissionBanner } from './PermissionBanner';
 import { VirtualList } from './VirtualList';
+import { WorkingIndicator } from './WorkingIndicator';
 
 /** Format a cost in dollars. */
 export function formatCost(cost: number | null | undefined): string {
@@ -174,6 +166,12 @@ function Item(props: {
               Retry
             </button>
           ) : null}
+        </div>
+      );
+    case 'notice':
+      return (
+        <div className={`jp-Companion-notice jp-mod-${item.level}`} data-code={item.code ?? ''}>
+          {item.message}
         </div>
       );
     case 'system':
@@ -356,6 +354,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
   }, [state.items]);
   const pending = pendingList(state);
   const busy = isBusy(state);
+  const working = workingStatus(state);
   const session = state.session;
   const lastLocal = React.useMemo(() => {
     for (let i = state.items.length - 1; i >= 0; i--) {
@@ -481,6 +480,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
                 {state.streaming.text ? <div className="jp-Companion-draftText">{state.streaming.text}</div> : null}
               </div>
             ) : null}
+            {working ? <WorkingIndicator status={working} /> : null}
             {state.transientError ? (
               <div className="jp-Companion-error" role="alert">
                 {state.transientError}

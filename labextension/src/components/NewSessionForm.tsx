@@ -265,6 +265,12 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
               {!b.available ? (
                 <span className="jp-Companion-reason"> — unavailable: {b.reason ?? 'not installed'}</span>
               ) : null}
+              {b.available && b.credentials && !b.credentials.configured ? (
+                <span className="jp-Companion-reason jp-mod-warning" role="note">
+                  {' '}
+                  — no credentials found. {b.credentials.hint ?? ''}
+                </span>
+              ) : null}
             </label>
           ))}
           {backends.length === 0 ? <div className="jp-Companion-muted">No backend is installed.</div> : null}

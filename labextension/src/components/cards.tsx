@@ -3,7 +3,7 @@
  * and unknown tools. Pure presentational components.
  */
 import * as React from 'react';
-import { AssistantItem, ToolResult } from '../model/reducer';
+import { AssistantItem, ToolResult } from '../model/chatState';
 import { compactDiff, diffLines, splitLines } from '../model/diff';
 import { ToolUseBlock } from '../model/types';
 import { FilePath, UiContext } from './context';

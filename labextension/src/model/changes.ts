@@ -5,7 +5,7 @@
  * default branch. The model refreshes the list when the chat says a turn
  * ended or the git state moved, and keeps the selected file's diff current.
  */
-import type { ChatState } from './reducer';
+import type { ChatState } from './chatState';
 
 /** `base` of the git routes: the last commit or the merge base with the default branch. */
 export type ChangesBase = 'head' | 'default';

@@ -4,7 +4,8 @@
  */
 import { newClientMsgId } from './ids';
 import { ConnectionOptions, ConnectionState, SessionConnection, SocketLike } from './connection';
-import { ChatState, initialState, reduce, reduceAll } from './reducer';
+import { ChatState } from './chatState';
+import { initialState, reduce, reduceAll } from './reducer';
 import { CompanionEvent, Command, SessionInfo } from './types';
 
 export interface ChatModelOptions {

@@ -24,150 +24,13 @@
  *   a one-line notice (and still advance `lastSeq`).
  */
 import {
-  CompanionEvent,
-  ContentBlock,
-  PermissionRequest,
-  Phase,
-  SessionInfo
-} from './types';
-
-/** A user's prompt in the transcript. */
-export interface UserItem {
-  kind: 'user';
-  key: string;
-  seq: number | null;
-  content: string;
-  images?: { media_type: string; data: string }[];
-  clientMsgId?: string;
-  /** True while only the local echo exists (not yet stored by the server). */
-  local?: boolean;
-}
-
-/** One assistant message (possibly merged from several events). */
-export interface AssistantItem {
-  kind: 'assistant';
-  key: string;
-  seq: number;
-  messageId: string;
-  model?: string;
-  blocks: ContentBlock[];
-  parentToolUseId?: string | null;
-  /** What the agent had written when its CLI died mid-answer (kept by the server). */
-  incomplete?: boolean;
-}
-
-/** The end of a turn, with its cost and usage. */
-export interface ResultItem {
-  kind: 'result';
-  key: string;
-  seq: number;
-  isError: boolean;
-  /** The user stopped the turn (not a failure). */
-  interrupted: boolean;
-  durationMs?: number;
-  numTurns?: number;
-  costUsd?: number;
-  usage?: Record<string, unknown>;
-  text?: string;
-}
-
-/** An error reported by the server or the CLI. */
-export interface ErrorItem {
-  kind: 'error';
-  key: string;
-  seq: number | null;
-  message: string;
-  code?: string;
-  /** The CLI died mid-answer: the last prompt can be sent again (`retry` command). */
-  retry?: boolean;
-}
-
-/** Any other stored event, rendered as a one-line notice. */
-export interface SystemItem {
-  kind: 'system';
-  key: string;
-  seq: number;
-  text: string;
-}
-
-export type TranscriptItem = UserItem | AssistantItem | ResultItem | ErrorItem | SystemItem;
-
-/** The result of one tool call, keyed by its tool_use id. */
-export interface ToolResult {
-  content: unknown;
-  isError: boolean;
-  seq: number;
-}
-
-/** How a permission request ended. */
-export interface PermissionResolution {
-  behavior: string;
-  by: string;
-  toolUseId?: string | null;
-  toolName?: string;
-}
-
-/** Information from `session_init`. */
-export interface InitInfo {
-  model?: string;
-  cwd?: string;
-  tools?: string[];
-  permissionMode?: string;
-  slashCommands?: string[];
-  skills?: string[];
-  backendVersion?: string;
-}
-
-/** The live streaming draft (transient deltas). */
-export interface StreamingDraft {
-  text: string;
-  thinking: string;
-  messageId?: string;
-}
-
-/** Delivery state of one command sent from this view (by client_msg_id). */
-export interface CommandStatus {
-  /** The command type (`user_message`, `permission_response`, `set_model`, ...). */
-  type: string;
-  status: 'sending' | 'delivered' | 'failed';
-  /** The server had already seen this id (ack with `duplicate: true`). */
-  duplicate?: boolean;
-  error?: string;
-  /** For a permission_response: the request it answers. */
-  requestId?: string;
-}
-
-/** The commands that change the session's settings or flow (shown near the switchers). */
-export const CONTROL_COMMANDS = ['set_model', 'set_permission_mode', 'interrupt'];
-
-/** The latest failure of a control command. */
-export interface ControlError {
-  clientMsgId: string;
-  type: string;
-  message: string;
-}
-
-/** Everything a chat view renders, derived from events only. */
-export interface ChatState {
-  lastSeq: number;
-  items: TranscriptItem[];
-  toolResults: Record<string, ToolResult>;
-  /** Pending permission requests by request id, in arrival order. */
-  pending: Record<string, PermissionRequest>;
-  pendingOrder: string[];
-  resolved: Record<string, PermissionResolution>;
-  phase: Phase;
-  init: InitInfo | null;
-  /** The merged `session_update` fields (name, model, permission_mode, git, ...). */
-  session: Partial<SessionInfo>;
-  streaming: StreamingDraft | null;
-  /** The last transient error frame (e.g. a malformed command), not stored. */
-  transientError: string | null;
-  /** Commands sent from this view, by client_msg_id. */
-  commands: Record<string, CommandStatus>;
-  /** The latest failed set_model / set_permission_mode / interrupt, until the next one is sent. */
-  controlError: ControlError | null;
-}
+  AssistantItem,
+  CONTROL_COMMANDS,
+  ChatState,
+  CommandStatus,
+  UserItem
+} from './chatState';
+import { CompanionEvent, ContentBlock, PermissionRequest, Phase, SessionInfo } from './types';
 
 /** Local actions that are not server events. */
 export type LocalAction =
@@ -177,15 +40,6 @@ export type LocalAction =
   | { type: 'reset' };
 
 const LOCAL_TYPES = new Set(['local_user_message', 'local_command', 'local_drop', 'reset']);
-
-/**
- * The session's total cost: the server adds each turn's `result.cost_usd` up over every CLI
- * process and sends it as `session_update {cost_usd, usage, num_turns}` after every result.
- */
-export function sessionCost(state: ChatState): number | null {
-  const cost = state.session.cost_usd;
-  return typeof cost === 'number' ? cost : null;
-}
 
 /** A fresh state, optionally seeded with a session object's fields. */
 export function initialState(session?: Partial<SessionInfo>): ChatState {
@@ -202,7 +56,9 @@ export function initialState(session?: Partial<SessionInfo>): ChatState {
     streaming: null,
     transientError: null,
     commands: {},
-    controlError: null
+    controlError: null,
+    waitingSince: null,
+    modelTrouble: null
   };
 }
 
@@ -331,6 +187,63 @@ function settleCommand(draft: ChatState, id: string, patch: Partial<CommandStatu
   return true;
 }
 
+/** When an event was emitted (epoch ms), from its `ts`; 0 when it has none. */
+function eventTime(ev: CompanionEvent): number {
+  if (typeof ev.ts === 'number') {
+    return ev.ts;
+  }
+  const parsed = typeof ev.ts === 'string' ? Date.parse(ev.ts) : NaN;
+  return Number.isFinite(parsed) ? parsed : 0;
+}
+
+/**
+ * Follow the running turn for the working indicator: the last sign of progress while nothing
+ * streams, and whether the CLI is retrying its model.
+ */
+function trackProgress(draft: ChatState, ev: CompanionEvent): void {
+  switch (ev.type) {
+    case 'stream_delta':
+      draft.waitingSince = null;
+      draft.modelTrouble = null;
+      return;
+    case 'assistant':
+    case 'tool_result':
+      draft.modelTrouble = null;
+      if (draft.phase === 'streaming') {
+        draft.waitingSince = eventTime(ev);
+      }
+      return;
+    case 'phase': {
+      const phase = asString(ev.phase);
+      if (phase === 'streaming') {
+        if (draft.phase !== 'streaming' || draft.waitingSince === null) {
+          draft.waitingSince = eventTime(ev);
+        }
+      } else if (phase) {
+        draft.waitingSince = null;
+        if (phase !== 'awaiting_permission') {
+          draft.modelTrouble = null;
+        }
+      }
+      return;
+    }
+    case 'result':
+      draft.waitingSince = null;
+      draft.modelTrouble = null;
+      return;
+    case 'notice':
+      if (ev.code === 'model_retrying') {
+        draft.modelTrouble = {
+          message: asString(ev.message) ?? 'The model could not be reached; retrying…',
+          detail: asString(ev.detail),
+          attempt: asNumber(ev.attempt),
+          maxAttempts: asNumber(ev.max_attempts)
+        };
+      }
+      return;
+  }
+}
+
 /** Apply one stored or transient event to a mutable draft. */
 function applyEvent(draft: ChatState, ev: CompanionEvent): void {
   if (!ev || typeof ev !== 'object') {
@@ -349,6 +262,7 @@ function applyEvent(draft: ChatState, ev: CompanionEvent): void {
     }
     return;
   }
+  trackProgress(draft, ev);
   switch (ev.type) {
     case 'ack': {
       const id = asString(ev.client_msg_id);
@@ -500,6 +414,18 @@ function applyEvent(draft: ChatState, ev: CompanionEvent): void {
       }
       return;
     }
+    case 'notice':
+      if (ev.code !== 'model_retrying') {  // that one shows with the working indicator
+        draft.items.push({
+          kind: 'notice',
+          key: `n-${seq}`,
+          seq,
+          level: asString(ev.level) ?? 'info',
+          code: asString(ev.code),
+          message: asString(ev.message) ?? asString(ev.code) ?? 'notice'
+        });
+      }
+      return;
     default:
       draft.items.push({ kind: 'system', key: `s-${seq}`, seq, text: describeSystem(ev) });
   }
@@ -609,72 +535,3 @@ export function reduceAll(state: ChatState, events: CompanionEvent[]): ChatState
   return draft;
 }
 
-/** The pending requests in arrival order. */
-export function pendingList(state: ChatState): PermissionRequest[] {
-  return state.pendingOrder.map(id => state.pending[id]).filter(Boolean);
-}
-
-/** One user turn: its prompt, the items that followed and its closing result. */
-export interface Turn {
-  user: UserItem | null;
-  items: TranscriptItem[];
-  result: ResultItem | null;
-}
-
-/** Split the transcript into turns (each starts at a user message). */
-export function turnsOf(items: TranscriptItem[]): Turn[] {
-  const turns: Turn[] = [];
-  let current: Turn | null = null;
-  for (const item of items) {
-    if (item.kind === 'user' || current === null) {
-      current = { user: item.kind === 'user' ? item : null, items: [], result: null };
-      turns.push(current);
-      if (item.kind === 'user') {
-        continue;
-      }
-    }
-    if (item.kind === 'result') {
-      current.result = item;
-    }
-    current.items.push(item);
-  }
-  return turns;
-}
-
-/** Subagent messages grouped by the Task tool_use id that spawned them. */
-export function childrenByParent(items: TranscriptItem[]): Record<string, AssistantItem[]> {
-  const out: Record<string, AssistantItem[]> = {};
-  for (const item of items) {
-    if (item.kind === 'assistant' && item.parentToolUseId) {
-      (out[item.parentToolUseId] ??= []).push(item);
-    }
-  }
-  return out;
-}
-
-/** True when the session is in the middle of a turn (the interrupt button shows). */
-export function isBusy(state: ChatState): boolean {
-  return (
-    state.phase === 'streaming' ||
-    state.phase === 'awaiting_permission' ||
-    state.phase === 'compacting' ||
-    state.streaming !== null
-  );
-}
-
-/**
- * The seq of the error whose prompt can be sent again: the latest error with `retry` after the
- * latest prompt (null when a newer prompt was sent since, or there is none).
- */
-export function retryableError(state: ChatState): number | null {
-  for (let i = state.items.length - 1; i >= 0; i--) {
-    const item = state.items[i];
-    if (item.kind === 'user') {
-      return null;
-    }
-    if (item.kind === 'error' && item.retry && item.seq !== null) {
-      return item.seq;
-    }
-  }
-  return null;
-}

@@ -8,7 +8,8 @@
  * replace the polled ones as long as the socket is connected and has seen at
  * least as many events as the poll.
  */
-import { ChatState, pendingList } from './reducer';
+import { ChatState } from './chatState';
+import { pendingList } from './selectors';
 import { SessionInfo } from './types';
 
 /** What a connected chat tab knows about its session right now. */

@@ -113,6 +113,8 @@ export interface BackendInfo {
   conversations?: boolean;
   version?: string | null;
   reason?: string | null;
+  /** What the CLI says about its credentials (absent when it could not be asked). */
+  credentials?: { configured: boolean; source?: string; hint?: string };
   models?: { id: string; label: string }[];
   permission_modes?: string[];
   [key: string]: unknown;

@@ -1,0 +1,74 @@
+"""Real-browser tests of the panel's everyday behaviour with the REAL Claude Code CLI against a
+scripted Messages API: what a turn shows while the model is slow or cannot be reached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .labserver import run_lab
+from .test_panel import open_lab, open_sidebar
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+
+def open_session(page: Any, session_id: str) -> Any:
+    """Open a session from the sidebar; the chat once it is connected."""
+    open_sidebar(page)
+    page.locator(f'.jp-Companion-sessionRow[data-session-id="{session_id}"] .jp-Companion-sessionOpen').click()
+    chat = page.locator(f'.jp-Companion-chat[data-session-id="{session_id}"]')
+    chat.wait_for()
+    page.wait_for_selector(f'.jp-Companion-chat[data-session-id="{session_id}"][data-connection="connected"]')
+    return chat
+
+
+def test_a_turn_shows_that_it_works_and_why_it_is_stuck(tmp_path: Path, browser: Any, artifacts: Path) -> None:
+    """While nothing streams the chat says "Working…" with the elapsed time; when the CLI cannot
+    reach its model it says why at the first retry, and Escape stops the turn."""
+    from tests.support.anthropic_server import HttpError, ScriptedAnthropic, Stall
+    from tests.support.clis import claude_env, ensure_cli
+
+    claude = ensure_cli("claude")
+    home = tmp_path / "home"
+    home.mkdir()
+    with ScriptedAnthropic() as srv:
+        srv.on(r"think hard", [Stall()])
+        srv.on(r"refused", HttpError(401, "authentication_error", "invalid x-api-key"))
+        with run_lab(tmp_path, env=claude_env(srv.base_url, home), config={"ClaudeBackend": {"binary": claude}}) as lab:
+            session = lab.api("POST", "sessions", {"backend": "claude", "cwd": "", "name": "slow model"})
+            page = open_lab(browser, lab.lab_url())
+            chat = open_session(page, session["id"])
+            composer = chat.get_by_label("Message to the agent")
+
+            composer.fill("think hard about it")
+            composer.press("Enter")
+            working = chat.locator(".jp-Companion-working")
+            working.wait_for()
+            assert working.inner_text().startswith("Working…")
+            first = working.get_attribute("data-elapsed")
+            page.wait_for_function(
+                "(first) => { const w = document.querySelector('.jp-Companion-working');"
+                " return w && w.dataset.elapsed && w.dataset.elapsed !== first; }",
+                arg=first,
+            )
+            assert working.get_attribute("role") == "status"
+            page.screenshot(path=str(artifacts / "panel-working.png"))
+            composer.press("Escape")
+            chat.locator(".jp-Companion-result.jp-mod-stopped").wait_for()
+            working.wait_for(state="detached")
+
+            composer.fill("refused, please")
+            composer.press("Enter")
+            trouble = chat.locator(".jp-Companion-working.jp-mod-trouble")
+            trouble.wait_for()
+            assert "could not be reached (the API key or login was refused, HTTP 401)" in trouble.inner_text()
+            page.screenshot(path=str(artifacts / "panel-model-unreachable.png"))
+            composer.press("Escape")
+            chat.locator(".jp-Companion-result.jp-mod-stopped").nth(1).wait_for()
+            trouble.wait_for(state="detached")
+            # the retries are not transcript lines of their own, and nothing shows raw type names
+            assert chat.locator(".jp-Companion-notice[data-code='model_retrying']").count() == 0
+            assert "notice" not in chat.locator(".jp-Companion-transcript").inner_text()
+            assert page.errors == []
