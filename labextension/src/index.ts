@@ -111,8 +111,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const tracker = new WidgetTracker<MainAreaWidget<ChatPanel>>({ namespace: 'companion-chat' });
 
     const openTerminal = (session: SessionInfo) => {
-      // The terminal's cwd is a contents path (relative to the server root).
-      void app.commands.execute('terminal:create-new', { cwd: toServerPath(session.cwd) });
+      // The session's folder as the server sees it (absolute): the terminal service resolves a
+      // relative cwd against the folder the server was started from, not its root, and an
+      // empty one (a session at the root) means "where the server was started".
+      void app.commands.execute('terminal:create-new', { cwd: session.cwd });
     };
 
     // One tab per session, even when the layout restorer and a click open it at the same time.
