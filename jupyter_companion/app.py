@@ -37,7 +37,11 @@ class CompanionApp(ExtensionApp):
         return os.path.join(os.path.dirname(os.path.abspath(self.db_path)), "sessions")
 
     worktrees_dir = Unicode(
-        "", help="Folder where session worktrees are created. Default: <state dir>/worktrees."
+        "",
+        help="Folder where session worktrees are created (one sub-folder per repository). Default: "
+        "beside the repository inside the server root ('<repo>.worktrees/'), or inside it "
+        "('companion-worktrees/', excluded from its status) when the repository is the root itself, "
+        "so JupyterLab can open their files.",
     ).tag(config=True)
 
     allowed_roots = List(

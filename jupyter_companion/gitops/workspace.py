@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from .info import (
 )
 from .paths import confine, is_within
 from .runner import NETWORK_TIMEOUT, run_git
+from .worktree_location import keep_out_of_status, slug, worktree_parent
 
 #: ``progress(step, label, status, detail=None)``; status is in_progress, done or error.
 ProgressFn = Callable[..., None]
@@ -155,11 +155,6 @@ def _checkout(root: Path, branch: str, create: bool, start_point: str | None) ->
     return f"created {branch} at {start[:8]}", True
 
 
-_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _slug(text: str) -> str:
-    return _SLUG.sub("-", text).strip("-.") or "x"
 
 
 def _unique_branch(root: Path, stem: str) -> str:
@@ -186,18 +181,17 @@ class _Worktree:
 
 def _create_worktree(
     main_root: Path,
-    repo_name: str,
+    parent: Path,
     branch: str,
     create: bool,
-    worktrees_dir: Path,
     session_id: str,
     start_point: str | None,
 ) -> tuple[str, _Worktree]:
     if head_commit(main_root) is None and not ref_exists(main_root, f"refs/heads/{branch}"):
         raise GitError("the repository has no commits yet; a worktree needs at least one", status=409)
-    parent = worktrees_dir / _slug(repo_name)
     parent.mkdir(parents=True, exist_ok=True)
-    folder = _unique_folder(parent, f"{_slug(branch.replace('/', '-'))}-{_slug(session_id)[:8]}")
+    keep_out_of_status(main_root, parent)
+    folder = _unique_folder(parent, f"{slug(branch.replace('/', '-'))}-{slug(session_id)[:8]}")
     remote = default_remote(main_root)
     checked = checked_out_branches(main_root)
     try:
@@ -302,8 +296,9 @@ async def prepare_workspace(
 
     ``cwd`` is confined to ``root``. Without ``branch`` and ``worktree`` nothing changes. Steps
     reported through ``progress``: ``fetching_git`` (failure is non-fatal, reported as the
-    detail of a ``done``), then ``checkout_branch`` or ``creating_worktree`` (under
-    ``worktrees_dir/<repo>/<branch>-<short id>``; a branch checked out elsewhere gets a unique
+    detail of a ``done``), then ``checkout_branch`` or ``creating_worktree`` (in
+    ``<branch>-<short id>`` of the folder :func:`.worktree_location.worktree_parent` picks: beside
+    the repository inside ``root`` unless ``worktrees_dir`` is given; a branch checked out elsewhere gets a unique
     ``<branch>-wt-<n>`` at the same commit), then ``pulling_git`` (fast-forward only, non-fatal).
     A new branch starts at ``start_point``, else the default branch (remote copy preferred),
     else HEAD, and tracks nothing. Raises :class:`GitError` (after an ``error`` progress line).
@@ -315,8 +310,6 @@ async def prepare_workspace(
         return WorkspaceResult(cwd=str(folder), branch=None, repo_root=None)
     if not branch and not worktree:
         return WorkspaceResult(cwd=str(folder), branch=info["branch"], repo_root=info["repo_root"])
-    if worktree and worktrees_dir is None:
-        raise GitError("no worktrees folder is configured", status=500)
     work_root = Path(info["repo_root"])
     main_root = Path(info["main_repo_root"])
     target = branch or info["branch"]
@@ -342,14 +335,11 @@ async def prepare_workspace(
                 requested_branch=target,
                 created_branch=created,
             )
-        assert worktrees_dir is not None
-        base_dir = await asyncio.to_thread(lambda: Path(worktrees_dir).expanduser().resolve())
+        parent = await asyncio.to_thread(worktree_parent, main_root, Path(root), worktrees_dir)
         _, wt = await steps.run(
             "creating_worktree",
             f"Creating a worktree for {target}",
-            lambda: _create_worktree(
-                main_root, info["repo_name"], target, create_branch, base_dir, session_id, start_point
-            ),
+            lambda: _create_worktree(main_root, parent, target, create_branch, session_id, start_point),
         )
     if wt.temp_branch is None:
         await steps.run("pulling_git", "Pulling latest changes", lambda: _pull(wt.path))

@@ -11,7 +11,8 @@ from ..gitops.pr import PRPoller
 if TYPE_CHECKING:
     from .session import Session
 
-_SUMMARY_KEYS = ("branch", "is_worktree", "repo_root", "ahead", "behind", "default_branch", "head", "upstream")
+_SUMMARY_KEYS = ("branch", "is_worktree", "repo_root", "main_repo_root", "ahead", "behind", "default_branch", "head",
+                 "upstream")
 
 
 async def git_summary(cwd: str, ceiling: str | None = None) -> dict[str, Any] | None:

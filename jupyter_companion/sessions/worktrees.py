@@ -25,7 +25,6 @@ async def prepare(
     orch: Orchestrator, session_id: str, cwd: str, opts: dict[str, Any], progress: Callable[..., None]
 ) -> dict[str, Any]:
     """Fetch / check out / create a branch or a worktree; returns the session's ``cwd`` and worktree."""
-    worktrees_dir = orch.config.worktrees_dir or os.path.join(orch.state_root, "worktrees")
     try:
         result = await prepare_workspace(
             orch.folders.containing_root(cwd),
@@ -33,7 +32,7 @@ async def prepare(
             branch=opts.get("branch"),
             create_branch=bool(opts.get("create_branch")),
             worktree=bool(opts.get("worktree")),
-            worktrees_dir=worktrees_dir,
+            worktrees_dir=orch.config.worktrees_dir or None,
             session_id=session_id,
             progress=progress,
         )

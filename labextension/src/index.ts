@@ -19,6 +19,7 @@ import {
   showErrorMessage
 } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
+import { TerminalAPI } from '@jupyterlab/services';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
@@ -110,11 +111,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const tracker = new WidgetTracker<MainAreaWidget<ChatPanel>>({ namespace: 'companion-chat' });
 
-    const openTerminal = (session: SessionInfo) => {
-      // The session's folder as the server sees it (absolute): the terminal service resolves a
-      // relative cwd against the folder the server was started from, not its root, and an
-      // empty one (a session at the root) means "where the server was started".
-      void app.commands.execute('terminal:create-new', { cwd: session.cwd });
+    const openTerminal = async (session: SessionInfo) => {
+      // Started here with the session's absolute folder: 'terminal:create-new' turns any cwd into
+      // a path relative to the folder the server was started from (not its root), and opens a
+      // session at the root (an empty path) wherever the server was started.
+      try {
+        const model = await TerminalAPI.startNew(app.serviceManager.serverSettings, undefined, session.cwd);
+        await app.commands.execute('terminal:create-new', { name: model.name });
+      } catch (err) {
+        void showErrorMessage('Could not open a terminal', String((err as Error).message ?? err));
+      }
     };
 
     // One tab per session, even when the layout restorer and a click open it at the same time.

@@ -105,14 +105,20 @@ describe('new-session progress', () => {
 });
 
 describe('sessions sidebar', () => {
-  it('groups by repository root or cwd', () => {
+  it('groups by repository (worktree sessions under their main repository) or cwd', () => {
     const groups = groupSessions([
       session('a', '/w/p1', { git: { repo_root: '/w/p1', branch: 'main' }, last_activity_at: 1 }),
-      session('b', '/w/p1/.worktrees/x', { git: { repo_root: '/w/p1' }, last_activity_at: 5 }),
+      session('b', '/w/p1.worktrees/x-1', {
+        git: { repo_root: '/w/p1.worktrees/x-1', main_repo_root: '/w/p1', is_worktree: true },
+        worktree: { path: '/w/p1.worktrees/x-1', repo_root: '/w/p1' },
+        last_activity_at: 5
+      }),
+      // a worktree made outside the companion: git still knows its main repository
+      session('d', '/w/p1-hotfix', { git: { repo_root: '/w/p1-hotfix', main_repo_root: '/w/p1' }, last_activity_at: 3 }),
       session('c', '/w/other')
     ]);
     expect(groups.map(g => g[0])).toEqual(['/w/other', '/w/p1']);
-    expect(groups[1][1].map(s => s.id)).toEqual(['b', 'a']);
+    expect(groups[1][1].map(s => s.id)).toEqual(['b', 'd', 'a']);
   });
 
   it('renders rows with phase, pending badge, cost and labelled actions', () => {

@@ -92,12 +92,14 @@ def run_lab(
     lab_settings: dict[str, dict[str, Any]] | None = None,
     port: int | None = None,
     app: str = "jupyterlab",
+    start_dir: Path | None = None,
 ) -> Iterator[LabServer]:
     """Start ``jupyter lab`` with the companion extensions enabled; stop it on exit.
 
     ``lab_settings`` maps a JupyterLab plugin id (``"jupyter-companion:plugin"``) to user settings;
     ``port`` is chosen by the caller when something must know the URL before the server starts;
-    ``app`` is the module to run: ``"jupyterlab"`` or ``"notebook"`` (Notebook 7).
+    ``app`` is the module to run: ``"jupyterlab"`` or ``"notebook"`` (Notebook 7); ``start_dir`` is
+    the folder the server process starts in (default: its root folder).
     """
     root = tmp_path / "root"
     root.mkdir(exist_ok=True)
@@ -152,7 +154,7 @@ def run_lab(
         "--ServerApp.open_browser=False",
     ]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(argv, env=child_env, stdout=log, stderr=subprocess.STDOUT, cwd=str(root))  # noqa: S603
+        process = subprocess.Popen(argv, env=child_env, stdout=log, stderr=subprocess.STDOUT, cwd=str(start_dir or root))  # noqa: S603
     server = LabServer(f"http://127.0.0.1:{port}/", TOKEN, root, log_path, process)
     try:
         _wait_ready(server)

@@ -4,6 +4,7 @@ a notification says where the worktree was kept (with a way to discard it), the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,24 @@ def test_archive_keeps_a_dirty_worktree_and_tells_where(tmp_path: Path, browser:
         sid, folder = created["id"], Path(created["worktree"]["path"])
         (folder / "draft.txt").write_text("not committed yet\n")
 
+        # the worktree lies inside the server root, beside its repository: JupyterLab can open it
+        assert folder.parent == (lab.root_dir / "work.worktrees").resolve()
+
         page = open_lab(browser, lab.lab_url())
         open_sidebar(page)
         row = page.locator(f'.jp-Companion-sessionRow[data-session-id="{sid}"]')
+        # grouped under its main repository, and its changed file opens in JupyterLab's editor
+        group = page.locator(".jp-Companion-group", has=row)
+        assert group.get_attribute("data-project") == str((lab.root_dir / "work").resolve())
+        row.locator(".jp-Companion-sessionOpen").click()
+        chat = page.locator(f'.jp-Companion-chat[data-session-id="{sid}"]')
+        chat.get_by_role("tab", name=re.compile("^Changes")).click()
+        chat.locator('.jp-Companion-changedFile[data-path="draft.txt"] button').click()
+        chat.get_by_role("button", name="Open draft.txt in the editor").click()
+        editor = page.locator(".jp-FileEditor:visible")
+        editor.locator("text=not committed yet").wait_for()
+        page.screenshot(path=str(artifacts / "panel-worktree-file-opened.png"))
+        open_sidebar(page)
         row.hover()  # the row actions show on hover
         row.get_by_role("button", name="Archive unsaved work").click()
         tail = "/".join(folder.parts[-2:])  # a toast is cut at 140 characters: the folder's end, full path on "Copy path"

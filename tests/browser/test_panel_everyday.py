@@ -3,10 +3,13 @@ scripted Messages API: what a turn shows while the model is slow or cannot be re
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.test_git import isolated_git, make_repos  # noqa: F401 - autouse git isolation
 
 from .labserver import run_lab
 from .test_panel import open_lab, open_sidebar
@@ -72,3 +75,40 @@ def test_a_turn_shows_that_it_works_and_why_it_is_stuck(tmp_path: Path, browser:
             assert chat.locator(".jp-Companion-notice[data-code='model_retrying']").count() == 0
             assert "notice" not in chat.locator(".jp-Companion-transcript").inner_text()
             assert page.errors == []
+
+
+def _type_in_terminal(page: Any, command: str) -> None:
+    """Type a command into the terminal tab in front (once its screen shows)."""
+    terminal = page.locator(".jp-Terminal:visible")
+    terminal.locator(".xterm-screen").wait_for()
+    terminal.locator(".xterm-helper-textarea").focus()
+    page.keyboard.type(command)
+    page.keyboard.press("Enter")
+
+
+def test_the_terminal_opens_in_the_session_folder(tmp_path: Path, browser: Any, artifacts: Path) -> None:
+    """The Terminal button of a session at the root and of a worktree session: the shell starts in
+    the session's folder, not where the server was started."""
+    (tmp_path / "remote-side").mkdir()
+    (tmp_path / "root").mkdir()
+    make_repos(tmp_path / "remote-side", root=tmp_path / "root")
+    elsewhere = tmp_path / "started-here"  # the server's process starts outside its root
+    elsewhere.mkdir()
+    with run_lab(tmp_path, start_dir=elsewhere) as lab:
+        at_root = lab.api("POST", "sessions", {"backend": "echo", "cwd": "", "name": "at the root"})
+        in_worktree = lab.api("POST", "sessions", {"backend": "echo", "cwd": "work", "branch": "feature",
+                                                   "worktree": True, "name": "in a worktree"})
+        page = open_lab(browser, lab.lab_url())
+        for session in (at_root, in_worktree):
+            folder = Path(session["cwd"])
+            chat = open_session(page, session["id"])
+            chat.get_by_role("button", name="Open a terminal in the session folder").click()
+            _type_in_terminal(page, "pwd > terminal-cwd.txt")
+            marker = folder / "terminal-cwd.txt"
+            deadline = time.monotonic() + 60
+            while not (marker.exists() and marker.read_text().strip()) and time.monotonic() < deadline:
+                time.sleep(0.2)  # readiness: the shell writes the file
+            assert marker.read_text().strip() == str(folder.resolve())
+        assert not list(elsewhere.iterdir())
+        page.screenshot(path=str(artifacts / "panel-terminal-in-worktree.png"))
+        assert page.errors == []

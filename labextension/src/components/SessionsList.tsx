@@ -22,9 +22,10 @@ export interface SessionsListProps {
   onRelaunch: (session: SessionInfo) => void;
 }
 
-/** The project folder a session belongs to (repository root, else its cwd). */
+/** The project folder a session belongs to: its repository (the main working tree, so worktree
+ * sessions sit with the repository they branch from), else its cwd. */
 export function projectOf(session: SessionInfo): string {
-  return session.git?.repo_root || session.cwd || '';
+  return session.worktree?.repo_root || session.git?.main_repo_root || session.git?.repo_root || session.cwd || '';
 }
 
 /** Group sessions by project, groups sorted by name, newest activity first inside. */

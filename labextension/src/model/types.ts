@@ -34,6 +34,8 @@ export interface GitInfo {
   branch?: string | null;
   is_worktree?: boolean;
   repo_root?: string | null;
+  /** The main working tree of the repository (differs from `repo_root` in a linked worktree). */
+  main_repo_root?: string | null;
   ahead?: number | null;
   behind?: number | null;
   head?: string | null;
