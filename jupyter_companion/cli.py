@@ -371,7 +371,8 @@ class Cli:
             return EXIT_USAGE
         if self.args.no_wait:
             answer = self.client.send_message(sid, text)
-            self.emit(answer, f"sent ({answer.get('client_msg_id')})")
+            how = "queued: it goes when the agent finishes its current turn" if answer.get("queued") else "sent"
+            self.emit(answer, f"{how} ({answer.get('client_msg_id')})")
             return EXIT_OK
         sink = self.renderer(sid)
         return self.drive(sid, self.client.run_turn(sid, text, sink), sink)

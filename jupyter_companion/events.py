@@ -57,6 +57,8 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 #: A model name as the CLIs take it (``--model``); also guards ``set_model`` commands.
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]{0,199}")
 #: An environment variable name (use ``fullmatch``: no trailing line break slips through).
+#: The id of a queued prompt (``queued_messages[].id``).
+QUEUED_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 
 
@@ -197,6 +199,11 @@ def parse_command(frame: Any) -> dict[str, Any]:
         return {"type": kind, "request_id": request_id, **parse_permission_response(frame)}
     if kind in ("interrupt", "retry"):
         return {"type": kind, "client_msg_id": parse_client_msg_id(frame)}
+    if kind == "cancel_queued":
+        queued_id = _require_str(frame, "queued_id", limit=64)
+        if not QUEUED_ID.fullmatch(queued_id):
+            raise CommandError("'queued_id' is not the id of a queued message")
+        return {"type": kind, "queued_id": queued_id, "client_msg_id": parse_client_msg_id(frame)}
     if kind == "set_model":
         model = _require_str(frame, "model", limit=200)
         if not MODEL_NAME.fullmatch(model):

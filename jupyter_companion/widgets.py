@@ -65,6 +65,8 @@ class ChatModel:
     last_seq: int = 0
     #: The CLI died mid-answer: the last prompt can be sent again (until a newer one is sent).
     retryable: bool = False
+    #: Prompts waiting for the running turn to end (``queued_messages``).
+    queued: list[str] = field(default_factory=list)
 
     def load_session(self, session: dict[str, Any]) -> None:
         """Take name, backend, model, phase, cost and pending requests from a session object."""
@@ -74,6 +76,8 @@ class ChatModel:
         self.phase = str(session.get("phase") or self.phase)
         if session.get("cost_usd") is not None:
             self.cost_usd = float(session["cost_usd"])
+        if isinstance(session.get("queued_messages"), list):
+            self.queued = [str(q.get("content") or "") for q in session["queued_messages"] if isinstance(q, dict)]
         for req in session.get("pending_permissions") or []:
             if isinstance(req, dict) and req.get("request_id"):
                 self.pending[str(req["request_id"])] = req
@@ -178,6 +182,7 @@ class ChatModel:
         parts = [entry.text for entry in self.entries]
         if self.streaming:
             parts.append(self.streaming + " ▌")
+        parts += [f"⏳ queued (sent after this turn): {text}" for text in self.queued]
         return "\n\n".join(parts) if parts else "No messages yet."
 
     def html(self) -> str:
@@ -185,6 +190,7 @@ class ChatModel:
         parts = [entry.html for entry in self.entries]
         if self.streaming:
             parts.append(markdown_html(self.streaming + " ▌"))
+        parts += [f"<p><i>⏳ queued (sent after this turn):</i> {text_html(text)}</p>" for text in self.queued]
         return "\n".join(parts) if parts else "<p><i>No messages yet.</i></p>"
 
     def status_line(self) -> str:

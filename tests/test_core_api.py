@@ -37,7 +37,7 @@ async def test_prompt_streams_reply_and_result(api: Any, connect: Any, workdir: 
     assert session["phase"] == "ready" and session["name"] == "demo" and session["pid"]
     stream = await connect(session["id"])
     status, reply = await api("POST", "sessions", session["id"], "messages", body={"content": "hi there", "client_msg_id": "m1"})
-    assert status == 202 and reply == {"ok": True, "client_msg_id": "m1", "duplicate": False}
+    assert status == 202 and reply == {"ok": True, "client_msg_id": "m1", "duplicate": False, "queued": False}
     result = await stream.until_type("result")
     assert result["text"] == "echo: hi there" and result["cost_usd"] == 0.001
     types = [e["type"] for e in stream.events]

@@ -292,3 +292,14 @@ def test_the_widget_shows_only_the_latest_retry_of_a_model_request() -> None:
     model.apply({"seq": 3, "type": "notice", "level": "info", "code": "relaunched", "message": "relaunched"})
     assert model.plain_text().split("\n\n") == [
         "⚠ The model could not be reached (HTTP 401); retrying, attempt 2 of 5…", "ℹ relaunched"]
+
+
+def test_the_widget_shows_prompts_waiting_for_the_turn_below_it() -> None:
+    model = ChatModel("s1")
+    model.apply({"seq": 1, "type": "user_message", "content": "first"})
+    model.apply({"seq": None, "type": "stream_delta", "kind": "text", "text": "work"})
+    model.apply({"seq": 2, "type": "session_update", "queued_messages": [{"id": "a", "content": "<b>second</b>"}]})
+    assert model.plain_text().split("\n\n")[-1] == "⏳ queued (sent after this turn): <b>second</b>"
+    assert "&lt;b&gt;second&lt;/b&gt;" in model.html()
+    model.apply({"seq": 3, "type": "session_update", "queued_messages": []})
+    assert "queued" not in model.plain_text()

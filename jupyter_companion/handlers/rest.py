@@ -213,8 +213,23 @@ class MessagesHandler(CompanionAPIHandler):
         message = self.command_body(parse_user_message)
         if session.archived:
             raise ApiError(409, "this session is archived; unarchive it first")
-        accepted = await session.send_user_message(message["content"], message["images"], message["client_msg_id"])
-        self.send_json({"ok": True, "client_msg_id": message["client_msg_id"], "duplicate": not accepted}, status=202)
+        outcome = await session.send_user_message(message["content"], message["images"], message["client_msg_id"])
+        self.send_json({"ok": True, "client_msg_id": message["client_msg_id"], "duplicate": outcome == "duplicate",
+                        "queued": outcome == "queued"}, status=202)
+
+
+class QueuedMessageHandler(CompanionAPIHandler):
+    """``DELETE companion/api/sessions/{id}/queued/{queued_id}``: withdraw a prompt that waits for
+    the running turn to end (``queued_messages[].id``)."""
+
+    @web.authenticated
+    @authorized
+    async def delete(self, session_id: str, queued_id: str) -> None:
+        """Withdraw it: ``{ok: true}``; 404 when it is not waiting (sent already, or unknown)."""
+        session = self.orch.get(session_id)
+        if not session.prompts.cancel(queued_id):
+            raise ApiError(404, f"no queued message {queued_id!r} (it may have been sent already)")
+        self.send_json({"ok": True})
 
 
 class RetryHandler(CompanionAPIHandler):
@@ -370,6 +385,7 @@ def rest_handlers() -> list[tuple[str, type]]:
         (rf"{api}/sessions/{_ID}/(?P<action>kill|relaunch|archive|unarchive|interrupt)", SessionActionHandler),
         (rf"{api}/sessions/{_ID}/retry", RetryHandler),
         (rf"{api}/sessions/{_ID}/messages", MessagesHandler),
+        (rf"{api}/sessions/{_ID}/queued/(?P<queued_id>[A-Za-z0-9_-]{{1,64}})", QueuedMessageHandler),
         (rf"{api}/sessions/{_ID}/permissions/(?P<request_id>[^/]{{1,200}})", PermissionHandler),
         (rf"{api}/sessions/{_ID}/events", EventsHandler),
         (rf"{api}/sessions/{_ID}/export", ExportHandler),

@@ -160,7 +160,7 @@ class SessionWebSocket(CompanionSocket):
             self._ack(client_msg_id, duplicate=True)
             return
         try:
-            await self._run(session, command)
+            queued = await self._run(session, command)
         except NotPending:
             self._reply_error(f"no pending permission request {command.get('request_id')!r}", client_msg_id)
             return
@@ -175,7 +175,7 @@ class SessionWebSocket(CompanionSocket):
             self._reply_error("the command failed; see the server log", client_msg_id)
             return
         session.remember(client_msg_id)
-        self._ack(client_msg_id)
+        self._ack(client_msg_id, queued=queued)
 
     def _refusal(self, kind: str) -> str | None:
         """Why this user may not send a command of this kind (None when they may)."""
@@ -185,11 +185,14 @@ class SessionWebSocket(CompanionSocket):
             return f"not authorized to {kind.replace('_', ' ')} here: it runs code (needs '{EXECUTE}' on '{AUTH_RESOURCE}')"
         return None
 
-    def _ack(self, client_msg_id: str | None, duplicate: bool = False) -> None:
-        """Acknowledge a command that carried a ``client_msg_id`` (on this socket only)."""
+    def _ack(self, client_msg_id: str | None, duplicate: bool = False, queued: bool = False) -> None:
+        """Acknowledge a command that carried a ``client_msg_id`` (on this socket only); ``queued``:
+        a prompt waits for the running turn to end."""
         if not client_msg_id:
             return
-        frame = {"type": "ack", "seq": None, "client_msg_id": client_msg_id, "duplicate": duplicate}
+        frame: dict[str, Any] = {"type": "ack", "seq": None, "client_msg_id": client_msg_id, "duplicate": duplicate}
+        if queued:
+            frame["queued"] = True
         if self.session is not None:
             frame["session_id"] = self.session.id
         try:
@@ -197,12 +200,14 @@ class SessionWebSocket(CompanionSocket):
         except WebSocketClosedError:
             pass
 
-    async def _run(self, session: Session, command: dict[str, Any]) -> None:
+    async def _run(self, session: Session, command: dict[str, Any]) -> bool:
+        """Carry out one command; True when it left a prompt waiting for the running turn."""
         kind = command["type"]
         if kind == "user_message":
             if session.archived:
                 raise BackendError("this session is archived; unarchive it first")
-            await session.send_user_message(command["content"], command["images"], command.get("client_msg_id"))
+            outcome = await session.send_user_message(command["content"], command["images"], command.get("client_msg_id"))
+            return outcome == "queued"
         elif kind == "permission_response":
             await session.respond_permission(
                 command["request_id"],
@@ -214,11 +219,15 @@ class SessionWebSocket(CompanionSocket):
         elif kind == "interrupt":
             await session.interrupt()
         elif kind == "retry":
-            await retry_last_prompt(session, command.get("client_msg_id"))
+            return bool((await retry_last_prompt(session, command.get("client_msg_id")))["queued"])
+        elif kind == "cancel_queued":
+            if not session.prompts.cancel(command["queued_id"]):
+                raise ApiError(404, f"no queued message {command['queued_id']!r} (it may have been sent already)")
         elif kind == "set_model":
             await session.set_model(command["model"])
         elif kind == "set_permission_mode":
             await session.set_permission_mode(command["mode"])
+        return False
 
 
 class SessionsFeedWebSocket(CompanionSocket):

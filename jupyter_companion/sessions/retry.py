@@ -30,13 +30,13 @@ async def retry_last_prompt(session: Session, client_msg_id: str | None) -> dict
     """Send the last prompt again as a new ``user_message`` (``retry_of`` its seq).
 
     ApiError 409 when the session is archived or has no prompt yet. Answers ``{retry_of,
-    duplicate}``.
+    duplicate, queued}`` (queued: it waits for the running turn to end).
     """
     if session.archived:
         raise ApiError(409, "this session is archived; unarchive it first")
     prompt = await last_prompt(session)
     if prompt is None:
         raise ApiError(409, "this session has no earlier message to send again")
-    accepted = await session.send_user_message(str(prompt.get("content") or ""), list(prompt.get("images") or []),
-                                               client_msg_id, retry_of=int(prompt["seq"]))
-    return {"retry_of": prompt["seq"], "duplicate": not accepted}
+    outcome = await session.send_user_message(str(prompt.get("content") or ""), list(prompt.get("images") or []),
+                                              client_msg_id, retry_of=int(prompt["seq"]))
+    return {"retry_of": prompt["seq"], "duplicate": outcome == "duplicate", "queued": outcome == "queued"}

@@ -16,7 +16,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec
 from ..events import TRANSIENT_TYPES, add_cost, add_usage, now_iso
@@ -25,6 +25,7 @@ from .client_ids import ClientMessageIds
 from .feed import FEED_EVENT_TYPES
 from .launch import checked_folder, launch_spec, state_dir
 from .phases import can_transition
+from .prompt_queue import BUSY_PHASES, PromptQueue
 from .recap import RECAP_EVENT_WINDOW, build_recap, with_recap
 from .replay import PartialMessage, Subscriber, replay_then_follow
 
@@ -34,11 +35,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("jupyter_companion.session")
 
 #: Session-object fields persisted in the store record (derived fields are computed).
+#: What became of a prompt handed to :meth:`Session.send_user_message`.
+SendOutcome = Literal["sent", "queued", "duplicate"]
+
 RECORD_FIELDS = (
     "id", "name", "backend", "model", "permission_mode", "cwd", "phase", "archived", "created_at",
     "last_activity_at", "cli_session_id", "cost_usd", "num_turns", "usage", "git", "sandbox", "env_profile",
     "allowed_tools", "worktree", "tools", "slash_commands", "skills", "backend_version",
-    "context_used_percent", "rate_limits", "pr", "system_prompt", "recap_pending", "last_seq",
+    "context_used_percent", "rate_limits", "pr", "system_prompt", "recap_pending", "last_seq", "queued_messages",
 )
 
 #: Keys of a stored record that are not session-object fields.
@@ -96,6 +100,8 @@ class Session(AdapterSink):
         self.fork_next = False
         #: The user asked to stop the running turn; its result is marked ``interrupted``.
         self.interrupt_requested = False
+        #: Prompts sent while a turn runs, delivered after it.
+        self.prompts = PromptQueue(self)
         #: Why the CLI's last model request failed while it retries (``model_retrying``), until
         #: the model answers or the turn ends.
         self.model_trouble: str | None = None
@@ -255,6 +261,7 @@ class Session(AdapterSink):
         elif kind == "permission_resolved":
             self.pending.pop(str(event.get("request_id")), None)
         elif kind == "result":
+            self.prompts.turn_ended()
             self.partial.clear()
             if self.interrupt_requested and event.get("is_error"):
                 event.setdefault("interrupted", True)  # stopped on request: not a failure
@@ -276,6 +283,7 @@ class Session(AdapterSink):
                     self.info["model"] = model
         elif kind == "phase" and event.get("phase") == "terminated":
             self.partial.clear()
+            self.prompts.turn_open = False  # waiting prompts go with the next launch
 
     # AdapterSink -------------------------------------------------------------------------
 
@@ -429,6 +437,7 @@ class Session(AdapterSink):
         if self.phase in ("starting", "initializing"):
             self.set_phase("ready")
         self.save_soon()
+        self.prompts.turn_ended()  # prompts that waited while the CLI was down go now
 
     def state_dir(self) -> str:
         """A private folder for this session's scratch state (created on demand)."""
@@ -451,26 +460,41 @@ class Session(AdapterSink):
     # -- commands -------------------------------------------------------------------------
 
     async def send_user_message(self, content: str, images: list[dict[str, Any]], client_msg_id: str | None,
-                                *, retry_of: int | None = None) -> bool:
-        """Record a prompt and deliver it (launching the CLI first if needed).
+                                *, retry_of: int | None = None) -> SendOutcome:
+        """Record a prompt and deliver it (launching the CLI first if needed); while a turn runs it
+        waits in :attr:`prompts` and goes after that turn.
 
-        Returns False when ``client_msg_id`` was seen before (the message is dropped).
-        ``retry_of``: the seq of the earlier prompt this one sends again (:func:`~.retry.retry_last_prompt`).
+        ``"duplicate"`` when ``client_msg_id`` was seen before (the message is dropped), else
+        ``"sent"`` or ``"queued"``. ``retry_of``: the seq of the earlier prompt this one sends again
+        (:func:`~.retry.retry_last_prompt`). Raises :class:`~.prompt_queue.QueueFull`.
         """
         if await self.is_duplicate(client_msg_id):
-            return False
-        self.remember(client_msg_id)
-        event: dict[str, Any] = {"type": "user_message", "content": content}
+            return "duplicate"
+        prompt: dict[str, Any] = {"type": "user_message", "content": content}
         if images:
-            event["images"] = images
+            prompt["images"] = images
         if client_msg_id:
-            event["client_msg_id"] = client_msg_id
+            prompt["client_msg_id"] = client_msg_id
         if retry_of is not None:
-            event["retry_of"] = retry_of
-        self.emit(event)
-        task = asyncio.ensure_future(self._deliver_user_message(content, images, self.last_seq))
+            prompt["retry_of"] = retry_of
+        if self.prompts.must_wait():
+            self.prompts.add(prompt)
+            self.remember(client_msg_id)
+            if not self.prompts.turn_open and self.phase not in BUSY_PHASES:
+                self.prompts.turn_ended()  # idle with prompts left from before (a crash): start them
+            return "queued"
+        self.remember(client_msg_id)
+        self.dispatch_prompt(prompt)
+        return "sent"
+
+    def dispatch_prompt(self, prompt: dict[str, Any]) -> None:
+        """Store a prompt's ``user_message`` and hand it to the CLI (a turn starts)."""
+        self.prompts.turn_open = True
+        self.emit(prompt)
+        task = asyncio.ensure_future(
+            self._deliver_user_message(str(prompt["content"]), list(prompt.get("images") or []), self.last_seq)
+        )
         self.orch.track(task)
-        return True
 
     async def _deliver_user_message(self, content: str, images: list[dict[str, Any]], prompt_seq: int) -> None:
         async with self._send_lock:
@@ -483,6 +507,7 @@ class Session(AdapterSink):
                 self.set_phase("streaming")
                 await self.adapter.send_user_message(content, images)
             except (BackendError, ConnectionError) as exc:
+                self.prompts.turn_open = False
                 self.emit({"type": "error", "message": f"The message could not be delivered: {exc}", "code": "delivery_failed"})
                 if self.phase == "streaming":
                     self.set_phase("ready" if self.running else "terminated")

@@ -6,6 +6,8 @@ import {
   pendingList,
   retryableError,
   sessionCost,
+  isQueuedEcho,
+  queuedPrompts,
   turnsOf,
   workingStatus
 } from '../src/model/selectors';
@@ -245,5 +247,34 @@ describe('reducer', () => {
     expect(s.items).toEqual([
       expect.objectContaining({ kind: 'notice', level: 'warning', code: 'permission_mode_downgraded', message: 'Using acceptEdits instead.' })
     ]);
+  });
+
+  it('keeps a prompt sent mid-answer out of the transcript until the server stores it after the turn', () => {
+    n = 0;
+    let s = reduceAll(initialState(), [ev('user_message', { content: 'first' }), ev('phase', { phase: 'streaming' })]);
+    s = reduce(s, { type: 'local_user_message', content: 'second', client_msg_id: 'q2', queued: true });
+    expect(queuedPrompts(s)).toEqual([{ key: 'local-q2', content: 'second' }]);
+    expect(s.items.filter(isQueuedEcho)).toHaveLength(1);
+    // the server lists it (with an id to withdraw it): the list replaces the echo
+    s = reduce(s, ev('session_update', { queued_messages: [{ id: 'abc', content: 'second', client_msg_id: 'q2' }] }));
+    expect(queuedPrompts(s)).toEqual([{ key: 'q-abc', content: 'second', id: 'abc' }]);
+    expect(s.items.filter(i => i.kind === 'user').map(i => (i as { content: string }).content)).toEqual(['first']);
+    // after the turn: stored in order, no longer waiting
+    s = reduceAll(s, [
+      ev('assistant', { message: { id: 'm1', content: [{ type: 'text', text: 'answer' }] } }),
+      ev('result', { is_error: false }),
+      ev('user_message', { content: 'second', client_msg_id: 'q2' }),
+      ev('session_update', { queued_messages: [] })
+    ]);
+    expect(queuedPrompts(s)).toEqual([]);
+    expect(s.items.map(i => i.kind)).toEqual(['user', 'assistant', 'result', 'user']);
+  });
+
+  it('marks an echo as waiting when the server says it queued it', () => {
+    n = 0;
+    let s = reduce(initialState(), { type: 'local_user_message', content: 'hi', client_msg_id: 'x1' });
+    expect(queuedPrompts(s)).toEqual([]);
+    s = reduce(s, { type: 'ack', client_msg_id: 'x1', queued: true, seq: null } as unknown as CompanionEvent);
+    expect(queuedPrompts(s)).toEqual([{ key: 'local-x1', content: 'hi' }]);
   });
 });

@@ -18,7 +18,7 @@ from tests.e2e.test_notebook_e2e import (  # noqa: F401  (claude_bin_fixture pro
     companion_server,
     script_model,
 )
-from tests.support.anthropic_server import ScriptedAnthropic
+from tests.support.anthropic_server import ScriptedAnthropic, Stall, Text
 
 pytestmark = pytest.mark.e2e
 
@@ -81,6 +81,21 @@ def test_cli_flow(tmp_path: Path, claude_bin: str) -> None:
             retried = run_cli(server, "retry", sid)  # the last message, sent again
             assert retried.returncode == 0, retried.stdout + retried.stderr
             assert "Hi from the scripted model!" in retried.stdout and "✓ done" in retried.stdout
+
+            # a message sent while the agent answers waits for the end of that turn, and says so
+            srv.on(r"think for long", [Text("Thinking it over"), Stall()])
+            long_turn = run_cli(server, "send", "--no-wait", sid, "think for long")
+            assert long_turn.returncode == 0 and long_turn.stdout.startswith("sent")
+            waiting = run_cli(server, "send", "--no-wait", sid, "Say hi once more")
+            assert waiting.returncode == 0, waiting.stderr
+            assert waiting.stdout.startswith("queued: it goes when the agent finishes its current turn")
+            assert run_cli(server, "interrupt", sid).returncode == 0
+            for _ in range(300):  # readiness: the waiting message is answered after the stopped turn
+                log_text = run_cli(server, "logs", sid).stdout
+                if log_text.count("Hi from the scripted model!") >= 3:
+                    break
+                time.sleep(0.2)
+            assert log_text.index("> think for long") < log_text.index("> Say hi once more"), log_text
 
             # the conversation is listed (from the CLI's own transcript) and continues in a new session
             found: list[dict[str, str]] = []

@@ -6,6 +6,7 @@ import { newClientMsgId } from './ids';
 import { ConnectionOptions, ConnectionState, SessionConnection, SocketLike } from './connection';
 import { ChatState } from './chatState';
 import { initialState, reduce, reduceAll } from './reducer';
+import { isBusy, queuedPrompts } from './selectors';
 import { CompanionEvent, Command, SessionInfo } from './types';
 
 export interface ChatModelOptions {
@@ -132,8 +133,10 @@ export class ChatModel {
   sendMessage(content: string, images?: { media_type: string; data: string }[]): string {
     const clientMsgId = newClientMsgId();
     this.flush();
+    // while the agent answers the server holds the prompt until the turn ends: show it as waiting
+    const queued = isBusy(this._state) || queuedPrompts(this._state).length > 0;
     this.setState(
-      reduce(this._state, { type: 'local_user_message', content, client_msg_id: clientMsgId, images })
+      reduce(this._state, { type: 'local_user_message', content, client_msg_id: clientMsgId, images, queued })
     );
     const command: Extract<Command, { type: 'user_message' }> = {
       type: 'user_message',
@@ -167,6 +170,12 @@ export class ChatModel {
   retryLastPrompt(): void {
     const clientMsgId = this.track('retry');
     this.socket.send({ type: 'retry', client_msg_id: clientMsgId });
+  }
+
+  /** Withdraw a prompt that waits for the running turn (`queued_messages[].id`). */
+  cancelQueued(queuedId: string): void {
+    const clientMsgId = this.track('cancel_queued');
+    this.socket.send({ type: 'cancel_queued', queued_id: queuedId, client_msg_id: clientMsgId });
   }
 
   interrupt(): void {

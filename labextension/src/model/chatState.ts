@@ -15,6 +15,8 @@ export interface UserItem {
   clientMsgId?: string;
   /** True while only the local echo exists (not yet stored by the server). */
   local?: boolean;
+  /** Sent while the agent was answering: it waits for the turn to end (shown below the answer). */
+  queued?: boolean;
 }
 
 /** One assistant message (possibly merged from several events). */

@@ -34,7 +34,7 @@ import { CompanionEvent, ContentBlock, PermissionRequest, Phase, SessionInfo } f
 
 /** Local actions that are not server events. */
 export type LocalAction =
-  | { type: 'local_user_message'; content: string; client_msg_id: string; images?: UserItem['images'] }
+  | { type: 'local_user_message'; content: string; client_msg_id: string; images?: UserItem['images']; queued?: boolean }
   | { type: 'local_command'; command: string; client_msg_id: string; request_id?: string }
   | { type: 'local_drop'; client_msg_id: string }
   | { type: 'reset' };
@@ -268,6 +268,11 @@ function applyEvent(draft: ChatState, ev: CompanionEvent): void {
       const id = asString(ev.client_msg_id);
       if (id) {
         settleCommand(draft, id, { status: 'delivered', duplicate: ev.duplicate === true });
+        if (ev.queued === true) {
+          draft.items = draft.items.map(it =>
+            it.kind === 'user' && it.local && it.clientMsgId === id ? { ...it, queued: true } : it
+          );
+        }
       }
       return;
     }
@@ -412,6 +417,11 @@ function applyEvent(draft: ChatState, ev: CompanionEvent): void {
       if (Array.isArray(fields.pending_permissions)) {
         syncPending(draft, fields.pending_permissions as PermissionRequest[]);
       }
+      if (Array.isArray(fields.queued_messages)) {
+        // a local echo the server now lists as waiting is shown from that list
+        const listed = new Set(fields.queued_messages.map(q => (q as { client_msg_id?: unknown }).client_msg_id));
+        draft.items = draft.items.filter(it => !(it.kind === 'user' && it.local && listed.has(it.clientMsgId)));
+      }
       return;
     }
     case 'notice':
@@ -495,7 +505,8 @@ function applyLocal(draft: ChatState, action: LocalAction): ChatState {
     content: action.content,
     images: action.images,
     clientMsgId: action.client_msg_id,
-    local: true
+    local: true,
+    queued: action.queued === true
   });
   return draft;
 }

@@ -107,3 +107,29 @@ export function workingStatus(state: ChatState): WorkingStatus | null {
   }
   return { since: state.waitingSince, trouble: state.modelTrouble };
 }
+
+/** A prompt waiting for the running turn to end, as the chat shows it. */
+export interface QueuedPrompt {
+  key: string;
+  content: string;
+  /** The server's id (withdraw it with `cancel_queued`); absent while only the local echo exists. */
+  id?: string;
+}
+
+/** The prompts that wait for the running turn: the server's list, then echoes it has not listed yet. */
+export function queuedPrompts(state: ChatState): QueuedPrompt[] {
+  const server = Array.isArray(state.session.queued_messages) ? state.session.queued_messages : [];
+  const out: QueuedPrompt[] = server.map(q => ({ key: `q-${q.id}`, content: String(q.content ?? ''), id: q.id }));
+  const listed = new Set(server.map(q => q.client_msg_id));
+  for (const item of state.items) {
+    if (item.kind === 'user' && item.local && item.queued && !listed.has(item.clientMsgId)) {
+      out.push({ key: item.key, content: item.content });
+    }
+  }
+  return out;
+}
+
+/** True for a local echo that waits for the running turn (shown below the answer, not in the transcript). */
+export function isQueuedEcho(item: TranscriptItem): boolean {
+  return item.kind === 'user' && item.local === true && item.queued === true;
+}

@@ -92,7 +92,19 @@ export interface SessionInfo {
   git?: GitInfo | null;
   pr?: PullRequestInfo | null;
   worktree?: WorktreeInfo | null;
+  /** Prompts sent while a turn runs; each is stored and sent when the turn ends. */
+  queued_messages?: QueuedMessage[] | null;
   [key: string]: unknown;
+}
+
+/** A prompt waiting for the running turn to end (`queued_messages` of the session). */
+export interface QueuedMessage {
+  /** Names it for `cancel_queued`. */
+  id: string;
+  content: string;
+  images?: { media_type: string; data: string }[];
+  client_msg_id?: string;
+  queued_at?: string;
 }
 
 /** An earlier conversation a new session can continue (`GET backends/{name}/conversations`). */
@@ -171,6 +183,7 @@ export type Command =
     }
   | { type: 'interrupt'; client_msg_id?: string }
   | { type: 'retry'; client_msg_id?: string }
+  | { type: 'cancel_queued'; queued_id: string; client_msg_id?: string }
   | { type: 'set_model'; model: string; client_msg_id?: string }
   | { type: 'set_permission_mode'; mode: string; client_msg_id?: string };
 
