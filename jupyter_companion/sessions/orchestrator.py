@@ -32,6 +32,7 @@ from .backend_status import BackendStatus
 from .create_request import validate_create
 from .feed import SessionFeed
 from .folders import FolderOutsideRoots, Folders
+from .naming import default_name, distinct_name
 from .session import Session
 from .supervisor import Supervisor, SupervisorPolicy
 
@@ -288,13 +289,17 @@ class Orchestrator:
         progress("resolving_env", "Checking the request", "done", f"{spec.label} in {cwd}")
         session_id = uuid.uuid4().hex
         workspace: dict[str, Any] = {}
+        requested_folder = cwd
         if opts["branch"] or opts["worktree"]:
             workspace = await self._prepare_workspace(session_id, cwd, opts, progress)
             cwd = workspace.get("cwd", cwd)
         created = now_iso()
         record: dict[str, Any] = {
             "id": session_id,
-            "name": opts["name"] or os.path.basename(cwd) or "session",
+            "name": opts["name"] or distinct_name(
+                default_name(requested_folder, opts["branch"] or (workspace.get("worktree") or {}).get("branch")),
+                (s.info.get("name") or "" for s in self.sessions.values()),
+            ),
             "backend": spec.name,
             "model": opts["model"],
             "permission_mode": opts["permission_mode"],
