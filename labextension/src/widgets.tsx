@@ -4,6 +4,7 @@
  */
 import { ReactWidget, showErrorMessage } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 import { CompanionApi } from './api';
@@ -335,6 +336,22 @@ export class ChatPanel extends ReactWidget {
   dispose(): void {
     this.model.dispose();
     super.dispose();
+  }
+
+  /** Activating the chat (opening it, switching to its tab) puts the cursor in the composer. */
+  protected onActivateRequest(msg: Message): void {
+    super.onActivateRequest(msg);
+    this.focusComposer();
+  }
+
+  /** Focus the composer as soon as it is rendered (a new panel renders a little later). */
+  focusComposer(attempts = 30): void {
+    const input = this.node.querySelector<HTMLTextAreaElement>('textarea.jp-Companion-input');
+    if (input && !input.disabled) {
+      input.focus();
+    } else if (attempts > 0 && !this.isDisposed) {
+      requestAnimationFrame(() => this.focusComposer(attempts - 1));
+    }
   }
 
   render(): JSX.Element {

@@ -30,7 +30,7 @@ def open_session(page: Any, session_id: str) -> Any:
 def test_a_turn_shows_that_it_works_and_why_it_is_stuck(tmp_path: Path, browser: Any, artifacts: Path) -> None:
     """While nothing streams the chat says "Working…" with the elapsed time; when the CLI cannot
     reach its model it says why at the first retry, and Escape stops the turn."""
-    from tests.support.anthropic_server import HttpError, ScriptedAnthropic, Stall
+    from tests.support.anthropic_server import HttpError, ScriptedAnthropic, Stall, Text
     from tests.support.clis import claude_env, ensure_cli
 
     claude = ensure_cli("claude")
@@ -39,6 +39,7 @@ def test_a_turn_shows_that_it_works_and_why_it_is_stuck(tmp_path: Path, browser:
     with ScriptedAnthropic() as srv:
         srv.on(r"think hard", [Stall()])
         srv.on(r"refused", HttpError(401, "authentication_error", "invalid x-api-key"))
+        srv.on(r"then say hello", Text("Hello after the wait."))
         with run_lab(tmp_path, env=claude_env(srv.base_url, home), config={"ClaudeBackend": {"binary": claude}}) as lab:
             session = lab.api("POST", "sessions", {"backend": "claude", "cwd": "", "name": "slow model"})
             page = open_lab(browser, lab.lab_url())
@@ -58,8 +59,31 @@ def test_a_turn_shows_that_it_works_and_why_it_is_stuck(tmp_path: Path, browser:
             )
             assert working.get_attribute("role") == "status"
             page.screenshot(path=str(artifacts / "panel-working.png"))
+
+            # messages sent meanwhile wait below the answer, marked, and can be withdrawn
+            composer.fill("and then say hello")
+            composer.press("Enter")
+            composer.fill("forget this one")
+            composer.press("Enter")
+            queued = chat.locator(".jp-Companion-queued")
+            queued.get_by_role("button", name="Withdraw the queued message: forget this one").wait_for()
+            assert queued.locator(".jp-Companion-queuedText").all_inner_texts() == ["and then say hello", "forget this one"]
+            assert "and then say hello" not in chat.locator(".jp-Companion-transcript .jp-Companion-row").all_inner_texts()
+            page.screenshot(path=str(artifacts / "panel-queued.png"))
+            queued.get_by_role("button", name="Withdraw the queued message: forget this one").click()
+            queued.locator(".jp-Companion-queuedText:text-is('forget this one')").wait_for(state="detached")
+
             composer.press("Escape")
             chat.locator(".jp-Companion-result.jp-mod-stopped").wait_for()
+            # the waiting message goes after the stopped turn, in order
+            chat.locator(".jp-Companion-assistant:has-text('Hello after the wait.')").wait_for()
+            queued.wait_for(state="detached")
+            rows = chat.locator(".jp-Companion-transcript .jp-Companion-row").all_inner_texts()
+            stopped_at = next(i for i, r in enumerate(rows) if r.startswith("Stopped"))
+            hello_at = next(i for i, r in enumerate(rows) if "and then say hello" in r)
+            assert stopped_at < hello_at, rows
+            assert not any("forget this one" in r for r in rows)
+            chat.locator(".jp-Companion-result").nth(1).wait_for()
             working.wait_for(state="detached")
 
             composer.fill("refused, please")
@@ -112,3 +136,71 @@ def test_the_terminal_opens_in_the_session_folder(tmp_path: Path, browser: Any, 
         assert not list(elsewhere.iterdir())
         page.screenshot(path=str(artifacts / "panel-terminal-in-worktree.png"))
         assert page.errors == []
+
+
+LONG_WORD = "x" * 20_000
+LONG_URL = "https://example.org/" + "a/" * 400 + "end"
+
+
+def test_composer_focus_growth_wrapping_and_deny_reason(tmp_path: Path, browser: Any, artifacts: Path) -> None:
+    """After "Create session" the cursor is in the composer, which grows with a long prompt; long
+    unbroken text wraps instead of widening the chat; after Deny the reason field has the
+    keyboard and what is typed there reaches the agent."""
+    from tests.support.anthropic_server import ScriptedAnthropic, Text, ToolUse
+    from tests.support.clis import claude_env, ensure_cli
+
+    claude = ensure_cli("claude")
+    home = tmp_path / "home"
+    home.mkdir()
+    with ScriptedAnthropic() as srv:
+        srv.on(r"long things", Text(f"A word: {LONG_WORD} and a link: {LONG_URL}\n\n```\n{LONG_WORD}\n```", chunks=4))
+        srv.on(r"make a file", [Text("I will create it."),
+                                ToolUse("Bash", {"command": "touch denied.txt", "description": "Create a file"})])
+        srv.on_tool_result(Text("Understood, I will not."))
+        with run_lab(tmp_path, env=claude_env(srv.base_url, home), config={"ClaudeBackend": {"binary": claude}}) as lab:
+            page = open_lab(browser, lab.lab_url())
+            open_sidebar(page)
+            page.get_by_role("button", name="New session").click()
+            page.get_by_role("dialog", name="New agent session").wait_for()
+            page.locator('.jp-Companion-backend[data-backend="claude"] input').check()
+            page.get_by_role("button", name="Create session").click()
+            chat = page.locator(".jp-Companion-chat")
+            chat.wait_for()
+            page.wait_for_function(
+                "() => document.activeElement && document.activeElement.getAttribute('aria-label') === 'Message to the agent'"
+            )
+
+            composer = chat.get_by_label("Message to the agent")
+            empty_height = composer.evaluate("el => el.offsetHeight")
+            composer.fill("\n".join(f"line {i}" for i in range(14)))
+            grown = composer.evaluate("el => ({h: el.offsetHeight, scroll: el.scrollHeight, client: el.clientHeight})")
+            assert grown["h"] > 3 * empty_height and grown["scroll"] <= grown["client"] + 1, grown
+            page.screenshot(path=str(artifacts / "panel-composer-grown.png"))
+            composer.fill(f"show me long things {LONG_WORD[:3000]}")
+            composer.press("Enter")
+            chat.locator(".jp-Companion-assistant:has-text('and a link')").wait_for()
+            chat.locator(".jp-Companion-result").wait_for()
+            assert composer.evaluate("el => el.offsetHeight") == empty_height  # shrinks back once sent
+            transcript = chat.locator(".jp-Companion-transcript")
+            widths = transcript.evaluate("el => ({scroll: el.scrollWidth, client: el.clientWidth})")
+            assert widths["scroll"] <= widths["client"] + 1, widths
+            page.screenshot(path=str(artifacts / "panel-long-lines.png"))
+
+            composer.fill("please make a file")
+            composer.press("Enter")
+            chat.get_by_role("button", name="Deny Bash").click()
+            page.wait_for_function(
+                "() => document.activeElement && document.activeElement.getAttribute('aria-label') === 'Reason for denying'"
+            )
+            page.keyboard.type("not in this folder, please")
+            page.keyboard.press("Enter")
+            chat.locator(".jp-Companion-permission").wait_for(state="detached")
+            chat.locator(".jp-Companion-assistant:has-text('Understood, I will not.')").wait_for()
+            sid = chat.get_attribute("data-session-id")
+            events = lab.api("GET", f"sessions/{sid}/events?after=0")["events"]
+            [resolved] = [e for e in events if e["type"] == "permission_resolved"]
+            assert resolved["behavior"] == "deny" and resolved["message"] == "not in this folder, please"
+            [denied] = [e for e in events if e["type"] == "tool_result"]
+            assert "not in this folder, please" in str(denied["content"])
+            assert not (lab.root_dir / "denied.txt").exists()
+            assert page.errors == []

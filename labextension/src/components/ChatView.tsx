@@ -6,13 +6,23 @@ import * as React from 'react';
 import { ChangesModel } from '../model/changes';
 import { ChatModel } from '../model/chatModel';
 import { AssistantItem, ChatState, ResultItem, TranscriptItem } from '../model/chatState';
-import { childrenByParent, isBusy, pendingList, retryableError, sessionCost, workingStatus } from '../model/selectors';
+import {
+  childrenByParent,
+  isBusy,
+  isQueuedEcho,
+  pendingList,
+  queuedPrompts,
+  retryableError,
+  sessionCost,
+  workingStatus
+} from '../model/selectors';
 import { GitInfo, PullRequestInfo, ToolUseBlock } from '../model/types';
 import { ToolCard } from './cards';
 import { ChangesView } from './ChangesView';
 import { Composer } from './Composer';
 import { UiContext } from './context';
 import { PermissionBanner } from './PermissionBanner';
+import { QueuedPrompts } from './QueuedPrompts';
 import { VirtualList } from './VirtualList';
 import { WorkingIndicator } from './WorkingIndicator';
 
@@ -349,7 +359,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
       }
     }
     return state.items.filter(
-      it => !(it.kind === 'assistant' && it.parentToolUseId && toolIds.has(it.parentToolUseId))
+      it => !isQueuedEcho(it) && !(it.kind === 'assistant' && it.parentToolUseId && toolIds.has(it.parentToolUseId))
     );
   }, [state.items]);
   const pending = pendingList(state);
@@ -481,6 +491,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
               </div>
             ) : null}
             {working ? <WorkingIndicator status={working} /> : null}
+            <QueuedPrompts prompts={queuedPrompts(state)} onCancel={id => model.cancelQueued(id)} />
             {state.transientError ? (
               <div className="jp-Companion-error" role="alert">
                 {state.transientError}

@@ -78,6 +78,21 @@ function readImage(file: File): Promise<ImageAttachment> {
   });
 }
 
+/** The most of the window a growing composer takes before it scrolls. */
+export const COMPOSER_MAX_SHARE = 0.4;
+
+/** Size a textarea to its content, between its `rows` and COMPOSER_MAX_SHARE of the window. */
+export function fitToText(area: HTMLTextAreaElement | null): void {
+  if (!area) {
+    return;
+  }
+  area.style.height = 'auto'; // measure the content, not the previous size
+  const limit = Math.max(80, Math.round(window.innerHeight * COMPOSER_MAX_SHARE));
+  const wanted = area.scrollHeight + (area.offsetHeight - area.clientHeight); // borders included
+  area.style.height = `${Math.min(wanted, limit)}px`;
+  area.style.overflowY = wanted > limit ? 'auto' : 'hidden';
+}
+
 export function Composer(props: ComposerProps): JSX.Element {
   const [text, setText] = React.useState('');
   const [images, setImages] = React.useState<ImageAttachment[]>([]);
@@ -85,7 +100,11 @@ export function Composer(props: ComposerProps): JSX.Element {
   const [menuClosed, setMenuClosed] = React.useState(false);
   const [historyIndex, setHistoryIndex] = React.useState<number | null>(null);
   const draft = React.useRef('');
+  const area = React.useRef<HTMLTextAreaElement>(null);
   const matches = menuClosed ? [] : matchCommands(text, props.commands);
+
+  // The box grows with its text (up to a share of the window; it scrolls beyond that).
+  React.useLayoutEffect(() => fitToText(area.current), [text]);
 
   const send = () => {
     const trimmed = text.trim();
@@ -211,6 +230,7 @@ export function Composer(props: ComposerProps): JSX.Element {
         </div>
       ) : null}
       <textarea
+        ref={area}
         className="jp-Companion-input jp-mod-styled"
         aria-label="Message to the agent"
         placeholder="Message the agent — Enter to send, Shift+Enter for a new line, / for commands, ↑ for earlier prompts"

@@ -124,6 +124,13 @@ export function PermissionBanner(props: {
   const ui = React.useContext(UiContext);
   const [denyMessage, setDenyMessage] = React.useState('');
   const [showDeny, setShowDeny] = React.useState(false);
+  const reasonField = React.useRef<HTMLInputElement>(null);
+  // the reason field takes the keyboard as soon as it shows: what the user types next goes there
+  React.useEffect(() => {
+    if (showDeny) {
+      reasonField.current?.focus();
+    }
+  }, [showDeny]);
   const busy = props.answered === true;
   const id = request.request_id;
   const suggestions = Array.isArray(request.suggestions) ? request.suggestions : [];
@@ -187,7 +194,7 @@ export function PermissionBanner(props: {
           className="jp-Button jp-mod-styled jp-mod-reject"
           disabled={busy}
           aria-label={isPlan ? 'Reject plan' : `Deny ${request.tool_name}`}
-          onClick={() => (showDeny ? respond(id, 'deny', { message: denyMessage || 'Denied by the user' }) : setShowDeny(true))}
+          onClick={() => (showDeny ? respond(id, 'deny', { message: denyMessage.trim() || 'Denied by the user' }) : setShowDeny(true))}
         >
           {isPlan ? 'Reject' : 'Deny'}
         </button>
@@ -195,15 +202,22 @@ export function PermissionBanner(props: {
       {showDeny ? (
         <div className="jp-Companion-denyRow">
           <input
+            ref={reasonField}
             type="text"
             className="jp-mod-styled"
-            placeholder="Tell the agent why (optional), then press Deny again"
+            placeholder="Tell the agent why (optional), then press Enter or Deny again; Escape goes back"
             aria-label="Reason for denying"
             value={denyMessage}
+            disabled={busy}
             onChange={e => setDenyMessage(e.target.value)}
             onKeyDown={e => {
               if (e.key === 'Enter') {
-                respond(id, 'deny', { message: denyMessage || 'Denied by the user' });
+                e.preventDefault();
+                respond(id, 'deny', { message: denyMessage.trim() || 'Denied by the user' });
+              } else if (e.key === 'Escape') {
+                e.preventDefault();
+                e.stopPropagation(); // not the composer's "stop the turn"
+                setShowDeny(false);
               }
             }}
           />
