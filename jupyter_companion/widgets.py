@@ -39,6 +39,13 @@ def widgets_available() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+#: What a session is doing, in words (the panel says the same).
+PHASE_WORDS = {
+    "starting": "Starting", "initializing": "Starting", "ready": "Ready", "streaming": "Working",
+    "awaiting_permission": "Waiting for you", "compacting": "Compacting", "terminated": "Not running",
+}
+
+
 @dataclass(frozen=True)
 class Entry:
     """One transcript entry: its safe HTML and its plain text."""
@@ -194,8 +201,8 @@ class ChatModel:
         return "\n".join(parts) if parts else "<p><i>No messages yet.</i></p>"
 
     def status_line(self) -> str:
-        """``phase · cost · pending`` for the footer."""
-        bits = [self.phase or "?"]
+        """``phase · cost · pending`` for the footer (the phase in words)."""
+        bits = [PHASE_WORDS.get(self.phase, self.phase or "?")]
         cost = format_cost(self.cost_usd)
         if cost:
             bits.append(cost)

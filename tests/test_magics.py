@@ -215,7 +215,7 @@ def test_chat_model_builds_the_transcript() -> None:
     assert "<code>Bash: ls</code>" in model.html()
     model.apply({"seq": 8, "type": "result", "is_error": True, "interrupted": True})
     assert model.plain_text().endswith("■ stopped") and "error" not in model.plain_text().split("\n\n")[-1]
-    assert model.status_line() == "ready · $0.5000"
+    assert model.status_line() == "Ready · $0.5000"
 
 
 def test_chat_widget_buttons_drive_the_api(fake: FakeCompanion) -> None:

@@ -25,8 +25,8 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { LabIcon } from '@jupyterlab/ui-components';
 import { CompanionApi } from './api';
+import { companionIcon } from './icons';
 import { Attention } from './model/sessionsFeed';
 import { liveFields } from './model/sessionsLive';
 import { ArchiveAnswer, BackendInfo, SessionInfo } from './model/types';
@@ -50,14 +50,6 @@ export namespace CommandIDs {
   export const showSessions = 'companion:show-sessions';
 }
 
-const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">
-  <g class="jp-icon3" fill="#616161">
-    <path d="M4 4h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 5.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z"/>
-  </g>
-</svg>`;
-
-/** The extension's sidebar/launcher icon. */
-export const companionIcon = new LabIcon({ name: 'jupyter-companion:icon', svgstr: ICON_SVG });
 
 /** Turn an absolute server path into one relative to the Jupyter root, when inside it. */
 export function toServerPath(path: string): string {

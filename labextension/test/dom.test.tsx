@@ -164,7 +164,15 @@ describe('new-session form', () => {
     );
     await settle();
     expect(select(el, 'Permission mode')?.value).toBe('acceptEdits');
-    expect(select(el, 'Model')?.value).toBe('default');
+    // the CLI's default is one entry, labelled, whatever the backend calls it
+    const model = select(el, 'Model')!;
+    expect(model.value).toBe('');
+    expect(model.options[model.selectedIndex].textContent).toBe('Default');
+    expect(Array.from(model.options).map(o => o.textContent)).toEqual(['Default', 'Opus']);
+    const mode = select(el, 'Permission mode')!;
+    expect(Array.from(mode.options).map(o => o.textContent)).toEqual(['Ask first', 'Accept edits', 'Plan only', "Don't ask"]);
+    expect(mode.options[mode.selectedIndex].textContent).toBe('Accept edits');
+    expect(el.querySelector('.jp-Companion-modeHelp')?.textContent).toContain('File edits are accepted');
   });
 
   it('offers the conversations of a backend that lists them; choosing one sets the folder and forks by default', async () => {

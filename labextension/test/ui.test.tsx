@@ -152,6 +152,11 @@ describe('sessions sidebar', () => {
     expect(html).toContain('aria-label="Delete name-a"');
     expect(html).toContain('aria-label="Archive name-a"');
     expect(html).toContain('aria-label="New session"');
+    // JupyterLab's icons (and the extension's own), never a glyph a font may lack
+    for (const icon of ['ui-components:edit', 'ui-components:delete', 'ui-components:run', 'jupyter-companion:archive']) {
+      expect(html).toContain(`data-icon="${icon}"`);
+    }
+    expect(html).not.toMatch(/[🗑✎⟳⤓⤒↻⎇]/u);
   });
 
   it('marks an archived session whose worktree was kept, with its folder', () => {
@@ -299,9 +304,9 @@ describe('conversation labels', () => {
 describe('branch badge', () => {
   it('shows ahead and behind counts only when there are some', () => {
     const plain = renderToStaticMarkup(<BranchBadge git={{ branch: 'main', ahead: 0, behind: 0 }} />);
-    expect(plain.replace(/<!-- -->/g, '')).toContain('>⎇ main</span>');
+    expect(plain.replace(/<!-- -->/g, '')).toContain('data-icon="jupyter-companion:branch"></span> main</span>');
     const moved = renderToStaticMarkup(<BranchBadge git={{ branch: 'feat', ahead: 2, behind: 1, is_worktree: true }} />);
-    expect(moved.replace(/<!-- -->/g, '')).toContain('⎇ feat ↑2 ↓1');
+    expect(moved.replace(/<!-- -->/g, '')).toContain('</span> feat ↑2 ↓1');
     expect(moved).toContain('in its own worktree, 2 commit(s) ahead, 1 behind its upstream');
   });
 });
@@ -343,5 +348,27 @@ describe('prompt history', () => {
       { kind: 'user', key: 'e', seq: 5, content: 'and test it' }
     ];
     expect(promptHistory(items)).toEqual(['fix it', 'and test it']);
+  });
+});
+
+describe('labels', () => {
+  it('name phases and modes in words and list the default model once', async () => {
+    const { modelMenu, modelValue, phaseLabel, modeLabel } = await import('../src/model/labels');
+    expect(phaseLabel('awaiting_permission')).toBe('Waiting for you');
+    expect(phaseLabel('streaming')).toBe('Working');
+    expect(phaseLabel('brand_new')).toBe('brand_new');
+    expect(modeLabel('bypassPermissions')).toBe("Don't ask");
+    const claude = [
+      { id: 'default', label: "Default (the CLI's choice)" },
+      { id: 'opus', label: 'Claude Opus (latest)' }
+    ];
+    expect(modelMenu(claude, 'claude-opus-4-8[1m]')).toEqual([
+      { value: '', label: "Default (the CLI's choice)" },
+      { value: 'claude-opus-4-8[1m]', label: 'claude-opus-4-8[1m]' },
+      { value: 'opus', label: 'Claude Opus (latest)' }
+    ]);
+    expect(modelMenu([], null)).toEqual([{ value: '', label: "Default (the CLI's choice)" }]);
+    expect(modelMenu(claude, 'default').filter(m => m.label.startsWith('Default'))).toHaveLength(1);
+    expect([modelValue('default'), modelValue(null), modelValue('opus')]).toEqual(['', '', 'opus']);
   });
 });

@@ -144,7 +144,7 @@ def test_chat_widget_prompt_and_permission(
             assert chat.locator("button.jupyter-button:has-text('Interrupt')").is_visible()
             status = chat.locator("> .widget-html").nth(1)  # header, status line, error line
             status.locator("small").wait_for()
-            assert status.inner_text().strip().split(" · ")[0] in ("starting", "ready", "busy")
+            assert status.inner_text().strip().split(" · ")[0] in ("Starting", "Ready", "Working")
             page.screenshot(path=str(artifacts / "notebook-widget-created.png"))
             session = next(s for s in lab.api("GET", "sessions")["sessions"] if s.get("name") == SESSION_NAME)
 

@@ -17,6 +17,8 @@ import {
   workingStatus
 } from '../model/selectors';
 import { GitInfo, PullRequestInfo, ToolUseBlock } from '../model/types';
+import { branchIcon } from '../icons';
+import { phaseLabel } from '../model/labels';
 import { ToolCard } from './cards';
 import { ChangesView } from './ChangesView';
 import { Composer } from './Composer';
@@ -258,7 +260,7 @@ export function BranchBadge(props: { git: GitInfo }): JSX.Element {
     .join(', ');
   return (
     <span className="jp-Companion-badge jp-Companion-branch" title={title} aria-label={title}>
-      ⎇ {git.branch}
+      <branchIcon.react tag="span" className="jp-Companion-inlineIcon" /> {git.branch}
       {ahead ? ` ↑${ahead}` : ''}
       {behind ? ` ↓${behind}` : ''}
     </span>
@@ -395,7 +397,9 @@ export function ChatView(props: ChatViewProps): JSX.Element {
       <div className="jp-Companion-chatHeader">
         <span className={`jp-Companion-dot ${phaseClass(state.phase)}`} aria-hidden="true" />
         <span className="jp-Companion-chatTitle">{String(session.name ?? model.sessionId)}</span>
-        <span className="jp-Companion-muted jp-Companion-phase">{state.phase}</span>
+        <span className="jp-Companion-muted jp-Companion-phase" data-phase={state.phase}>
+          {phaseLabel(state.phase)}
+        </span>
         {session.git?.branch ? <BranchBadge git={session.git} /> : null}
         <PullRequestBadge pr={session.pr} />
         {props.changes ? (

@@ -4,6 +4,7 @@
  * image paste, interrupt button, model and mode switchers.
  */
 import * as React from 'react';
+import { DEFAULT_MODEL, modeDescription, modeLabel, modelMenu, modelValue } from '../model/labels';
 import { PERMISSION_MODES } from '../model/types';
 
 export interface ImageAttachment {
@@ -187,10 +188,8 @@ export function Composer(props: ComposerProps): JSX.Element {
     setImages(current => [...current, ...read]);
   };
 
-  const models = props.models.slice();
-  if (props.model && !models.some(m => m.id === props.model)) {
-    models.unshift({ id: props.model, label: props.model });
-  }
+  const models = modelMenu(props.models, props.model);
+  const mode = props.mode ?? 'default';
 
   return (
     <div className="jp-Companion-composer">
@@ -257,12 +256,11 @@ export function Composer(props: ComposerProps): JSX.Element {
           <select
             className="jp-mod-styled"
             aria-label="Model"
-            value={props.model ?? ''}
-            onChange={e => props.onModel(e.target.value)}
+            value={modelValue(props.model)}
+            onChange={e => props.onModel(e.target.value === DEFAULT_MODEL ? 'default' : e.target.value)}
           >
-            {!props.model ? <option value="">default</option> : null}
             {models.map(m => (
-              <option key={m.id} value={m.id}>
+              <option key={m.value} value={m.value}>
                 {m.label}
               </option>
             ))}
@@ -273,12 +271,13 @@ export function Composer(props: ComposerProps): JSX.Element {
           <select
             className="jp-mod-styled"
             aria-label="Permission mode"
-            value={props.mode ?? 'default'}
+            value={mode}
+            title={modeDescription(mode)}
             onChange={e => props.onMode(e.target.value)}
           >
             {PERMISSION_MODES.map(m => (
-              <option key={m} value={m}>
-                {m}
+              <option key={m} value={m} title={modeDescription(m)}>
+                {modeLabel(m)}
               </option>
             ))}
           </select>

@@ -10,6 +10,7 @@
  */
 import * as React from 'react';
 import { CreateSessionRequest, ProgressLine, SandboxInfo } from '../api';
+import { modeDescription, modeLabel, modelMenu, modelValue } from '../model/labels';
 import { BackendInfo, ConversationInfo, PERMISSION_MODES, SessionInfo } from '../model/types';
 
 /** Optional choices the form offers besides the backends. */
@@ -179,10 +180,6 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
     }
   }, [choices, selected]);
 
-  const modelOptions = (selected?.models ?? []).slice();
-  if (model && !modelOptions.some(m => m.id === model)) {
-    modelOptions.unshift({ id: model, label: model });
-  }
   const submit = async () => {
     if (!backend || creating) {
       return;
@@ -282,16 +279,15 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
           <select
             className="jp-mod-styled"
             aria-label="Model"
-            value={model}
+            value={modelValue(model)}
             onChange={e => {
               touched.current.model = true;
               setModel(e.target.value);
             }}
           >
-            <option value="">default</option>
-            {modelOptions.map(m => (
-              <option key={m.id} value={m.id}>
-                {m.label || m.id}
+            {modelMenu(selected?.models ?? [], model).map(m => (
+              <option key={m.value} value={m.value}>
+                {m.label}
               </option>
             ))}
           </select>
@@ -308,12 +304,13 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
             }}
           >
             {(selected?.permission_modes ?? PERMISSION_MODES).map(m => (
-              <option key={m} value={m}>
-                {m}
+              <option key={m} value={m} title={modeDescription(m)}>
+                {modeLabel(m)}
               </option>
             ))}
           </select>
         </label>
+        <div className="jp-Companion-muted jp-Companion-modeHelp">{modeDescription(mode)}</div>
         {conversations && conversations.length ? (
           <label>
             <span>Continue</span>

@@ -2,7 +2,10 @@
  * The sessions sidebar: sessions grouped by project folder, phase dot,
  * pending-permission badge, cost, and the per-session actions.
  */
+import { caretDownIcon, caretRightIcon, deleteIcon, editIcon, refreshIcon, runIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
+import { archiveIcon, branchIcon, unarchiveIcon } from '../icons';
+import { phaseLabel } from '../model/labels';
 import { SessionInfo } from '../model/types';
 import { formatCost, phaseClass } from './ChatView';
 
@@ -85,9 +88,9 @@ function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.El
     >
       <span
         className={`jp-Companion-dot ${phaseClass(session.phase)}`}
-        title={session.phase}
+        title={phaseLabel(session.phase)}
         role="img"
-        aria-label={`phase ${session.phase}`}
+        aria-label={phaseLabel(session.phase)}
       />
       {editing ? (
         <input
@@ -132,30 +135,30 @@ function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.El
           title={`Its worktree is kept at ${session.worktree.path}${session.worktree.dirty ? ' (uncommitted changes)' : ''}`}
           aria-label={`Worktree kept at ${session.worktree.path}`}
         >
-          ⎇ kept
+          <branchIcon.react tag="span" className="jp-Companion-inlineIcon" /> kept
         </span>
       ) : null}
       {session.cost_usd ? <span className="jp-Companion-cost">{formatCost(session.cost_usd)}</span> : null}
       <span className="jp-Companion-rowActions">
         <button type="button" className="jp-Companion-iconButton" aria-label={`Rename ${session.name}`} title="Rename" onClick={() => setEditing(true)}>
-          ✎
+          <editIcon.react tag="span" className="jp-Companion-inlineIcon" />
         </button>
         {session.phase === 'terminated' ? (
           <button type="button" className="jp-Companion-iconButton" aria-label={`Relaunch ${session.name}`} title="Relaunch" onClick={() => props.onRelaunch(session)}>
-            ↻
+            <runIcon.react tag="span" className="jp-Companion-inlineIcon" />
           </button>
         ) : null}
         {session.archived ? (
           <button type="button" className="jp-Companion-iconButton" aria-label={`Unarchive ${session.name}`} title="Unarchive" onClick={() => props.onUnarchive(session)}>
-            ⤒
+            <unarchiveIcon.react tag="span" className="jp-Companion-inlineIcon" />
           </button>
         ) : (
           <button type="button" className="jp-Companion-iconButton" aria-label={`Archive ${session.name}`} title="Archive" onClick={() => props.onArchive(session)}>
-            ⤓
+            <archiveIcon.react tag="span" className="jp-Companion-inlineIcon" />
           </button>
         )}
         <button type="button" className="jp-Companion-iconButton jp-mod-danger" aria-label={`Delete ${session.name}`} title="Delete" onClick={() => props.onDelete(session)}>
-          🗑
+          <deleteIcon.react tag="span" className="jp-Companion-inlineIcon" />
         </button>
       </span>
     </li>
@@ -194,7 +197,7 @@ export function SessionsList(props: SessionsListProps): JSX.Element {
           onChange={e => setQuery(e.target.value)}
         />
         <button type="button" className="jp-Companion-iconButton" aria-label="Refresh sessions" title="Refresh" onClick={props.onRefresh}>
-          ⟳
+          <refreshIcon.react tag="span" className="jp-Companion-inlineIcon" />
         </button>
       </div>
       {props.error ? (
@@ -219,7 +222,12 @@ export function SessionsList(props: SessionsListProps): JSX.Element {
             title={project}
             onClick={() => setCollapsed({ ...collapsed, [project]: !collapsed[project] })}
           >
-            {collapsed[project] ? '▸' : '▾'} {baseName(project)} <span className="jp-Companion-muted">({list.length})</span>
+            {collapsed[project] ? (
+              <caretRightIcon.react tag="span" className="jp-Companion-inlineIcon" />
+            ) : (
+              <caretDownIcon.react tag="span" className="jp-Companion-inlineIcon" />
+            )}{' '}
+            {baseName(project)} <span className="jp-Companion-muted">({list.length})</span>
           </button>
           {!collapsed[project] ? (
             <ul className="jp-Companion-sessionList">
