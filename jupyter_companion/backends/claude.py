@@ -35,7 +35,15 @@ from .base import (
     no_wrapper,
 )
 from .claude_probe import claude_credentials
-from .claude_protocol import MODELS, QUIET_SYSTEM, QUIET_TYPES, api_retry_notice, build_argv, login_error
+from .claude_protocol import (
+    MODELS,
+    QUIET_SYSTEM,
+    QUIET_TYPES,
+    api_retry_notice,
+    build_argv,
+    command_infos,
+    login_error,
+)
 from .ndjson import LineProcess
 
 
@@ -130,10 +138,9 @@ class ClaudeAdapter(BackendAdapter):
         except (ConnectionError, asyncio.TimeoutError) as exc:
             stderr = self.proc.stderr_text() if self.proc else ""
             raise BackendError(f"Claude Code did not start: {exc or type(exc).__name__}. {stderr[-1500:]}".strip()) from exc
-        commands = reply.get("commands") or []
-        names = [c.get("name") for c in commands if isinstance(c, dict) and c.get("name")]
-        if names:
-            self.sink.update({"slash_commands": names})
+        commands = command_infos(reply.get("commands"))
+        if commands:
+            self.sink.update({"slash_commands": [c["name"] for c in commands], "commands": commands})
 
     # -- outgoing --------------------------------------------------------------------------
 

@@ -94,3 +94,17 @@ def api_retry_notice(msg: dict[str, Any]) -> dict[str, Any]:
         detail, attempt=number("attempt"), max_attempts=number("max_retries"), http_status=status,
         retry_in_ms=number("retry_delay_ms"),
     )
+
+
+def command_infos(commands: Any) -> list[dict[str, str]]:
+    """The ``commands`` of the CLI's ``initialize`` answer (``[{name, description, argumentHint}]``)
+    as ``[{name, description, argument_hint?}]``, for the composer's command menu."""
+    out = []
+    for command in commands if isinstance(commands, list) else []:
+        if not isinstance(command, dict) or not isinstance(command.get("name"), str) or not command["name"]:
+            continue
+        info = {"name": command["name"], "description": str(command.get("description") or "")}
+        if isinstance(command.get("argumentHint"), str) and command["argumentHint"]:
+            info["argument_hint"] = command["argumentHint"]
+        out.append(info)
+    return out

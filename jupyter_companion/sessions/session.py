@@ -41,7 +41,7 @@ SendOutcome = Literal["sent", "queued", "duplicate"]
 RECORD_FIELDS = (
     "id", "name", "backend", "model", "permission_mode", "cwd", "phase", "archived", "created_at",
     "last_activity_at", "cli_session_id", "cost_usd", "num_turns", "usage", "git", "sandbox", "env_profile",
-    "allowed_tools", "worktree", "tools", "slash_commands", "skills", "backend_version",
+    "allowed_tools", "worktree", "tools", "slash_commands", "commands", "skills", "backend_version",
     "context_used_percent", "rate_limits", "pr", "system_prompt", "recap_pending", "last_seq", "queued_messages",
 )
 

@@ -148,6 +148,18 @@ export class CompanionApi {
     return answer.conversations ?? [];
   }
 
+  /** `GET git/branches?path=`: the branch names of the repository holding a folder (current first,
+   * then local, then remote-only ones); empty outside a repository. */
+  async branches(path: string): Promise<string[]> {
+    const answer = await this.request<{
+      current?: string | null;
+      local?: { name: string }[];
+      remote?: { name: string }[];
+    }>(['git', 'branches'], {}, `?path=${encodeURIComponent(path)}`);
+    const names = [answer.current, ...(answer.local ?? []).map(b => b.name), ...(answer.remote ?? []).map(b => b.name)];
+    return Array.from(new Set(names.filter((n): n is string => typeof n === 'string' && n.length > 0)));
+  }
+
   /** `POST sessions/{id}/export`: save the conversation as a new file in the session's folder. */
   exportSession(id: string, format: 'ipynb' | 'markdown'): Promise<{ ok: boolean; file: string; path: string | null }> {
     return this.request(['sessions', id, 'export'], this.json('POST', { format }));

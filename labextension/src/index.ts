@@ -21,12 +21,13 @@ import {
 import { PageConfig } from '@jupyterlab/coreutils';
 import { TerminalAPI } from '@jupyterlab/services';
 import { IDocumentManager } from '@jupyterlab/docmanager';
-import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { FileDialog, IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { CompanionApi } from './api';
 import { companionIcon } from './icons';
+import { sessionChoices } from './model/labels';
 import { Attention } from './model/sessionsFeed';
 import { liveFields } from './model/sessionsLive';
 import { ArchiveAnswer, BackendInfo, SessionInfo } from './model/types';
@@ -170,7 +171,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const newSession = async () => {
       const cwd = fileBrowser ? fileBrowser.model.path : '';
-      const session = await showNewSessionDialog(services, cwd);
+      const pickFolder = docManager
+        ? async (): Promise<string | null> => {
+            const picked = await FileDialog.getExistingDirectory({ manager: docManager, title: 'Folder of the session' });
+            return picked.button.accept && picked.value?.length ? picked.value[0].path : null;
+          }
+        : undefined;
+      const recentFolders = sidebar.recentFolders().map(toServerPath);
+      const session = await showNewSessionDialog(services, cwd, { recentFolders, pickFolder });
       await sidebar.refresh();
       if (session) {
         await openSession(session);
@@ -279,7 +287,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       void restorer.restore(tracker, {
         command: CommandIDs.openSession,
         args: widget => ({ id: widget.content.session.id }),
-        name: widget => widget.content.session.id
+        name: widget => widget.content.session.id // the restorer's key (stable), not shown
       });
     }
 
@@ -302,12 +310,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
           await showErrorMessage('Open agent session', 'There are no sessions yet.');
           return null;
         }
-        const labels = sessions.map(s => `${s.name} — ${s.backend} (${s.id})`);
+        const choices = sessionChoices(sessions);
+        const labels = choices.map(c => c.label);
         const picked = await InputDialog.getItem({ title: 'Open agent session', items: labels });
         if (!picked.button.accept || picked.value === null) {
           return null;
         }
-        return openSession(sessions[labels.indexOf(picked.value)]);
+        return openSession(choices[labels.indexOf(picked.value)].session);
       }
     });
 

@@ -117,6 +117,13 @@ export class SessionsPanel extends ReactWidget {
     this.title.caption = 'Agent sessions';
   }
 
+  /** The folders of the listed sessions, most recently active first, as absolute server paths. */
+  recentFolders(limit = 10): string[] {
+    const time = (s: SessionInfo) => Date.parse(String(s.last_activity_at ?? s.created_at ?? '')) || 0;
+    const sorted = (this.sessions ?? []).slice().sort((a, b) => time(b) - time(a));
+    return Array.from(new Set(sorted.map(s => s.cwd).filter(Boolean))).slice(0, limit);
+  }
+
   /** Reload the list now. */
   async refresh(): Promise<void> {
     try {
@@ -411,7 +418,8 @@ export class ChatPanel extends ReactWidget {
 /** Show the new-session form in a modal; resolves with the session or null. */
 export function showNewSessionDialog(
   services: CompanionServices,
-  defaultCwd: string
+  defaultCwd: string,
+  extras: { recentFolders?: string[]; pickFolder?: () => Promise<string | null> } = {}
 ): Promise<SessionInfo | null> {
   return new Promise(resolve => {
     let settled = false;
@@ -434,6 +442,9 @@ export function showNewSessionDialog(
             loadChoices={() => loadSessionChoices(services.api)}
             create={(body, onLine) => services.api.createSession(body, onLine)}
             loadConversations={backend => services.api.conversations(backend)}
+            loadBranches={cwd => services.api.branches(cwd)}
+            recentFolders={extras.recentFolders}
+            pickFolder={extras.pickFolder}
             defaultCwd={defaultCwd}
             defaultBackend={settings.defaultBackend}
             defaultMode={settings.defaultPermissionMode}

@@ -238,6 +238,57 @@ describe('new-session form', () => {
     expect(el.querySelector('.jp-Companion-backend[data-backend="codex"] .jp-mod-warning')).toBeNull();
   });
 
+  it('offers recent folders, the folder browser and the branches of the chosen folder', async () => {
+    const asked: string[] = [];
+    let body: any = null;
+    const el = mount(
+      <NewSessionForm
+        loadBackends={async () => BACKENDS}
+        create={async b => {
+          body = b;
+          return { id: 'x' } as any;
+        }}
+        defaultCwd=""
+        recentFolders={['proj', 'other/sub']}
+        pickFolder={async () => 'picked/folder'}
+        loadBranches={async cwd => {
+          asked.push(cwd);
+          return cwd === 'picked/folder' ? ['main', 'feature/x', 'old'] : [];
+        }}
+        onCreated={() => undefined}
+        onCancel={() => undefined}
+      />
+    );
+    await settle();
+    const folder = el.querySelector('input[aria-label="Folder (relative to the server root)"]') as HTMLInputElement;
+    expect(Array.from(el.querySelectorAll('#jp-Companion-recentFolders option')).map(o => o.getAttribute('value'))).toEqual([
+      'proj',
+      'other/sub'
+    ]);
+    expect(folder.getAttribute('list')).toBe('jp-Companion-recentFolders');
+    await act(async () => {
+      (el.querySelector('button[aria-label="Choose the folder"]') as HTMLButtonElement).click();
+    });
+    expect(folder.value).toBe('picked/folder');
+    await act(async () => {
+      await new Promise(resolve => setTimeout(resolve, 300)); // the branch list follows the folder
+    });
+    expect(asked[asked.length - 1]).toBe('picked/folder');
+    const branch = el.querySelector('input[aria-label="Git branch"]') as HTMLInputElement;
+    expect(branch.placeholder).toBe('(current: main)');
+    expect(Array.from(el.querySelectorAll('#jp-Companion-branches option')).map(o => o.getAttribute('value'))).toEqual([
+      'main',
+      'feature/x',
+      'old'
+    ]);
+    await act(async () => setInput(branch, 'brand-new'));
+    expect(el.textContent).toContain('No branch of that name yet');
+    await act(async () => {
+      (el.querySelector('form') as HTMLFormElement).dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    });
+    expect(body).toMatchObject({ cwd: 'picked/folder', branch: 'brand-new', create_branch: false });
+  });
+
   it('hides env profile and sandbox when the server has none', async () => {
     const el = mount(
       <NewSessionForm
@@ -256,6 +307,13 @@ describe('new-session form', () => {
     expect(select(el, 'Model')?.value).toBe('');
   });
 });
+
+/** Type into a controlled <input> the way a user does (React listens to the native setter + event). */
+function setInput(el: HTMLInputElement, value: string): void {
+  const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
+  setter.call(el, value);
+  el.dispatchEvent(new Event('input', { bubbles: true }));
+}
 
 /** Change a controlled <select> the way a user does (React listens to the native setter + event). */
 function setSelect(el: HTMLSelectElement, value: string): void {

@@ -3,7 +3,8 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it, vi } from 'vitest';
 import { BranchBadge, ChatView, PullRequestBadge, formatCost, phaseClass, promptHistory } from '../src/components/ChatView';
 import { matchCommands, stepHistory } from '../src/components/Composer';
-import { applyProgress, conversationLabel, timeAgo } from '../src/components/NewSessionForm';
+import { applyProgress, conversationLabel } from '../src/components/NewSessionForm';
+import { timeAgo } from '../src/model/labels';
 import { PermissionBanner, describeSuggestion } from '../src/components/PermissionBanner';
 import { SessionsList, filterSessions, groupSessions } from '../src/components/SessionsList';
 import { ChatModel } from '../src/model/chatModel';
@@ -370,5 +371,26 @@ describe('labels', () => {
     expect(modelMenu([], null)).toEqual([{ value: '', label: "Default (the CLI's choice)" }]);
     expect(modelMenu(claude, 'default').filter(m => m.label.startsWith('Default'))).toHaveLength(1);
     expect([modelValue('default'), modelValue(null), modelValue('opus')]).toEqual(['', '', 'opus']);
+  });
+});
+
+describe('open agent session', () => {
+  it('lists sessions by name, backend, folder and last activity, newest first, never by id', async () => {
+    const { sessionChoices } = await import('../src/model/labels');
+    const now = Date.parse('2026-12-02T12:00:00Z');
+    const choices = sessionChoices(
+      [
+        session('0a1b2c3d4e5f', '/w/proj', { name: 'proj', last_activity_at: '2026-12-02T10:00:00Z' }),
+        session('ffeeddccbbaa', '/w/other/', { name: 'fix tests', backend: 'codex', last_activity_at: '2026-12-02T11:55:00Z' }),
+        session('123412341234', '/w/proj', { name: 'proj', last_activity_at: '2026-12-02T10:00:00Z' })
+      ],
+      now
+    );
+    expect(choices.map(c => c.label)).toEqual([
+      'fix tests — codex · other · 5 min ago',
+      'proj — claude · proj · 2 h ago',
+      'proj — claude · proj · 2 h ago (2)'
+    ]);
+    expect(choices.every(c => !c.label.includes(c.session.id))).toBe(true);
   });
 });

@@ -171,6 +171,25 @@ def test_composer_focus_growth_wrapping_and_deny_reason(tmp_path: Path, browser:
             )
 
             composer = chat.get_by_label("Message to the agent")
+            # every command the CLI offers, with what it does, in a menu that scrolls
+            composer.fill("/")
+            menu = chat.get_by_role("listbox", name="Slash commands")
+            menu.locator('[role="option"]').first.wait_for()
+            options = menu.locator('[role="option"]')
+            assert options.count() > 12
+            assert menu.locator(".jp-Companion-commandDescription").count() > 0
+            assert menu.evaluate("el => el.scrollHeight > el.clientHeight")
+            composer.press("ArrowUp")  # wraps to the last command, which scrolls into view
+            page.wait_for_function(
+                "() => { const m = document.querySelector('.jp-Companion-slashMenu');"
+                " const a = m && m.querySelector('.jp-mod-active'); if (!a) return false;"
+                " const mr = m.getBoundingClientRect(), ar = a.getBoundingClientRect();"
+                " return m.scrollTop > 0 && ar.bottom <= mr.bottom + 1 && ar.top >= mr.top - 1; }"
+            )
+            page.screenshot(path=str(artifacts / "panel-slash-menu-descriptions.png"))
+            composer.press("Escape")
+            menu.wait_for(state="detached")
+            composer.fill("")
             empty_height = composer.evaluate("el => el.offsetHeight")
             composer.fill("\n".join(f"line {i}" for i in range(14)))
             grown = composer.evaluate("el => ({h: el.offsetHeight, scroll: el.scrollHeight, client: el.clientHeight})")
@@ -204,3 +223,54 @@ def test_composer_focus_growth_wrapping_and_deny_reason(tmp_path: Path, browser:
             assert "not in this folder, please" in str(denied["content"])
             assert not (lab.root_dir / "denied.txt").exists()
             assert page.errors == []
+
+
+def test_new_session_offers_folders_and_branches_and_open_lists_names(
+    tmp_path: Path, browser: Any, artifacts: Path
+) -> None:
+    """The New-session form suggests recent folders and the branches of the chosen folder's
+    repository, and picks a folder with JupyterLab's folder browser; "Open Agent Session…"
+    lists sessions by name, never by id."""
+    (tmp_path / "remote-side").mkdir()
+    (tmp_path / "root").mkdir()
+    make_repos(tmp_path / "remote-side", root=tmp_path / "root")
+    with run_lab(tmp_path) as lab:
+        earlier = lab.api("POST", "sessions", {"backend": "echo", "cwd": "work", "name": "earlier work"})
+        page = open_lab(browser, lab.lab_url())
+        open_sidebar(page)
+        page.get_by_role("button", name="New session").click()
+        dialog = page.get_by_role("dialog", name="New agent session")
+        dialog.wait_for()
+        options = dialog.locator("#jp-Companion-recentFolders option")
+        options.first.wait_for(state="attached")
+        assert options.evaluate_all("els => els.map(e => e.value)") == ["work"]
+
+        dialog.get_by_role("button", name="Choose the folder").click()
+        browser_dialog = page.locator(".jp-Dialog:has-text('Folder of the session')")
+        browser_dialog.locator(".jp-DirListing-item[title*='work']").first.click()
+        browser_dialog.get_by_role("button", name="Select").click()
+        browser_dialog.wait_for(state="detached")
+        folder = dialog.get_by_label("Folder (relative to the server root)")
+        assert folder.input_value() == "work"
+        branches = dialog.locator("#jp-Companion-branches option")
+        branches.first.wait_for(state="attached")
+        assert set(branches.evaluate_all("els => els.map(e => e.value)")) >= {"main", "feature"}
+        assert dialog.get_by_label("Git branch").get_attribute("placeholder") == "(current: main)"
+        page.screenshot(path=str(artifacts / "panel-new-session-branches.png"))
+        dialog.get_by_role("button", name="Cancel").click()
+
+        page.locator("#jp-main-dock-panel").click()
+        page.keyboard.press("Control+Shift+C")
+        page.locator(".lm-CommandPalette-input:visible").wait_for()
+        page.fill(".lm-CommandPalette-input", "Open Agent Session")
+        page.locator(".lm-CommandPalette-item:has-text('Open Agent Session')").click()
+        choice = page.locator(".jp-Dialog select")
+        choice.wait_for()
+        labels = choice.locator("option").all_inner_texts()
+        assert labels and labels[0].startswith("earlier work — echo · work")
+        assert not any(earlier["id"] in label for label in labels)
+        page.screenshot(path=str(artifacts / "panel-open-session-names.png"))
+        page.locator(".jp-Dialog").get_by_role("button", name="Ok").click()
+        sid = earlier["id"]
+        page.locator(f'.jp-Companion-chat[data-session-id="{sid}"]').wait_for()
+        assert page.errors == []

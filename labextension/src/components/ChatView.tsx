@@ -219,6 +219,19 @@ export function slashCommandsOf(state: ChatState): string[] {
   return Array.from(new Set(out.map(c => c.replace(/^\//, ''))));
 }
 
+/** What each slash command does, by name (from the CLI's own list, when it gives one). */
+export function commandInfoOf(state: ChatState): Record<string, { description?: string; argument_hint?: string }> {
+  const out: Record<string, { description?: string; argument_hint?: string }> = {};
+  const listed = state.session.commands;
+  for (const c of Array.isArray(listed) ? listed : []) {
+    if (c && typeof c === 'object' && typeof (c as { name?: unknown }).name === 'string') {
+      const { name, description, argument_hint } = c as { name: string; description?: string; argument_hint?: string };
+      out[name.replace(/^\//, '')] = { description, argument_hint };
+    }
+  }
+  return out;
+}
+
 /** A sentence for a failed model / mode switch or interrupt. */
 export function describeControlError(type: string, message: string): string {
   const what =
@@ -521,6 +534,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
       <Composer
         busy={busy}
         commands={commands}
+        commandInfo={commandInfoOf(state)}
         models={props.models ?? []}
         model={(session.model as string | undefined) ?? state.init?.model}
         mode={(session.permission_mode as string | undefined) ?? state.init?.permissionMode}

@@ -17,6 +17,8 @@ export interface ComposerProps {
   busy: boolean;
   disabled?: boolean;
   commands: string[];
+  /** What each command does (by name, without the slash), shown in the menu. */
+  commandInfo?: Record<string, { description?: string; argument_hint?: string }>;
   models: { id: string; label: string }[];
   model?: string | null;
   mode?: string | null;
@@ -62,7 +64,6 @@ export function matchCommands(text: string, commands: string[]): string[] {
   return commands
     .map(c => c.replace(/^\//, ''))
     .filter(c => c.toLowerCase().startsWith(typed))
-    .slice(0, 12)
     .map(c => `/${c}`);
 }
 
@@ -102,7 +103,13 @@ export function Composer(props: ComposerProps): JSX.Element {
   const [historyIndex, setHistoryIndex] = React.useState<number | null>(null);
   const draft = React.useRef('');
   const area = React.useRef<HTMLTextAreaElement>(null);
+  const menu = React.useRef<HTMLUListElement>(null);
   const matches = menuClosed ? [] : matchCommands(text, props.commands);
+
+  // the chosen entry of a long menu stays in view while the arrows move through it
+  React.useEffect(() => {
+    menu.current?.querySelector('.jp-mod-active')?.scrollIntoView?.({ block: 'nearest' });
+  }, [menuIndex, matches.length]);
 
   // The box grows with its text (up to a share of the window; it scrolls beyond that).
   React.useLayoutEffect(() => fitToText(area.current), [text]);
@@ -194,21 +201,29 @@ export function Composer(props: ComposerProps): JSX.Element {
   return (
     <div className="jp-Companion-composer">
       {matches.length ? (
-        <ul className="jp-Companion-slashMenu" role="listbox" aria-label="Slash commands">
-          {matches.map((m, i) => (
-            <li
-              key={m}
-              role="option"
-              aria-selected={i === menuIndex}
-              className={i === menuIndex ? 'jp-mod-active' : undefined}
-              onMouseDown={e => {
-                e.preventDefault();
-                setText(`${m} `);
-              }}
-            >
-              {m}
-            </li>
-          ))}
+        <ul className="jp-Companion-slashMenu" role="listbox" aria-label="Slash commands" ref={menu}>
+          {matches.map((m, i) => {
+            const info = props.commandInfo?.[m.slice(1)];
+            return (
+              <li
+                key={m}
+                role="option"
+                aria-selected={i === menuIndex}
+                className={i === menuIndex ? 'jp-mod-active' : undefined}
+                title={info?.description || undefined}
+                onMouseDown={e => {
+                  e.preventDefault();
+                  setText(`${m} `);
+                }}
+              >
+                <span className="jp-Companion-commandName">
+                  {m}
+                  {info?.argument_hint ? <span className="jp-Companion-commandHint"> {info.argument_hint}</span> : null}
+                </span>
+                {info?.description ? <span className="jp-Companion-commandDescription">{info.description}</span> : null}
+              </li>
+            );
+          })}
         </ul>
       ) : null}
       {images.length ? (

@@ -10,7 +10,7 @@
  */
 import * as React from 'react';
 import { CreateSessionRequest, ProgressLine, SandboxInfo } from '../api';
-import { modeDescription, modeLabel, modelMenu, modelValue } from '../model/labels';
+import { modeDescription, modeLabel, modelMenu, modelValue, timeAgo } from '../model/labels';
 import { BackendInfo, ConversationInfo, PERMISSION_MODES, SessionInfo } from '../model/types';
 
 /** Optional choices the form offers besides the backends. */
@@ -36,26 +36,12 @@ export interface NewSessionFormProps {
   defaultModel?: string;
   onCreated: (session: SessionInfo) => void;
   onCancel: () => void;
-}
-
-/** How long ago an ISO time was, in words ("5 min ago"); empty when unknown. */
-export function timeAgo(iso: string | null | undefined, now = Date.now()): string {
-  const then = iso ? Date.parse(iso) : NaN;
-  if (Number.isNaN(then)) {
-    return '';
-  }
-  const minutes = Math.max(0, Math.round((now - then) / 60000));
-  if (minutes < 1) {
-    return 'just now';
-  }
-  if (minutes < 60) {
-    return `${minutes} min ago`;
-  }
-  const hours = Math.round(minutes / 60);
-  if (hours < 48) {
-    return `${hours} h ago`;
-  }
-  return `${Math.round(hours / 24)} days ago`;
+  /** Folders of earlier sessions (relative to the server root), offered as you type. */
+  recentFolders?: string[];
+  /** Let the user pick a folder in JupyterLab's folder browser (relative path, or null). */
+  pickFolder?: () => Promise<string | null>;
+  /** The branches of the repository holding a folder (empty outside one). */
+  loadBranches?: (cwd: string) => Promise<string[]>;
 }
 
 /** The label of a conversation in the "Continue" list. */
@@ -120,6 +106,25 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
   const [name, setName] = React.useState('');
   const [branch, setBranch] = React.useState('');
   const [createBranch, setCreateBranch] = React.useState(false);
+  const [branches, setBranches] = React.useState<string[]>([]);
+  // the branches of the chosen folder's repository, once the folder stops changing
+  React.useEffect(() => {
+    if (!props.loadBranches) {
+      return;
+    }
+    let current = true;
+    const timer = window.setTimeout(() => {
+      props.loadBranches?.(cwd.trim()).then(
+        list => current && setBranches(list),
+        () => current && setBranches([])
+      );
+    }, 250);
+    return () => {
+      current = false;
+      window.clearTimeout(timer);
+    };
+  }, [cwd, props.loadBranches]);
+  const newBranch = branch.trim() !== '' && branches.length > 0 && !branches.includes(branch.trim());
   const [worktree, setWorktree] = React.useState(false);
   const [conversations, setConversations] = React.useState<ConversationInfo[] | null>(null);
   const [resume, setResume] = React.useState('');
@@ -344,13 +349,39 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
         ) : null}
         <label>
           <span>Folder</span>
-          <input
-            className="jp-mod-styled"
-            aria-label="Folder (relative to the server root)"
-            value={cwd}
-            placeholder="(server root)"
-            onChange={e => setCwd(e.target.value)}
-          />
+          <span className="jp-Companion-fieldWithButton">
+            <input
+              className="jp-mod-styled"
+              aria-label="Folder (relative to the server root)"
+              value={cwd}
+              placeholder="(server root)"
+              list={props.recentFolders?.length ? 'jp-Companion-recentFolders' : undefined}
+              onChange={e => setCwd(e.target.value)}
+            />
+            {props.pickFolder ? (
+              <button
+                type="button"
+                className="jp-Button jp-mod-styled"
+                aria-label="Choose the folder"
+                onClick={() =>
+                  void props.pickFolder?.().then(picked => {
+                    if (picked !== null) {
+                      setCwd(picked);
+                    }
+                  })
+                }
+              >
+                Browse…
+              </button>
+            ) : null}
+          </span>
+          {props.recentFolders?.length ? (
+            <datalist id="jp-Companion-recentFolders">
+              {props.recentFolders.map(f => (
+                <option key={f} value={f} />
+              ))}
+            </datalist>
+          ) : null}
         </label>
         {choices && choices.envProfiles.length ? (
           <label>
@@ -393,10 +424,23 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
             className="jp-mod-styled"
             aria-label="Git branch"
             value={branch}
-            placeholder="(current)"
+            placeholder={branches.length ? `(current: ${branches[0]})` : '(current)'}
+            list={branches.length ? 'jp-Companion-branches' : undefined}
             onChange={e => setBranch(e.target.value)}
           />
+          {branches.length ? (
+            <datalist id="jp-Companion-branches">
+              {branches.map(b => (
+                <option key={b} value={b} />
+              ))}
+            </datalist>
+          ) : null}
         </label>
+        {newBranch && !createBranch ? (
+          <div className="jp-Companion-muted jp-Companion-modeHelp">
+            No branch of that name yet: tick “create this branch” to start it.
+          </div>
+        ) : null}
         <label className="jp-Companion-check">
           <input type="checkbox" checked={createBranch} onChange={e => setCreateBranch(e.target.checked)} aria-label="Create the branch" />
           <span>create this branch</span>

@@ -70,3 +70,58 @@ export function modelMenu(
 export function modelValue(model: string | null | undefined): string {
   return !model || model === 'default' ? DEFAULT_MODEL : model;
 }
+
+/** How long ago an ISO time was, in words ("5 min ago"); empty when unknown. */
+export function timeAgo(iso: string | null | undefined, now = Date.now()): string {
+  const then = iso ? Date.parse(iso) : NaN;
+  if (Number.isNaN(then)) {
+    return '';
+  }
+  const minutes = Math.max(0, Math.round((now - then) / 60000));
+  if (minutes < 1) {
+    return 'just now';
+  }
+  if (minutes < 60) {
+    return `${minutes} min ago`;
+  }
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) {
+    return `${hours} h ago`;
+  }
+  return `${Math.round(hours / 24)} days ago`;
+}
+
+/** Where a session works, in short: its folder's name. */
+function folderName(path: string): string {
+  const parts = path.replace(/\/+$/, '').split('/');
+  return parts[parts.length - 1] || '/';
+}
+
+/**
+ * The entries of a "pick a session" list, most recently active first, each labelled with what a
+ * person recognises -- name, backend, folder, when it was last active -- and never its id.
+ */
+export function sessionChoices<S extends { id: string; name: string; backend: string; cwd: string; last_activity_at?: unknown; created_at?: unknown }>(
+  sessions: S[],
+  now = Date.now()
+): { label: string; session: S }[] {
+  const when = (s: S): string => {
+    const value = s.last_activity_at ?? s.created_at;
+    if (typeof value === 'number') {
+      return new Date(value * 1000).toISOString();
+    }
+    return typeof value === 'string' ? value : '';
+  };
+  const sorted = sessions.slice().sort((a, b) => (Date.parse(when(b)) || 0) - (Date.parse(when(a)) || 0));
+  const seen = new Map<string, number>();
+  return sorted.map(session => {
+    const ago = timeAgo(when(session), now);
+    let label = `${session.name} — ${session.backend} · ${folderName(session.cwd)}${ago ? ` · ${ago}` : ''}`;
+    const n = (seen.get(label) ?? 0) + 1;
+    seen.set(label, n);
+    if (n > 1) {
+      label = `${label} (${n})`;
+    }
+    return { label, session };
+  });
+}
