@@ -98,6 +98,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
           ? (path: string) => {
               docManager.openOrReveal(toServerPath(path));
             }
+          : undefined,
+        openNotebook: docManager
+          ? (path: string) => {
+              // opened to be read: no kernel starts (the user picks one to run a cell), and
+              // nothing a kernel would write into its metadata marks it unsaved
+              docManager.openOrReveal(toServerPath(path), 'Notebook', undefined, {}, {
+                shouldStart: false,
+                canStart: true,
+                autoStartDefault: false
+              });
+            }
           : undefined
       }
     };

@@ -402,7 +402,7 @@ export class ChatPanel extends ReactWidget {
   private exportNotebook = async (): Promise<void> => {
     try {
       const saved = await this.services.api.exportSession(this.session.id, 'ipynb');
-      this.services.ui.openFile?.(saved.file);
+      (this.services.ui.openNotebook ?? this.services.ui.openFile)?.(saved.file);
     } catch (err: any) {
       void showErrorMessage('Export the conversation', String(err?.message ?? err));
     }

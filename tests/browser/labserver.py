@@ -78,6 +78,12 @@ class LabServer:
         with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - 127.0.0.1 test server
             return json.loads(resp.read() or b"{}")
 
+    def jupyter_get(self, path: str) -> Any:
+        """``GET`` one of Jupyter's own REST routes (``api/kernels`` ...), as JSON."""
+        req = urllib.request.Request(f"{self.url}{path}", headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - 127.0.0.1 test server
+            return json.loads(resp.read() or b"null")
+
     def log(self) -> str:
         """The server's combined output so far (for failure messages)."""
         return self.log_path.read_text(errors="replace")

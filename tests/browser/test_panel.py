@@ -27,7 +27,7 @@ def open_lab(browser: Any, url: str) -> Any:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(WAIT)
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"[:1500]))
     page.goto(url)
     page.wait_for_selector("#jp-main-dock-panel")
     page.errors = errors

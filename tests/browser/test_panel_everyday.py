@@ -274,3 +274,26 @@ def test_new_session_offers_folders_and_branches_and_open_lists_names(
         sid = earlier["id"]
         page.locator(f'.jp-Companion-chat[data-session-id="{sid}"]').wait_for()
         assert page.errors == []
+
+
+def test_export_opens_a_clean_notebook_without_a_kernel(tmp_path: Path, browser: Any, artifacts: Path) -> None:
+    """Export opens the new notebook as saved (not marked unsaved) and starts no kernel."""
+    with run_lab(tmp_path) as lab:
+        session = lab.api("POST", "sessions", {"backend": "echo", "cwd": "", "name": "to export"})
+        lab.api("POST", f"sessions/{session['id']}/messages", {"content": "hello there"})
+        page = open_lab(browser, lab.lab_url())
+        chat = open_session(page, session["id"])
+        chat.locator(".jp-Companion-result").wait_for()
+        chat.get_by_role("button", name="Export the conversation as a notebook").click()
+        notebook = page.locator(".jp-NotebookPanel:visible")
+        notebook.locator(".jp-MarkdownCell:has-text('hello there')").first.wait_for()
+        notebook.locator(".jp-KernelName:has-text('No Kernel')").wait_for()
+        page.wait_for_timeout(1500)  # anything that would mark it unsaved happens right after opening
+        tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+        assert "jp-mod-dirty" not in (tab.get_attribute("class") or "")
+        assert lab.jupyter_get("api/kernels") == []
+        page.screenshot(path=str(artifacts / "panel-export-clean.png"))
+        # ipywidgets' lab extension (jupyterlab_widgets 3.0.17) assumes every open notebook has a
+        # kernel session and throws "Cannot read properties of null (reading 'kernel')" for one
+        # opened without: its error, harmless, and the only one allowed here
+        assert [e for e in page.errors if "@jupyter-widgets/jupyterlab-manager" not in e] == []

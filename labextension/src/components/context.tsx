@@ -9,6 +9,8 @@ export interface UiServices {
   Markdown: React.ComponentType<{ source: string }>;
   /** Open a file path (absolute or relative to the server root) in an editor. */
   openFile?: (path: string) => void;
+  /** Open a notebook to read it, without starting a kernel (an exported conversation). */
+  openNotebook?: (path: string) => void;
 }
 
 /** Plain-text fallback used in tests and before JupyterLab is available. */
