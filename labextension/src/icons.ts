@@ -39,3 +39,11 @@ export const branchIcon = new LabIcon({
     '<path d="M6 2a3 3 0 0 1 1 5.83v8.34A3 3 0 1 1 5 16.17V7.83A3 3 0 0 1 6 2zm0 2a1 1 0 1 0 0 2 1 1 0 0 0 0-2zm12 0a3 3 0 0 1 1 5.83V11a4 4 0 0 1-4 4H9.9a3 3 0 0 0-.73-2H15a2 2 0 0 0 2-2V9.83A3 3 0 0 1 18 4zm0 2a1 1 0 1 0 0 2 1 1 0 0 0 0-2zM6 18a1 1 0 1 0 0 2 1 1 0 0 0 0-2z"/>'
   )
 });
+
+/** Fork: one line splitting in two (a copy of the conversation goes its own way). */
+export const forkIcon = new LabIcon({
+  name: 'jupyter-companion:fork',
+  svgstr: svg(
+    '<path d="M7 2a3 3 0 0 1 1 5.83V9a2 2 0 0 0 2 2h4a2 2 0 0 0 2-2V7.83a3 3 0 1 1 2 0V9a4 4 0 0 1-4 4h-1v3.17a3 3 0 1 1-2 0V13h-1a4 4 0 0 1-4-4V7.83A3 3 0 0 1 7 2zm0 2a1 1 0 1 0 0 2 1 1 0 0 0 0-2zm10 0a1 1 0 1 0 0 2 1 1 0 0 0 0-2zm-5 14a1 1 0 1 0 0 2 1 1 0 0 0 0-2z"/>'
+  )
+});

@@ -1,7 +1,9 @@
 import * as React from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it, vi } from 'vitest';
-import { BranchBadge, ChatView, PullRequestBadge, formatCost, phaseClass, promptHistory } from '../src/components/ChatView';
+import { BranchBadge, PullRequestBadge } from '../src/components/ChatHeader';
+import { ChatView, promptHistory } from '../src/components/ChatView';
+import { formatCost, phaseClass } from '../src/model/labels';
 import { matchCommands, stepHistory } from '../src/components/Composer';
 import { applyProgress, conversationLabel } from '../src/components/NewSessionForm';
 import { timeAgo } from '../src/model/labels';

@@ -3,6 +3,7 @@ scripted Messages API: what a turn shows while the model is slow or cannot be re
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -272,7 +273,29 @@ def test_new_session_offers_folders_and_branches_and_open_lists_names(
         page.screenshot(path=str(artifacts / "panel-open-session-names.png"))
         page.locator(".jp-Dialog").get_by_role("button", name="Ok").click()
         sid = earlier["id"]
-        page.locator(f'.jp-Companion-chat[data-session-id="{sid}"]').wait_for()
+        chat = page.locator(f'.jp-Companion-chat[data-session-id="{sid}"]')
+        chat.wait_for()
+        chat.locator(".jp-Companion-branch").wait_for()
+
+        # a narrow panel: the header stays one row, the views and the composer's menus stay whole
+        header = chat.locator(".jp-Companion-chatHeader")
+        one_row = header.evaluate("el => el.offsetHeight")
+        for width in (900, 700):
+            page.set_viewport_size({"width": width, "height": 800})
+            page.wait_for_function("(w) => window.innerWidth === w", arg=width)
+            assert header.evaluate("el => el.offsetHeight") <= one_row + 2, width
+            box = header.bounding_box()
+            for name in ("Changes", "Conversation"):
+                tab = chat.get_by_role("tab", name=re.compile(f"^{name}")).bounding_box()
+                assert tab and box and tab["x"] + tab["width"] <= box["x"] + box["width"] + 1, (width, name)
+            for label in ("Export the conversation as a notebook", "Open a terminal in the session folder"):
+                action = chat.get_by_role("button", name=label).bounding_box()
+                assert action and box and action["x"] + action["width"] <= box["x"] + box["width"] + 1, (width, label)
+            chat_box = chat.bounding_box()
+            for control in (chat.get_by_label("Model", exact=True), chat.get_by_role("button", name="Send message")):
+                edge = control.bounding_box()
+                assert edge and chat_box and edge["x"] + edge["width"] <= chat_box["x"] + chat_box["width"] + 1, width
+            page.screenshot(path=str(artifacts / f"panel-narrow-{width}.png"))
         assert page.errors == []
 
 

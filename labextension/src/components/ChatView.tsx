@@ -1,6 +1,6 @@
 /**
- * The chat of one session: header (name, phase, connection), transcript,
- * streaming draft, permission banners and the composer.
+ * The chat of one session: header (`ChatHeader`), transcript, streaming draft, working
+ * indicator, queued prompts, permission banners and the composer.
  */
 import * as React from 'react';
 import { ChangesModel } from '../model/changes';
@@ -13,13 +13,12 @@ import {
   pendingList,
   queuedPrompts,
   retryableError,
-  sessionCost,
   workingStatus
 } from '../model/selectors';
-import { GitInfo, PullRequestInfo, ToolUseBlock } from '../model/types';
-import { branchIcon } from '../icons';
-import { phaseLabel } from '../model/labels';
+import { ToolUseBlock } from '../model/types';
+import { formatCost } from '../model/labels';
 import { ToolCard } from './cards';
+import { ChatHeader } from './ChatHeader';
 import { ChangesView } from './ChangesView';
 import { Composer } from './Composer';
 import { UiContext } from './context';
@@ -27,14 +26,6 @@ import { PermissionBanner } from './PermissionBanner';
 import { QueuedPrompts } from './QueuedPrompts';
 import { VirtualList } from './VirtualList';
 import { WorkingIndicator } from './WorkingIndicator';
-
-/** Format a cost in dollars. */
-export function formatCost(cost: number | null | undefined): string {
-  if (cost === null || cost === undefined) {
-    return '';
-  }
-  return cost < 0.01 && cost > 0 ? `$${cost.toFixed(4)}` : `$${cost.toFixed(2)}`;
-}
 
 function tokens(usage: Record<string, unknown> | undefined): string {
   if (!usage) {
@@ -191,23 +182,6 @@ function Item(props: {
   }
 }
 
-/** The status dot class of a phase. */
-export function phaseClass(phase: string | undefined): string {
-  switch (phase) {
-    case 'streaming':
-    case 'compacting':
-      return 'jp-mod-busy';
-    case 'awaiting_permission':
-      return 'jp-mod-waiting';
-    case 'ready':
-      return 'jp-mod-ready';
-    case 'terminated':
-      return 'jp-mod-off';
-    default:
-      return 'jp-mod-starting';
-  }
-}
-
 /** The slash commands and skills offered by the composer (session object first, then session_init). */
 export function slashCommandsOf(state: ChatState): string[] {
   const pick = (value: unknown, fallback: string[] | undefined): string[] =>
@@ -257,72 +231,6 @@ export interface ChatViewProps {
   onExport?: () => void;
   /** Continue a copy of the conversation in a new session; adds the "Fork" button once the CLI has a conversation. */
   onFork?: () => void;
-}
-
-/** The session's branch, with how far it is ahead of / behind its upstream. */
-export function BranchBadge(props: { git: GitInfo }): JSX.Element {
-  const { git } = props;
-  const ahead = git.ahead ?? 0;
-  const behind = git.behind ?? 0;
-  const title = [
-    `branch ${git.branch}`,
-    git.is_worktree ? 'in its own worktree' : null,
-    ahead || behind ? `${ahead} commit(s) ahead, ${behind} behind its upstream` : null
-  ]
-    .filter(Boolean)
-    .join(', ');
-  return (
-    <span className="jp-Companion-badge jp-Companion-branch" title={title} aria-label={title}>
-      <branchIcon.react tag="span" className="jp-Companion-inlineIcon" /> {git.branch}
-      {ahead ? ` ↑${ahead}` : ''}
-      {behind ? ` ↓${behind}` : ''}
-    </span>
-  );
-}
-
-const CHECK_MARKS: Record<string, string> = { pass: '✓', fail: '✗', pending: '…', none: '' };
-const REVIEW_TEXT: Record<string, string> = {
-  approved: 'approved',
-  changes_requested: 'changes requested',
-  review_required: 'review required'
-};
-
-/** The pull request of the session's branch: number, state, checks, review (links to it). */
-export function PullRequestBadge(props: { pr?: PullRequestInfo | null }): JSX.Element | null {
-  const pr = props.pr;
-  if (!pr?.available || !pr.number) {
-    return null;
-  }
-  const state = pr.is_draft && pr.state === 'open' ? 'draft' : pr.state ?? 'unknown';
-  const checks = pr.checks && pr.checks.state !== 'none' ? pr.checks : null;
-  const details = [
-    `Pull request #${pr.number}: ${pr.title ?? ''}`.trim(),
-    `state: ${state}`,
-    checks ? `checks: ${checks.passed} passed, ${checks.failed} failed, ${checks.pending} pending` : null,
-    pr.review_decision ? `review: ${REVIEW_TEXT[pr.review_decision] ?? pr.review_decision}` : null
-  ].filter(Boolean);
-  const label = (
-    <>
-      PR #{pr.number} {state}
-      {checks ? <span className={`jp-Companion-prChecks jp-mod-${checks.state}`}> {CHECK_MARKS[checks.state]}</span> : null}
-    </>
-  );
-  return pr.url ? (
-    <a
-      className={`jp-Companion-badge jp-Companion-pr jp-mod-${state}`}
-      href={pr.url}
-      target="_blank"
-      rel="noopener noreferrer"
-      title={details.join('\n')}
-      aria-label={details.join(', ')}
-    >
-      {label}
-    </a>
-  ) : (
-    <span className={`jp-Companion-badge jp-Companion-pr jp-mod-${state}`} title={details.join('\n')}>
-      {label}
-    </span>
-  );
 }
 
 /** The user's prompts in order, repeats in a row collapsed (for Up/Down in the composer). */
@@ -407,84 +315,17 @@ export function ChatView(props: ChatViewProps): JSX.Element {
   const history = React.useMemo(() => promptHistory(state.items), [state.items]);
   return (
     <div className="jp-Companion-chat" data-session-id={model.sessionId} data-phase={state.phase} data-connection={connection}>
-      <div className="jp-Companion-chatHeader">
-        <span className={`jp-Companion-dot ${phaseClass(state.phase)}`} aria-hidden="true" />
-        <span className="jp-Companion-chatTitle">{String(session.name ?? model.sessionId)}</span>
-        <span className="jp-Companion-muted jp-Companion-phase" data-phase={state.phase}>
-          {phaseLabel(state.phase)}
-        </span>
-        {session.git?.branch ? <BranchBadge git={session.git} /> : null}
-        <PullRequestBadge pr={session.pr} />
-        {props.changes ? (
-          <span className="jp-Companion-viewTabs" role="tablist" aria-label="Session views">
-            <button
-              type="button"
-              role="tab"
-              aria-selected={view === 'conversation'}
-              className={`jp-Companion-viewTab${view === 'conversation' ? ' jp-mod-active' : ''}`}
-              onClick={() => showView('conversation')}
-            >
-              Conversation
-            </button>
-            <button
-              type="button"
-              role="tab"
-              aria-selected={view === 'changes'}
-              className={`jp-Companion-viewTab${view === 'changes' ? ' jp-mod-active' : ''}`}
-              onClick={() => showView('changes')}
-            >
-              Changes{changedCount ? <span className="jp-Companion-changedCount"> {changedCount}</span> : null}
-            </button>
-          </span>
-        ) : null}
-        <span className="jp-Companion-spacer" />
-        {sessionCost(state) ? (
-          <span className="jp-Companion-muted jp-Companion-sessionCost" title="Cost of the whole session">
-            {formatCost(sessionCost(state))}
-          </span>
-        ) : null}
-        <span className={`jp-Companion-conn jp-mod-${connection}`} role="status" aria-live="polite">
-          {connection}
-        </span>
-        {connection !== 'connected' ? (
-          <button type="button" className="jp-Button jp-mod-styled" aria-label="Reconnect now" onClick={() => model.reconnect()}>
-            Reconnect
-          </button>
-        ) : null}
-        {props.onFork && session.cli_session_id ? (
-          <button
-            type="button"
-            className="jp-Button jp-mod-styled"
-            aria-label="Fork the session"
-            title="Continue a copy of this conversation in a new session (this one stays as it is)"
-            disabled={isBusy(state)}
-            onClick={props.onFork}
-          >
-            Fork
-          </button>
-        ) : null}
-        {props.onExport ? (
-          <button
-            type="button"
-            className="jp-Button jp-mod-styled"
-            aria-label="Export the conversation as a notebook"
-            title="Save the conversation as a notebook in the session's folder and open it"
-            onClick={props.onExport}
-          >
-            Export
-          </button>
-        ) : null}
-        {props.onOpenTerminal ? (
-          <button
-            type="button"
-            className="jp-Button jp-mod-styled"
-            aria-label="Open a terminal in the session folder"
-            onClick={props.onOpenTerminal}
-          >
-            Terminal
-          </button>
-        ) : null}
-      </div>
+      <ChatHeader
+        model={model}
+        state={state}
+        connection={connection}
+        view={view}
+        onView={props.changes ? showView : undefined}
+        changedCount={changedCount}
+        onFork={props.onFork}
+        onExport={props.onExport}
+        onOpenTerminal={props.onOpenTerminal}
+      />
       {view === 'changes' && props.changes ? <ChangesView model={props.changes} /> : (
       <VirtualList
         className="jp-Companion-transcript"

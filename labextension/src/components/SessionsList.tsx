@@ -5,9 +5,8 @@
 import { caretDownIcon, caretRightIcon, deleteIcon, editIcon, refreshIcon, runIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { archiveIcon, branchIcon, unarchiveIcon } from '../icons';
-import { phaseLabel } from '../model/labels';
+import { formatCost, phaseClass, phaseLabel } from '../model/labels';
 import { SessionInfo } from '../model/types';
-import { formatCost, phaseClass } from './ChatView';
 
 export interface SessionsListProps {
   sessions: SessionInfo[] | null;

@@ -125,3 +125,28 @@ export function sessionChoices<S extends { id: string; name: string; backend: st
     return { label, session };
   });
 }
+
+/** Format a cost in dollars. */
+export function formatCost(cost: number | null | undefined): string {
+  if (cost === null || cost === undefined) {
+    return '';
+  }
+  return cost < 0.01 && cost > 0 ? `$${cost.toFixed(4)}` : `$${cost.toFixed(2)}`;
+}
+
+/** The status dot class of a phase. */
+export function phaseClass(phase: string | undefined): string {
+  switch (phase) {
+    case 'streaming':
+    case 'compacting':
+      return 'jp-mod-busy';
+    case 'awaiting_permission':
+      return 'jp-mod-waiting';
+    case 'ready':
+      return 'jp-mod-ready';
+    case 'terminated':
+      return 'jp-mod-off';
+    default:
+      return 'jp-mod-starting';
+  }
+}

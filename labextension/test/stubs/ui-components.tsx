@@ -25,6 +25,8 @@ const icon = (name: string): LabIcon => new LabIcon({ name: `ui-components:${nam
 export const caretDownIcon = icon('caret-down');
 export const caretRightIcon = icon('caret-right');
 export const deleteIcon = icon('delete');
+export const downloadIcon = icon('download');
 export const editIcon = icon('edit');
 export const refreshIcon = icon('refresh');
 export const runIcon = icon('run');
+export const terminalIcon = icon('terminal');
