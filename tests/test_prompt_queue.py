@@ -88,7 +88,7 @@ async def test_a_waiting_prompt_survives_a_crash(api: Any, connect: Any, workdir
 
 
 async def test_too_many_waiting_prompts_are_refused(api: Any, connect: Any, workdir: Path) -> None:
-    from jupyter_companion.sessions.prompt_queue import MAX_QUEUED
+    from jupyter_companion.sessions.prompts import MAX_QUEUED
 
     sid, stream = await _busy_session(api, connect)
     for i in range(MAX_QUEUED):

@@ -16,7 +16,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec
 from ..events import TRANSIENT_TYPES, add_cost, add_usage, now_iso
@@ -25,8 +25,7 @@ from .client_ids import ClientMessageIds
 from .feed import FEED_EVENT_TYPES
 from .launch import checked_folder, launch_spec, state_dir
 from .phases import can_transition
-from .prompt_queue import BUSY_PHASES, PromptQueue
-from .recap import RECAP_EVENT_WINDOW, build_recap, with_recap
+from .prompts import Prompts, SendOutcome
 from .replay import PartialMessage, Subscriber, replay_then_follow
 
 if TYPE_CHECKING:
@@ -35,9 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("jupyter_companion.session")
 
 #: Session-object fields persisted in the store record (derived fields are computed).
-#: What became of a prompt handed to :meth:`Session.send_user_message`.
-SendOutcome = Literal["sent", "queued", "duplicate"]
-
 RECORD_FIELDS = (
     "id", "name", "backend", "model", "permission_mode", "cwd", "phase", "archived", "created_at",
     "last_activity_at", "cli_session_id", "cost_usd", "num_turns", "usage", "git", "sandbox", "env_profile",
@@ -81,7 +77,6 @@ class Session(AdapterSink):
         #: What the CLI streamed of the message in progress (sent to a client that (re)connects).
         self.partial = PartialMessage()
         self._launch_lock = asyncio.Lock()
-        self._send_lock = asyncio.Lock()
         self._save_handle: asyncio.Handle | None = None
         #: The supervisor's view of the CLI process.
         self.intentional_stop = False
@@ -100,8 +95,8 @@ class Session(AdapterSink):
         self.fork_next = False
         #: The user asked to stop the running turn; its result is marked ``interrupted``.
         self.interrupt_requested = False
-        #: Prompts sent while a turn runs, delivered after it.
-        self.prompts = PromptQueue(self)
+        #: Sends prompts, holding those sent while a turn runs until it ends.
+        self.prompts = Prompts(self)
         #: Why the CLI's last model request failed while it retries (``model_retrying``), until
         #: the model answers or the turn ends.
         self.model_trouble: str | None = None
@@ -462,71 +457,13 @@ class Session(AdapterSink):
     async def send_user_message(self, content: str, images: list[dict[str, Any]], client_msg_id: str | None,
                                 *, retry_of: int | None = None) -> SendOutcome:
         """Record a prompt and deliver it (launching the CLI first if needed); while a turn runs it
-        waits in :attr:`prompts` and goes after that turn.
+        waits and goes after that turn (see :class:`~.prompts.Prompts`).
 
         ``"duplicate"`` when ``client_msg_id`` was seen before (the message is dropped), else
         ``"sent"`` or ``"queued"``. ``retry_of``: the seq of the earlier prompt this one sends again
-        (:func:`~.retry.retry_last_prompt`). Raises :class:`~.prompt_queue.QueueFull`.
+        (:func:`~.retry.retry_last_prompt`). Raises :class:`~.prompts.QueueFull`.
         """
-        if await self.is_duplicate(client_msg_id):
-            return "duplicate"
-        prompt: dict[str, Any] = {"type": "user_message", "content": content}
-        if images:
-            prompt["images"] = images
-        if client_msg_id:
-            prompt["client_msg_id"] = client_msg_id
-        if retry_of is not None:
-            prompt["retry_of"] = retry_of
-        if self.prompts.must_wait():
-            self.prompts.add(prompt)
-            self.remember(client_msg_id)
-            if not self.prompts.turn_open and self.phase not in BUSY_PHASES:
-                self.prompts.turn_ended()  # idle with prompts left from before (a crash): start them
-            return "queued"
-        self.remember(client_msg_id)
-        self.dispatch_prompt(prompt)
-        return "sent"
-
-    def dispatch_prompt(self, prompt: dict[str, Any]) -> None:
-        """Store a prompt's ``user_message`` and hand it to the CLI (a turn starts)."""
-        self.prompts.turn_open = True
-        self.emit(prompt)
-        task = asyncio.ensure_future(
-            self._deliver_user_message(str(prompt["content"]), list(prompt.get("images") or []), self.last_seq)
-        )
-        self.orch.track(task)
-
-    async def _deliver_user_message(self, content: str, images: list[dict[str, Any]], prompt_seq: int) -> None:
-        async with self._send_lock:
-            try:
-                await self.ensure_running()
-                if self.info.get("recap_pending"):
-                    content = await self._with_recap(content, prompt_seq)
-                assert self.adapter is not None
-                self.last_output_at = time.monotonic()
-                self.set_phase("streaming")
-                await self.adapter.send_user_message(content, images)
-            except (BackendError, ConnectionError) as exc:
-                self.prompts.turn_open = False
-                self.emit({"type": "error", "message": f"The message could not be delivered: {exc}", "code": "delivery_failed"})
-                if self.phase == "streaming":
-                    self.set_phase("ready" if self.running else "terminated")
-
-    async def _with_recap(self, content: str, prompt_seq: int) -> str:
-        """The prompt preceded by a recap of the turns before it (after a lost conversation)."""
-        self.info["recap_pending"] = False
-        await self.delivered()
-        # the newest events are the ones a recap keeps; a very long history is not read whole
-        after = max(0, prompt_seq - 1 - RECAP_EVENT_WINDOW)
-        events = await asyncio.to_thread(self.store.read_events, self.id, after, prompt_seq - 1)
-        recap = build_recap(events)
-        if recap:
-            turns = sum(1 for e in events if e.get("type") == "user_message")
-            self.emit({"type": "notice", "level": "info", "code": "context_restored",
-                       "message": f"The agent was given a recap of the {turns} earlier message(s) of this session "
-                                  f"({len(recap)} characters) with this prompt."})
-        self.save_soon()
-        return with_recap(recap, content)
+        return await self.prompts.send(content, images, client_msg_id, retry_of=retry_of)
 
     async def respond_permission(
         self,

@@ -30,6 +30,8 @@ import {
   CommandStatus,
   UserItem
 } from './chatState';
+import { trackProgress } from './progress';
+import { asNumber, asString } from './values';
 import { CompanionEvent, ContentBlock, PermissionRequest, Phase, SessionInfo } from './types';
 
 /** Local actions that are not server events. */
@@ -75,13 +77,6 @@ function clone(state: ChatState): ChatState {
   };
 }
 
-function asString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function asNumber(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
 
 function sameBlock(a: ContentBlock, b: ContentBlock): boolean {
   if (a.type !== b.type) {
@@ -185,63 +180,6 @@ function settleCommand(draft: ChatState, id: string, patch: Partial<CommandStatu
   }
   draft.commands[id] = { ...known, ...patch };
   return true;
-}
-
-/** When an event was emitted (epoch ms), from its `ts`; 0 when it has none. */
-function eventTime(ev: CompanionEvent): number {
-  if (typeof ev.ts === 'number') {
-    return ev.ts;
-  }
-  const parsed = typeof ev.ts === 'string' ? Date.parse(ev.ts) : NaN;
-  return Number.isFinite(parsed) ? parsed : 0;
-}
-
-/**
- * Follow the running turn for the working indicator: the last sign of progress while nothing
- * streams, and whether the CLI is retrying its model.
- */
-function trackProgress(draft: ChatState, ev: CompanionEvent): void {
-  switch (ev.type) {
-    case 'stream_delta':
-      draft.waitingSince = null;
-      draft.modelTrouble = null;
-      return;
-    case 'assistant':
-    case 'tool_result':
-      draft.modelTrouble = null;
-      if (draft.phase === 'streaming') {
-        draft.waitingSince = eventTime(ev);
-      }
-      return;
-    case 'phase': {
-      const phase = asString(ev.phase);
-      if (phase === 'streaming') {
-        if (draft.phase !== 'streaming' || draft.waitingSince === null) {
-          draft.waitingSince = eventTime(ev);
-        }
-      } else if (phase) {
-        draft.waitingSince = null;
-        if (phase !== 'awaiting_permission') {
-          draft.modelTrouble = null;
-        }
-      }
-      return;
-    }
-    case 'result':
-      draft.waitingSince = null;
-      draft.modelTrouble = null;
-      return;
-    case 'notice':
-      if (ev.code === 'model_retrying') {
-        draft.modelTrouble = {
-          message: asString(ev.message) ?? 'The model could not be reached; retrying…',
-          detail: asString(ev.detail),
-          attempt: asNumber(ev.attempt),
-          maxAttempts: asNumber(ev.max_attempts)
-        };
-      }
-      return;
-  }
 }
 
 /** Apply one stored or transient event to a mutable draft. */

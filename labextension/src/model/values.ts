@@ -1,0 +1,11 @@
+/** Reading untyped values from event frames without trusting them. */
+
+/** ``value`` when it is a string, else undefined. */
+export function asString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** ``value`` when it is a finite number, else undefined. */
+export function asNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
