@@ -148,8 +148,14 @@ class Prompts:
         self._publish(kept)
         return True
 
+    def cli_ready(self) -> None:
+        """The CLI (re)started: prompts that waited while it was down go now, unless the launch was
+        for a prompt on its way (its turn is open)."""
+        if not self.turn_open:
+            self.turn_ended()
+
     def turn_ended(self) -> None:
-        """The running turn ended (its ``result``, or the CLI came back): deliver the next prompt."""
+        """The running turn ended (its ``result``), or nothing runs: deliver the next prompt."""
         self.turn_open = False
         if self.entries and not self._draining and not self.session.archived:
             self._draining = True

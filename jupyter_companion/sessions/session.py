@@ -432,7 +432,7 @@ class Session(AdapterSink):
         if self.phase in ("starting", "initializing"):
             self.set_phase("ready")
         self.save_soon()
-        self.prompts.turn_ended()  # prompts that waited while the CLI was down go now
+        self.prompts.cli_ready()
 
     def state_dir(self) -> str:
         """A private folder for this session's scratch state (created on demand)."""

@@ -59,6 +59,14 @@ def test_a_turn_shows_that_it_works_and_why_it_is_stuck(tmp_path: Path, browser:
                 arg=first,
             )
             assert working.get_attribute("role") == "status"
+            # words, not internal names: the phase, the permission modes, one default model
+            assert chat.locator(".jp-Companion-phase").inner_text() == "Working"
+            dot = page.locator(f'.jp-Companion-sessionRow[data-session-id="{session["id"]}"] .jp-Companion-dot')
+            assert dot.get_attribute("aria-label") == "Working"
+            modes = chat.get_by_label("Permission mode").locator("option").all_inner_texts()
+            assert modes == ["Ask first", "Accept edits", "Plan only", "Don't ask"]
+            models = chat.get_by_label("Model", exact=True).locator("option").all_inner_texts()
+            assert len([m for m in models if m.lower().startswith("default")]) == 1, models
             page.screenshot(path=str(artifacts / "panel-working.png"))
 
             # messages sent meanwhile wait below the answer, marked, and can be withdrawn
