@@ -34,6 +34,26 @@ def open_lab(browser: Any, url: str) -> Any:
     return page
 
 
+def open_command_palette(page: Any, query: str) -> None:
+    """Open the command palette with its shortcut and type `query` into it.
+
+    The shortcut only works once the shell has the keyboard focus, which a dialog closing a moment
+    earlier may still hold: the key press is repeated until the palette shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.locator(".jp-Dialog").wait_for(state="detached")
+    palette = page.locator(".lm-CommandPalette-input:visible")
+    for _ in range(5):
+        page.locator("#jp-main-dock-panel").click()
+        page.keyboard.press("Control+Shift+C")
+        try:
+            palette.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    palette.fill(query)
+
+
 def open_sidebar(page: Any) -> None:
     """Activate the sessions sidebar from the left tab bar (unless it is already shown).
 
@@ -110,10 +130,7 @@ def test_sidebar_and_new_session_dialog(tmp_path: Path, browser: Any, artifacts:
 
         # The launcher has our card, and the command palette lists our commands.
         page.wait_for_selector(".jp-LauncherCard:has-text('Agent Session')")
-        page.locator(".jp-Launcher-body").click()
-        page.keyboard.press("Control+Shift+C")
-        page.wait_for_selector(".lm-CommandPalette-input:visible")
-        page.fill(".lm-CommandPalette-input", "Agent Session")
+        open_command_palette(page, "Agent Session")
         page.wait_for_selector(".lm-CommandPalette-item:has-text('New Agent Session')")
         page.keyboard.press("Escape")
         assert page.errors == []

@@ -13,7 +13,7 @@ import pytest
 from tests.test_git import isolated_git, make_repos  # noqa: F401 - autouse git isolation
 
 from .labserver import run_lab
-from .test_panel import open_lab, open_sidebar
+from .test_panel import open_command_palette, open_lab, open_sidebar
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -268,10 +268,7 @@ def test_new_session_offers_folders_and_branches_and_open_lists_names(
         page.screenshot(path=str(artifacts / "panel-new-session-branches.png"))
         dialog.get_by_role("button", name="Cancel").click()
 
-        page.locator("#jp-main-dock-panel").click()
-        page.keyboard.press("Control+Shift+C")
-        page.locator(".lm-CommandPalette-input:visible").wait_for()
-        page.fill(".lm-CommandPalette-input", "Open Agent Session")
+        open_command_palette(page, "Open Agent Session")
         page.locator(".lm-CommandPalette-item:has-text('Open Agent Session')").click()
         choice = page.locator(".jp-Dialog select")
         choice.wait_for()
