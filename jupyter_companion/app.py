@@ -116,10 +116,12 @@ class CompanionApp(ExtensionApp):
         """Register REST and WebSocket routes (and those of plugins)."""
         from .handlers.git import git_handlers
         from .handlers.rest import fallback_handlers, rest_handlers
+        from .handlers.sandboxes import sandbox_handlers
         from .handlers.ws import ws_handlers
         from .plugin_routes import plugin_routes
 
-        routes: list[Any] = [*rest_handlers(), *ws_handlers(), *git_handlers(self.orchestrator.session_folder)]
+        routes: list[Any] = [*rest_handlers(), *ws_handlers(), *git_handlers(self.orchestrator.session_folder),
+                             *sandbox_handlers()]
         routes.extend(plugin_routes(self.plugins, self))
         routes.extend(fallback_handlers())  # last: a JSON 404 for any other companion path
         self.handlers.extend(routes)

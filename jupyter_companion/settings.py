@@ -120,6 +120,15 @@ class SettingsService:
                 self.store.set_setting(key, value)
         return self.read()
 
+    def stored(self, key: str) -> Any:
+        """A value the core keeps in the settings table outside the declared settings (None when unset)."""
+        return self._load().get(key)
+
+    def put_stored(self, key: str, value: Any) -> None:
+        """Keep ``value`` under ``key`` (JSON), outside the declared settings."""
+        self._load()[key] = value
+        self.store.set_setting(key, value)
+
     # -- environment profiles --------------------------------------------------------------
 
     def _profiles(self) -> dict[str, dict[str, str]]:

@@ -25,11 +25,13 @@ from hypothesis import strategies as st
 from tornado.websocket import WebSocketClientConnection
 
 import jupyter_companion
+from jupyter_companion.backends.base import no_wrapper
 from jupyter_companion.errors import ApiError
 from jupyter_companion.events import CommandError, has_lone_surrogate, parse_command
 from jupyter_companion.gitops.errors import GitError
 from jupyter_companion.gitops.paths import confine, relative_inside
 from jupyter_companion.plugins import PluginManager
+from jupyter_companion.sandboxes.base import SandboxSpec
 from jupyter_companion.sessions.create_request import validate_create
 from jupyter_companion.sessions.orchestrator import Orchestrator, OrchestratorConfig
 from jupyter_companion.settings import SettingsService
@@ -682,7 +684,7 @@ def _orchestrator(root: Path) -> Orchestrator:
     orch = Orchestrator(store, PluginManager(), OrchestratorConfig(root_dir=str(root), state_root=str(root / ".s")),
                         SettingsService(store, {}))
     orch.backends = {"claude": Any}  # type: ignore[dict-item]  # only membership is checked
-    orch.sandboxes = {"local": Any}  # type: ignore[dict-item]
+    orch.register_sandbox(SandboxSpec(name="local", label="Local", wrapper=lambda session: no_wrapper))
     return orch
 
 @fuzz

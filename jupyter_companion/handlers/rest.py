@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -43,10 +44,11 @@ class StatusHandler(CompanionAPIHandler):
     @authorized
     async def get(self) -> None:
         """Version, backends, sandboxes, plugins and the protocol drift seen so far."""
+        backends, sandboxes = await asyncio.gather(self.orch.backend_status(), self.orch.sandboxing.report())
         self.send_json({
             "version": __version__,
-            "backends": await self.orch.backend_status(),
-            "sandboxes": [{"name": s.name, "label": s.label} for s in self.orch.sandboxes.values()],
+            "backends": backends,
+            "sandboxes": sandboxes,
             "plugins": self.orch.plugins.report(),
             "protocol_drift": self.orch.status.drift(),
         })

@@ -62,8 +62,7 @@ def validate_create(orch: Orchestrator, body: Any) -> dict[str, Any]:
     ):
         raise ApiError(400, "'env' must map variable names to string values")
     sandbox = _string(body, "sandbox", "the name of a sandbox") or orch.config.default_sandbox
-    if sandbox not in orch.sandboxes:
-        raise ApiError(400, f"unknown sandbox {sandbox[:50]!r}")
+    chosen_sandbox = orch.sandboxing.choose(sandbox, body.get("sandbox_profile"))
     resume = _string(body, "resume_session", "a CLI session id")
     if resume is not None and not _CLI_SESSION_ID.fullmatch(resume):
         raise ApiError(400, "'resume_session' must be a CLI session id")
@@ -76,7 +75,7 @@ def validate_create(orch: Orchestrator, body: Any) -> dict[str, Any]:
         orch.settings.profile_env(profile)  # 400 when unknown; its values are read at each launch
     return {
         "backend": backend, "permission_mode": mode, "model": model, "name": name,
-        "allowed_tools": tools, "env": env, "sandbox": sandbox, "resume": resume,
+        "allowed_tools": tools, "env": env, "sandbox": chosen_sandbox, "resume": resume,
         "fork": bool(body.get("fork")), "branch": branch,
         "create_branch": bool(body.get("create_branch")), "worktree": bool(body.get("worktree")),
         "env_profile": profile,

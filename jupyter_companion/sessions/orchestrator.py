@@ -18,14 +18,13 @@ from ..backends.base import (
     SERVER_CREDENTIALS,
     BackendError,
     BackendSpec,
-    CommandWrapper,
     agent_environment,
-    no_wrapper,
 )
 from ..errors import ApiError
 from ..events import now_iso
 from ..plugins import PluginManager
-from ..sandboxes.base import SandboxSpec
+from ..sandboxes.base import SandboxError, SandboxSpec
+from ..sandboxes.manager import SandboxManager
 from ..settings import SettingsService
 from ..store import Store
 from .backend_status import BackendStatus
@@ -75,7 +74,8 @@ class Orchestrator:
         self.state_root = config.state_root
         self.sessions: dict[str, Session] = {}
         self.backends: dict[str, BackendSpec] = {}
-        self.sandboxes: dict[str, SandboxSpec] = {}
+        self.sandboxing = SandboxManager(settings, config.state_root, config.default_sandbox)
+        self.sandboxes: dict[str, SandboxSpec] = self.sandboxing.specs
         self.supervisor = Supervisor(self, config.policy)
         self.feed = SessionFeed(self)
         self.stopping = False
@@ -96,27 +96,11 @@ class Orchestrator:
 
     def register_sandbox(self, spec: SandboxSpec) -> None:
         """Add a sandbox provider (called by plugins through ``register_sandboxes``)."""
-        if not isinstance(spec, SandboxSpec):
-            raise TypeError("register_sandboxes expects a SandboxSpec")
-        self.sandboxes[spec.name] = spec
+        self.sandboxing.register(spec)
 
     def backend(self, name: str) -> BackendSpec | None:
         """A registered backend by name."""
         return self.backends.get(name)
-
-    def sandbox_wrapper(self, session: Session) -> CommandWrapper:
-        """How the session's sandbox runs its CLI."""
-        spec = self.sandboxes.get(session.info.get("sandbox") or self.config.default_sandbox)
-        return spec.wrapper(session) if spec is not None else no_wrapper
-
-    async def teardown_sandbox(self, session: Session) -> None:
-        """Let the session's sandbox release what it created (archive, delete)."""
-        spec = self.sandboxes.get(session.info.get("sandbox") or self.config.default_sandbox)
-        if spec is not None and spec.teardown is not None:
-            try:
-                await spec.teardown(session)
-            except Exception:
-                log.exception("sandbox %s failed to tear down session %s", spec.name, session.id)
 
     def base_env(self) -> dict[str, str]:
         """The environment every CLI inherits: the server's without its credentials, plus ``cli_env``."""
@@ -213,6 +197,7 @@ class Orchestrator:
                 record["last_seq"] = max(int(record.get("last_seq") or 0), stored_seqs.get(record.get("id", ""), 0))
             await asyncio.to_thread(self.settings.load)
             self.restore(records)
+            self.track(asyncio.ensure_future(self.sandboxing.sweep(set(self.sessions))))
             self.supervisor.start()
             self._active = True
 
@@ -253,6 +238,7 @@ class Orchestrator:
             await self._git.stop()
         await asyncio.gather(*(s.stop_cli(intentional=True) for s in self.sessions.values() if s.adapter is not None),
                              return_exceptions=True)
+        await self.sandboxing.stop([s for s in self.sessions.values() if not s.archived])
         for task in list(self._tasks):
             task.cancel()
         for session in self.sessions.values():
@@ -286,6 +272,7 @@ class Orchestrator:
         status = await self.status.availability(spec)
         if not status["available"]:
             raise ApiError(400, f"backend {spec.name!r} is not available: {status.get('reason')}")
+        await self.sandboxing.check_available(opts["sandbox"])
         progress("resolving_env", "Checking the request", "done", f"{spec.label} in {cwd}")
         session_id = uuid.uuid4().hex
         workspace: dict[str, Any] = {}
@@ -323,6 +310,13 @@ class Orchestrator:
         self.sessions[session_id] = session
         session.emit({"type": "phase", "phase": "starting", "previous": None})
         await self.git.refresh(session)
+        try:
+            await self.sandboxing.prepare(session, progress)
+        except (SandboxError, BackendError) as exc:
+            step, code = (exc.step, exc.status) if isinstance(exc, SandboxError) else ("creating_container", 502)
+            progress(step, "Preparing the sandbox", "error", str(exc))
+            await self.delete(session_id, force=True)
+            raise ApiError(code, f"the {opts['sandbox']['provider']} sandbox could not be prepared: {exc}") from exc
         progress("launching_cli", f"Starting {spec.label}", "in_progress", None)
         try:
             await session.ensure_running()
@@ -395,7 +389,7 @@ class Orchestrator:
         session = self.get(session_id)
         await session.stop_cli(intentional=True)
         cleanup = await worktrees.release(self, session, force=force, deleting=False)
-        await self.teardown_sandbox(session)
+        await self.sandboxing.teardown(session)
         await self.git.forget(session_id)
         session.info["archived"] = True
         session.emit({"type": "session_update", "archived": True})
@@ -421,7 +415,7 @@ class Orchestrator:
         session = self.get(session_id)
         await session.stop_cli(intentional=True)
         cleanup = await worktrees.release(self, session, force=True, deleting=True)
-        await self.teardown_sandbox(session)
+        await self.sandboxing.teardown(session)
         await self.git.forget(session_id)
         for subscriber in list(session.subscribers):
             session.unsubscribe(subscriber)

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec
 from ..events import TRANSIENT_TYPES, add_cost, add_usage, now_iso
+from ..sandboxes.base import SandboxError
+from ..sandboxes.manager import sandbox_of
 from ..store import Store
 from .client_ids import ClientMessageIds
 from .feed import FEED_EVENT_TYPES
@@ -131,6 +133,10 @@ class Session(AdapterSink):
         data["pid"] = self.adapter.pid if self.adapter and self.adapter.running else None
         data["env_keys"] = sorted(set(self.env) | set(self.orch.settings.profile_keys(self.info.get("env_profile"))))
         data["subscribers"] = len(self.subscribers)
+        data["sandbox"] = sandbox = dict(sandbox_of(self.info, self.orch.config.default_sandbox))
+        shell = self.orch.sandboxing.shell(self) if sandbox.get("container_id") else None
+        if shell:
+            sandbox["shell"] = shell
         return data
 
     def record(self) -> dict[str, Any]:
@@ -407,7 +413,12 @@ class Session(AdapterSink):
         launch = launch_spec(self, resume_id)
         self.intentional_stop = False
         self.set_phase("starting")
-        wrap = self.orch.sandbox_wrapper(self)
+        try:
+            await self.orch.sandboxing.prepare(self)
+        except SandboxError as exc:
+            self.set_phase("terminated")
+            raise BackendError(f"the sandbox could not be prepared ({exc.step}): {exc}") from exc
+        wrap = self.orch.sandboxing.wrapper(self)
         adapter = spec.create_adapter(launch, self, wrap)
         self.adapter = adapter
         self.launched_at = time.monotonic()
