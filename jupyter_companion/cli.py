@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--branch", help="git branch")
     p.add_argument("--create-branch", action="store_true", help="create --branch if missing")
     p.add_argument("--worktree", action="store_true", help="use a separate git worktree")
+    p.add_argument("--sandbox", help="where the CLI runs: local (default) or a sandbox provider such as docker")
+    p.add_argument("--sandbox-profile", metavar="PROFILE", help="the sandbox profile (see GET sandbox-profiles)")
     p.add_argument("--mode", choices=PERMISSION_MODES, help="permission mode")
     p.add_argument("--name", help="session name")
     p.add_argument("--resume", metavar="CONVERSATION", help="continue an earlier conversation of the CLI "
@@ -350,6 +352,8 @@ class Cli:
             branch=a.branch,
             create_branch=a.create_branch or None,
             worktree=a.worktree or None,
+            sandbox=a.sandbox or ("docker" if a.sandbox_profile else None),
+            sandbox_profile=a.sandbox_profile,
             resume_session=a.resume,
             fork=a.fork or None,
         )

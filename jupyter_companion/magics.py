@@ -84,6 +84,8 @@ def build_parser() -> MagicArgumentParser:
     new.add_argument("--branch", help="git branch to work on")
     new.add_argument("--create-branch", action="store_true", help="create --branch if it does not exist")
     new.add_argument("--worktree", action="store_true", help="work in a separate git worktree")
+    new.add_argument("--sandbox", help="where the CLI runs: local (default) or e.g. docker")
+    new.add_argument("--sandbox-profile", help="the sandbox profile to use")
     new.add_argument("--mode", choices=PERMISSION_MODES, help="permission mode")
     new.add_argument("--name", help="session name")
     new.add_argument("--resume", metavar="CONVERSATION", help="continue an earlier conversation of the CLI")
@@ -285,6 +287,8 @@ class CompanionMagics(Magics):
                 branch=args.branch,
                 create_branch=args.create_branch or None,
                 worktree=args.worktree or None,
+                sandbox=args.sandbox or ("docker" if args.sandbox_profile else None),
+                sandbox_profile=args.sandbox_profile,
                 resume_session=args.resume,
                 fork=args.fork or None,
             )
@@ -437,6 +441,8 @@ class CompanionMagics(Magics):
                 "--branch",
                 "--create-branch",
                 "--worktree",
+                "--sandbox",
+                "--sandbox-profile",
                 "--mode",
                 "--name",
                 "--resume",

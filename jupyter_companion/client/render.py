@@ -329,6 +329,10 @@ def status_text(status: dict[str, Any], server_url: str = "") -> str:
         elif credentials:
             state += f", NO CREDENTIALS: {credentials.get('hint', '')}"
         lines.append(f"  backend {b.get('name')}{version}: {state}")
+    for s in status.get("sandboxes") or []:
+        state = "available" if s.get("available", True) else f"unavailable ({s.get('reason', '')})"
+        version = f" {s['version']}" if s.get("version") else ""
+        lines.append(f"  sandbox {s.get('name')}{version}: {state}")
     for p in status.get("plugins") or []:
         state = "ok" if p.get("ok") else f"FAILED: {p.get('error', '')}"
         lines.append(f"  plugin {p.get('name')}: {state}")

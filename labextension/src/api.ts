@@ -4,7 +4,7 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
-import { ArchiveAnswer, BackendInfo, ConversationInfo, SessionInfo } from './model/types';
+import { ArchiveAnswer, BackendInfo, ConversationInfo, SandboxProfile, SessionInfo } from './model/types';
 import { ChangesAnswer, ChangesBase, CommitInfo, DiffAnswer } from './model/changes';
 
 /** An error answered by the server as `{error: "..."}`. */
@@ -32,6 +32,12 @@ export interface ProgressLine {
 export interface SandboxInfo {
   name: string;
   label?: string;
+  description?: string;
+  /** False when the provider cannot work now; `reason` says why. */
+  available?: boolean;
+  reason?: string;
+  /** True when sessions in it name a sandbox profile. */
+  profiles?: boolean;
 }
 
 /** The answer of `GET status` (only what the panel uses is typed). */
@@ -52,6 +58,7 @@ export interface CreateSessionRequest {
   create_branch?: boolean;
   worktree?: boolean;
   sandbox?: string;
+  sandbox_profile?: string;
   env_profile?: string;
   resume_session?: string;
   fork?: boolean;
@@ -118,6 +125,22 @@ export class CompanionApi {
   }
 
   /** The names of the environment profiles (`GET env-profiles`; values are never needed here). */
+  /** `GET sandbox-profiles` (env values masked). */
+  async sandboxProfiles(): Promise<SandboxProfile[]> {
+    const answer = await this.request<{ profiles?: SandboxProfile[] }>(['sandbox-profiles']);
+    return answer.profiles ?? [];
+  }
+
+  /** `PUT sandbox-profiles/{name}`: create or replace a profile. */
+  async putSandboxProfile(name: string, profile: Partial<SandboxProfile>): Promise<SandboxProfile> {
+    return this.request<SandboxProfile>(['sandbox-profiles', name], { method: 'PUT', body: JSON.stringify(profile) });
+  }
+
+  /** `DELETE sandbox-profiles/{name}` (409 while a live session uses it). */
+  async deleteSandboxProfile(name: string): Promise<void> {
+    await this.request(['sandbox-profiles', name], { method: 'DELETE' });
+  }
+
   async envProfileNames(): Promise<string[]> {
     const answer = await this.request<{ profiles?: { name: string }[] }>(['env-profiles']);
     return (answer.profiles ?? []).map(p => p.name).filter(n => typeof n === 'string');

@@ -41,6 +41,11 @@ import {
   resolveSettings,
   showNewSessionDialog
 } from './widgets';
+import { sandboxOf } from './components/SandboxBadge';
+import { SandboxProfiles } from './components/SandboxProfiles';
+import { ReactWidget } from '@jupyterlab/ui-components';
+import * as React from 'react';
+import { shellCommand } from './model/values';
 
 const PLUGIN_ID = 'jupyter-companion:plugin';
 
@@ -49,6 +54,7 @@ export namespace CommandIDs {
   export const openSession = 'companion:open-session';
   export const interrupt = 'companion:interrupt';
   export const showSessions = 'companion:show-sessions';
+  export const sandboxProfiles = 'companion:sandbox-profiles';
 }
 
 
@@ -122,6 +128,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       try {
         const model = await TerminalAPI.startNew(app.serviceManager.serverSettings, undefined, session.cwd);
         await app.commands.execute('terminal:create-new', { name: model.name });
+        // a session in a sandbox (a container): the terminal runs the sandbox's own shell
+        const shell = sandboxOf(session).shell;
+        if (shell?.length) {
+          const connection = app.serviceManager.terminals.connectTo({ model });
+          connection.send({ type: 'stdin', content: [`exec ${shellCommand(shell)}\r`] });
+        }
       } catch (err) {
         void showErrorMessage('Could not open a terminal', String((err as Error).message ?? err));
       }
@@ -343,9 +355,36 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => app.shell.activateById(sidebar.id)
     });
 
+    let profilesWidget: MainAreaWidget | null = null;
+    app.commands.addCommand(CommandIDs.sandboxProfiles, {
+      label: 'Sandbox Profiles…',
+      caption: 'Create, change or delete the profiles of sandboxes (e.g. Docker containers)',
+      execute: () => {
+        if (!profilesWidget || profilesWidget.isDisposed) {
+          const content = ReactWidget.create(
+            React.createElement(SandboxProfiles, {
+              load: async () => ({ profiles: await api.sandboxProfiles(), sandboxes: (await api.status()).sandboxes ?? [] }),
+              save: (name, profile) => api.putSandboxProfile(name, profile),
+              remove: name => api.deleteSandboxProfile(name)
+            })
+          );
+          profilesWidget = new MainAreaWidget({ content });
+          profilesWidget.id = 'jupyter-companion-sandbox-profiles';
+          profilesWidget.title.label = 'Sandbox Profiles';
+          profilesWidget.title.icon = companionIcon;
+          profilesWidget.title.closable = true;
+        }
+        if (!profilesWidget.isAttached) {
+          app.shell.add(profilesWidget, 'main');
+        }
+        app.shell.activateById(profilesWidget.id);
+      }
+    });
+
     if (palette) {
       const category = 'Agent Sessions';
-      for (const command of [CommandIDs.newSession, CommandIDs.openSession, CommandIDs.interrupt, CommandIDs.showSessions]) {
+      for (const command of [CommandIDs.newSession, CommandIDs.openSession, CommandIDs.interrupt, CommandIDs.showSessions,
+                             CommandIDs.sandboxProfiles]) {
         palette.addItem({ command, category, args: { isPalette: true } });
       }
     }

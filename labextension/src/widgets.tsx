@@ -67,16 +67,18 @@ export { DEFAULT_SETTINGS, resolveSettings };
 
 /** Sandboxes, env profile names and server defaults for the New-session form (failures → empty). */
 export async function loadSessionChoices(api: CompanionApi): Promise<SessionChoices> {
-  const [status, profiles, settings] = await Promise.allSettled([
+  const [status, profiles, settings, sandboxProfiles] = await Promise.allSettled([
     api.status(),
     api.envProfileNames(),
-    api.serverSettings()
+    api.serverSettings(),
+    api.sandboxProfiles()
   ]);
   const values = settings.status === 'fulfilled' ? settings.value.settings ?? {} : {};
   const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
   return {
     sandboxes: status.status === 'fulfilled' ? status.value.sandboxes ?? [] : [],
     envProfiles: profiles.status === 'fulfilled' ? profiles.value : [],
+    sandboxProfiles: sandboxProfiles.status === 'fulfilled' ? sandboxProfiles.value : [],
     defaults: { permission_mode: text(values.default_permission_mode), model: text(values.default_model) }
   };
 }

@@ -12,6 +12,7 @@ import { ChatState } from '../model/chatState';
 import { formatCost, phaseClass, phaseLabel } from '../model/labels';
 import { isBusy, sessionCost } from '../model/selectors';
 import { GitInfo, PullRequestInfo } from '../model/types';
+import { SandboxBadge } from './SandboxBadge';
 
 /** The session's branch, with how far it is ahead of / behind its upstream. */
 export function BranchBadge(props: { git: GitInfo }): JSX.Element {
@@ -132,6 +133,7 @@ export function ChatHeader(props: ChatHeaderProps): JSX.Element {
         </span>
         {session.git?.branch ? <BranchBadge git={session.git} /> : null}
         <PullRequestBadge pr={session.pr} />
+        <SandboxBadge session={session} />
         {onView ? (
           <span className="jp-Companion-viewTabs" role="tablist" aria-label="Session views">
             <button

@@ -1,7 +1,8 @@
 /**
  * The new-session form: backend (unavailable ones disabled, with the reason),
  * model, permission mode, folder, git branch / new branch / worktree, env
- * profile and sandbox (when the server has them), then the creation progress
+ * profile, sandbox and sandbox profile (when the server has them; an
+ * unavailable sandbox is disabled with its reason), then the creation progress
  * streamed live from the NDJSON answer.
  *
  * Model and permission mode are preselected from the user's JupyterLab
@@ -11,12 +12,14 @@
 import * as React from 'react';
 import { CreateSessionRequest, ProgressLine, SandboxInfo } from '../api';
 import { modeDescription, modeLabel, modelMenu, modelValue, timeAgo } from '../model/labels';
-import { BackendInfo, ConversationInfo, PERMISSION_MODES, SessionInfo } from '../model/types';
+import { BackendInfo, ConversationInfo, PERMISSION_MODES, SandboxProfile, SessionInfo } from '../model/types';
 
 /** Optional choices the form offers besides the backends. */
 export interface SessionChoices {
   sandboxes: SandboxInfo[];
   envProfiles: string[];
+  /** Profiles of the sandboxes that take them (`GET sandbox-profiles`). */
+  sandboxProfiles?: SandboxProfile[];
   /** The server-side defaults (`GET settings`). */
   defaults: { permission_mode?: string; model?: string };
 }
@@ -101,6 +104,7 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
   const [choices, setChoices] = React.useState<SessionChoices | null>(null);
   const [sandbox, setSandbox] = React.useState('');
   const [envProfile, setEnvProfile] = React.useState('');
+  const [sandboxProfile, setSandboxProfile] = React.useState('');
   const touched = React.useRef({ model: false, mode: false });
   const [cwd, setCwd] = React.useState(props.defaultCwd);
   const [name, setName] = React.useState('');
@@ -185,6 +189,12 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
     }
   }, [choices, selected]);
 
+  const sandboxChoice = choices?.sandboxes.find(s => s.name === sandbox);
+  const profilesOfSandbox = (choices?.sandboxProfiles ?? []).filter(p => p.provider === sandbox);
+  React.useEffect(() => {
+    setSandboxProfile(profilesOfSandbox[0]?.name ?? '');
+  }, [sandbox, choices]);
+
   const submit = async () => {
     if (!backend || creating) {
       return;
@@ -211,6 +221,9 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
     }
     if (sandbox) {
       body.sandbox = sandbox;
+      if (sandboxChoice?.profiles && sandboxProfile) {
+        body.sandbox_profile = sandboxProfile;
+      }
     }
     if (envProfile) {
       body.env_profile = envProfile;
@@ -407,11 +420,36 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
             <select className="jp-mod-styled" aria-label="Sandbox" value={sandbox} onChange={e => setSandbox(e.target.value)}>
               <option value="">server default</option>
               {choices.sandboxes.map(s => (
-                <option key={s.name} value={s.name}>
+                <option key={s.name} value={s.name} disabled={s.available === false} title={s.reason ?? s.description}>
                   {s.label || s.name}
+                  {s.available === false ? ` — unavailable: ${s.reason ?? ''}` : ''}
                 </option>
               ))}
             </select>
+          </label>
+        ) : null}
+        {sandboxChoice?.profiles ? (
+          <label>
+            <span>Sandbox profile</span>
+            {profilesOfSandbox.length ? (
+              <select
+                className="jp-mod-styled"
+                aria-label="Sandbox profile"
+                value={sandboxProfile}
+                onChange={e => setSandboxProfile(e.target.value)}
+              >
+                {profilesOfSandbox.map(p => (
+                  <option key={p.name} value={p.name} title={p.description ?? p.image ?? ''}>
+                    {p.name}
+                    {p.image ? ` (${p.image})` : p.dockerfile ? ' (Dockerfile)' : ''}
+                  </option>
+                ))}
+              </select>
+            ) : (
+              <span className="jp-Companion-reason jp-mod-warning" role="note">
+                No {sandboxChoice.label ?? sandbox} profile yet: create one with the command “Sandbox Profiles…”.
+              </span>
+            )}
           </label>
         ) : null}
         <label>

@@ -7,6 +7,7 @@ import * as React from 'react';
 import { archiveIcon, branchIcon, unarchiveIcon } from '../icons';
 import { formatCost, phaseClass, phaseLabel } from '../model/labels';
 import { SessionInfo } from '../model/types';
+import { SandboxBadge } from './SandboxBadge';
 
 export interface SessionsListProps {
   sessions: SessionInfo[] | null;
@@ -123,6 +124,7 @@ function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.El
           </span>
         </button>
       )}
+      <SandboxBadge session={session} />
       {pending ? (
         <span className="jp-Companion-pendingBadge" title={`${pending} pending permission request(s)`} aria-label={`${pending} pending permissions`}>
           {pending}

@@ -92,8 +92,38 @@ export interface SessionInfo {
   git?: GitInfo | null;
   pr?: PullRequestInfo | null;
   worktree?: WorktreeInfo | null;
+  /** Where the CLI runs: `local`, or a sandbox provider with what it created (a container). */
+  sandbox?: SandboxState | string | null;
   /** Prompts sent while a turn runs; each is stored and sent when the turn ends. */
   queued_messages?: QueuedMessage[] | null;
+  [key: string]: unknown;
+}
+
+/** The `sandbox` field of a session. */
+export interface SandboxState {
+  provider: string;
+  profile?: string;
+  container_id?: string;
+  container_name?: string;
+  image?: string | null;
+  ports?: Record<string, number>;
+  /** The argv of a shell inside the sandbox (the terminal button runs it). */
+  shell?: string[];
+}
+
+/** A sandbox profile (`GET sandbox-profiles`). */
+export interface SandboxProfile {
+  name: string;
+  provider: string;
+  image?: string;
+  dockerfile?: string;
+  init_script?: string;
+  network?: string;
+  cpus?: number;
+  memory?: number | string;
+  ports?: number[];
+  env?: Record<string, string>;
+  description?: string;
   [key: string]: unknown;
 }
 

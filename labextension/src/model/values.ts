@@ -9,3 +9,8 @@ export function asString(value: unknown): string | undefined {
 export function asNumber(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
+
+/** An argv as one POSIX shell command line, every argument single-quoted. */
+export function shellCommand(argv: string[]): string {
+  return argv.map(arg => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
+}

@@ -7,6 +7,8 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -147,10 +149,18 @@ def test_a_restarted_server_finds_its_container_and_sweeps_strays(
     try:
         assert server.request("PUT", "companion/api/sandbox-profiles/box",
                               {"image": test_claude_image, "network": "host"})[0] == 200
-        status, session = server.request("POST", "companion/api/sessions",
-                                         {"backend": "claude", "cwd": "project", "sandbox": "docker", "sandbox_profile": "box"})
-        assert status == 201, session
-        sid, container = session["id"], session["sandbox"]["container_id"]
+        # created from the command line, which shows the creation steps
+        created = subprocess.run(  # noqa: S603 - fixed argv
+            [sys.executable, "-m", "jupyter_companion.cli", "new", "--cwd", "project", "--sandbox-profile", "box"],
+            env={**os.environ, "JUPYTER_COMPANION_URL": server.url, "JUPYTER_COMPANION_TOKEN": server.token},
+            cwd=root, capture_output=True, text=True, timeout=180, check=False, stdin=subprocess.DEVNULL,
+        )
+        assert created.returncode == 0, created.stderr
+        assert "Creating the container" in created.stderr and "Starting Claude Code" in created.stderr
+        sid = created.stdout.split()[2]
+        session = server.request("GET", f"companion/api/sessions/{sid}")[1]
+        assert session["sandbox"]["provider"] == "docker"
+        container = session["sandbox"]["container_id"]
         assert server.request("POST", f"companion/api/sessions/{sid}/messages", {"content": "first words"})[0] in (200, 202)
         wait_until(lambda: any(e["type"] == "result" for e in server.request("GET", f"companion/api/sessions/{sid}/events")[1]["events"]))
     finally:
