@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -303,3 +304,13 @@ def test_the_widget_shows_prompts_waiting_for_the_turn_below_it() -> None:
     assert "&lt;b&gt;second&lt;/b&gt;" in model.html()
     model.apply({"seq": 3, "type": "session_update", "queued_messages": []})
     assert "queued" not in model.plain_text()
+
+
+def test_new_in_a_sandbox(shell: InteractiveShell, magics: CompanionMagics, fake: FakeCompanion, capsys: Any) -> None:
+    """``--sandbox-profile`` alone means the docker sandbox; ``--sandbox`` names another."""
+    run(shell, "new --sandbox-profile box --no-widget")
+    run(shell, "new --sandbox local --no-widget")
+    capsys.readouterr()
+    bodies = [json.loads(body) for method, path, body in fake.requests if method == "POST" and path.endswith("/sessions")]
+    assert (bodies[-2]["sandbox"], bodies[-2]["sandbox_profile"]) == ("docker", "box")
+    assert bodies[-1]["sandbox"] == "local" and "sandbox_profile" not in bodies[-1]

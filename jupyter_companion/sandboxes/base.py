@@ -46,7 +46,8 @@ class SandboxRequest:
     ``owner`` identifies this server's state (label what you create with it, so that ``sweep``
     never touches another server's); ``folders`` are the host folders the CLI works in (the
     session folder, and for a worktree the repository it belongs to), to be visible at the same
-    paths inside; ``home`` is the server user's home (where the CLIs keep their credentials);
+    paths inside; ``home`` is the home the CLI would have on the host (where it keeps its
+    credentials: the ``HOME`` of its environment, else the server user's);
     ``env`` the variables of the profile and the session's env profile, for the sandbox's own
     environment; ``progress`` reports creation steps (``preparing_image``,
     ``creating_container``, ``running_init_script``).

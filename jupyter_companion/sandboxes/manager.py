@@ -145,7 +145,8 @@ class SandboxManager:
         profile = self.profiles.get(sandbox.get("profile") or "")
         if profile is None:
             raise SandboxError("creating_container", f"the sandbox profile {sandbox.get('profile')!r} was deleted", 400)
-        folders, home = await asyncio.to_thread(lambda: (_folders(session), os.path.expanduser("~")))
+        cli_home = session.env.get("HOME") or session.orch.base_env().get("HOME")  # where the CLI keeps credentials
+        folders, home = await asyncio.to_thread(lambda: (_folders(session), cli_home or os.path.expanduser("~")))
         request = SandboxRequest(
             session_id=session.id, owner=self.owner, profile=profile, folders=folders,
             home=home, progress=progress, existing=dict(sandbox),

@@ -133,3 +133,26 @@ class TestWithoutAnEngine:
 
 def test_the_engine_is_reachable_from_the_tests(docker_url: str) -> None:
     assert docker(docker_url, "version", "--format", "{{.Server.Os}}").strip() == "linux"
+
+
+async def test_limits_network_ports_and_env_come_from_the_profile(
+    api: Any, docker_url: str, test_base_image: str, session_folder: Path
+) -> None:
+    """A session of the in-process echo backend in a container made from a profile with limits."""
+    import json
+
+    await _put(api, "limited", {"image": test_base_image, "cpus": 0.5, "memory": "64m", "ports": [8000],
+                                "env": {"FROM_PROFILE": "yes"}})
+    status, lines = await _create(api, backend="echo", sandbox_profile="limited")
+    assert isinstance(lines, list) and lines[-1]["type"] == "done", lines
+    sandbox = lines[-1]["session"]["sandbox"]
+    info = json.loads(docker(docker_url, "inspect", sandbox["container_id"]))[0]
+    host = info["HostConfig"]
+    assert host["NanoCpus"] == 500_000_000 and host["Memory"] == 64 * 2**20
+    assert host["NetworkMode"] == "bridge"
+    binding = host["PortBindings"]["8000/tcp"][0]
+    assert binding["HostIp"] == "127.0.0.1"
+    assert sandbox["ports"] == {"8000": int(info["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"])}
+    assert "FROM_PROFILE=yes" in info["Config"]["Env"] and "IS_SANDBOX=1" in info["Config"]["Env"]
+    assert (await api("DELETE", "sessions", lines[-1]["session"]["id"]))[0] == 200
+    assert our_containers(docker_url) == []

@@ -3,12 +3,12 @@ against a scripted Messages API on 127.0.0.1 (the test profile uses network ``ho
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ def claude_binary() -> str:
 def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnthropic, tmp_path: Path) -> dict[str, Any]:
     home = tmp_path / "home"
     home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = Boxed Tester\n")
     env = claude_env(model_server.base_url, home)
     return {**companion_config, "cli_env": {k: v for k, v in env.items() if k != "PATH"}}
 
@@ -75,7 +76,11 @@ async def test_the_cli_works_inside_the_container_and_survives_what_happens_to_i
     info = _inspect(docker_url, first_container)
     assert info["Config"]["Labels"]["io.jupyter-companion.session"] == session["id"]
     assert any(m["Source"] == str(session_folder) and m["Destination"] == str(session_folder) for m in info["Mounts"])
-    assert sandbox["shell"][-4:-2] == [first_container, "sh"] or first_container in sandbox["shell"]
+    assert first_container in sandbox["shell"]
+    # the CLI's credential files are linked read-only from the host, never copied
+    credentials = [m for m in info["Mounts"] if m["Destination"].startswith("/run/companion-credentials/")]
+    assert [(Path(m["Source"]).name, m["RW"]) for m in credentials] == [(".gitconfig", False)]
+    assert "Boxed Tester" in docker(docker_url, "exec", first_container, "cat", "/home/companion/.gitconfig")
 
     # a prompt streams
     stream = await connect(session["id"])
@@ -191,7 +196,8 @@ def test_a_restarted_server_finds_its_container_and_sweeps_strays(
 async def test_a_dockerfile_profile_builds_and_runs_its_init_script(
     api: Any, session_folder: Path, docker_url: str, test_claude_image: str
 ) -> None:
-    dockerfile = f"FROM {test_claude_image}\nRUN echo built-for-test > /built.txt\n"
+    nonce = uuid.uuid4().hex  # a Dockerfile no earlier run built: this run builds it
+    dockerfile = f"FROM {test_claude_image}\nRUN echo built-for-test > /built.txt && echo {nonce} > /nonce.txt\n"
     status, _ = await api("PUT", "sandbox-profiles", "built", body={
         "dockerfile": dockerfile, "network": "host", "init_script": "cat /built.txt\necho init done > init.txt"})
     assert status == 200
@@ -206,6 +212,6 @@ async def test_a_dockerfile_profile_builds_and_runs_its_init_script(
     assert (session_folder / "init.txt").read_text().strip() == "init done"
     session = lines[-1]["session"]
     assert session["sandbox"]["image"].startswith("jupyter-companion-sandbox/built:")
-    await asyncio.sleep(0)
     assert (await api("DELETE", "sessions", session["id"]))[0] == 200
     assert our_containers(docker_url) == []
+    docker(docker_url, "rmi", session["sandbox"]["image"])
