@@ -45,8 +45,9 @@ class SandboxRequest:
 
     ``owner`` identifies this server's state (label what you create with it, so that ``sweep``
     never touches another server's); ``folders`` are the host folders the CLI works in (the
-    session folder, and for a worktree the repository it belongs to), to be visible at the same
-    paths inside; ``home`` is the home the CLI would have on the host (where it keeps its
+    session folder, its repository and for a worktree the main repository, then the session's
+    private state folder where backends keep per-session state such as Codex's home), to be
+    visible at the same paths inside; ``home`` is the home the CLI would have on the host (where it keeps its
     credentials: the ``HOME`` of its environment, else the server user's);
     ``env`` the variables of the profile and the session's env profile, for the sandbox's own
     environment; ``progress`` reports creation steps (``preparing_image``,

@@ -146,7 +146,8 @@ class SandboxManager:
         if profile is None:
             raise SandboxError("creating_container", f"the sandbox profile {sandbox.get('profile')!r} was deleted", 400)
         cli_home = session.env.get("HOME") or session.orch.base_env().get("HOME")  # where the CLI keeps credentials
-        folders, home = await asyncio.to_thread(lambda: (_folders(session), cli_home or os.path.expanduser("~")))
+        folders, home = await asyncio.to_thread(
+            lambda: ([*_folders(session), os.path.realpath(session.state_dir())], cli_home or os.path.expanduser("~")))
         request = SandboxRequest(
             session_id=session.id, owner=self.owner, profile=profile, folders=folders,
             home=home, progress=progress, existing=dict(sandbox),

@@ -95,7 +95,7 @@ def docker(url: str, *args: str, input: bytes | None = None, timeout: float = 30
 
 
 def _libraries(binary: str) -> list[str]:
-    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=False).stdout  # static: none
     found = []
     for line in out.splitlines():
         parts = line.split()
@@ -186,6 +186,21 @@ def claude_image(url: str, claude: str) -> str:
         return tag
     # the CLI's Bash tool wants bash (or zsh): the host's, with its libraries
     return import_image(url, tag, base_rootfs({"/usr/local/bin/claude": real, "/bin/bash": "/bin/bash"}))
+
+
+def codex_image(url: str, codex: str) -> str:
+    """An image with busybox and the pinned Codex CLI (its static musl binary) at /usr/local/bin/codex."""
+    launcher = Path(os.path.realpath(codex))
+    found = sorted(launcher.parents[2].glob("codex-linux-*/vendor/*-linux-musl/bin/codex")) if len(launcher.parents) > 2 else []
+    if not found:
+        raise DockerUnavailable(f"no native codex binary next to {launcher}")
+    real = str(found[0])
+    stat = os.stat(real)
+    digest = hashlib.sha256(f"{real}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    tag = f"companion-test/codex:1-{digest}"
+    if docker(url, "images", "-q", tag).strip():
+        return tag
+    return import_image(url, tag, base_rootfs({"/usr/local/bin/codex": real}))
 
 
 def our_containers(url: str) -> list[str]:

@@ -15,8 +15,10 @@ from .containers import PIDFILE
 HOST_ONLY = frozenset({
     "PATH", "HOME", "PWD", "OLDPWD", "SHELL", "USER", "LOGNAME", "HOSTNAME", "TMPDIR", "TMP", "TEMP", "MAIL",
     "DISPLAY", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "LD_LIBRARY_PATH", "LD_PRELOAD", "SHLVL", "_",
-    "CODEX_HOME", "TERM_PROGRAM", "COLORTERM",
+    "TERM_PROGRAM", "COLORTERM",
 })
+#: Variables naming a host folder: passed only when that folder is mounted in the container.
+HOST_FOLDERS = frozenset({"CODEX_HOME", "CLAUDE_CONFIG_DIR"})
 HOST_PREFIXES = ("XDG_", "DOCKER_", "SSH_", "DBUS_", "CONDA_", "PYENV", "JPY_", "JUPYTER", "VSCODE_", "npm_", "NVM_")
 
 
@@ -30,8 +32,16 @@ def passes_into_container(name: str) -> bool:
     return name not in HOST_ONLY and not name.startswith(HOST_PREFIXES)
 
 
-def exec_wrapper(docker_argv: list[str], container_id: Callable[[], str | None], cli_env: dict[str, str]) -> CommandWrapper:
-    """A wrapper running the CLI with ``docker exec -i`` in the container ``container_id()``.
+def visible(path: str, mounts: list[str]) -> bool:
+    """Whether a host path is inside one of the folders mounted at the same path."""
+    return any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts)
+
+
+def exec_wrapper(
+    docker_argv: list[str], container: Callable[[], dict[str, Any]], cli_env: dict[str, str]
+) -> CommandWrapper:
+    """A wrapper running the CLI with ``docker exec -i`` in the container ``container()`` names
+    (the session's ``sandbox`` field: ``container_id``, ``mounts``).
 
     Variables are passed by name (``-e NAME``), their values taken from the docker client's own
     environment, so no secret ever appears on a command line. The CLI is looked up on the
@@ -39,10 +49,12 @@ def exec_wrapper(docker_argv: list[str], container_id: Callable[[], str | None],
     """
 
     def wrap(argv: list[str], env: dict[str, str], cwd: str) -> tuple[list[str], dict[str, str], str]:
-        cid = container_id()
+        sandbox = container()
+        cid, mounts = sandbox.get("container_id"), list(sandbox.get("mounts") or [])
         if not cid:
             raise BackendError("the session's container is not ready")
-        names = sorted(k for k in env if passes_into_container(k))
+        names = sorted(k for k in env if passes_into_container(k)
+                       and (k not in HOST_FOLDERS or visible(os.path.realpath(env[k]), mounts)))
         command = [*docker_argv, "exec", "-i", "-w", cwd]
         for name in names:
             command += ["-e", name]

@@ -120,6 +120,12 @@ def _prepare_home(container: Container, home: str, user: str | None, links: list
                                                  f"{output.decode(errors='replace').strip()[:300]}")
 
 
+def shared_folders(container: Container) -> list[str]:
+    """Host folders mounted read-write at the same path (the session's folders)."""
+    return [m["Destination"] for m in container.attrs.get("Mounts") or []
+            if m.get("RW") and m.get("Type") == "bind" and m.get("Source") == m.get("Destination")]
+
+
 def published_ports(container: Container) -> dict[str, int]:
     """Container port -> host port on 127.0.0.1."""
     ports: dict[str, int] = {}

@@ -151,6 +151,7 @@ class DockerProvider:
     def _info(self, container: Any) -> dict[str, Any]:
         info: dict[str, Any] = {"container_id": container.id, "container_name": container.name}
         info["image"] = container.attrs.get("Config", {}).get("Image")
+        info["mounts"] = containers.shared_folders(container)
         ports = containers.published_ports(container)
         if ports:
             info["ports"] = ports
@@ -158,9 +159,7 @@ class DockerProvider:
 
     def wrapper(self, session: Any) -> CommandWrapper:
         """``docker exec -i`` into the session's container."""
-        return exec_wrapper(
-            self.docker_argv, lambda: (session.info.get("sandbox") or {}).get("container_id"), self.engine.cli_env()
-        )
+        return exec_wrapper(self.docker_argv, lambda: session.info.get("sandbox") or {}, self.engine.cli_env())
 
     def shell(self, session: Any) -> list[str] | None:
         """A login shell in the container, in the session folder."""

@@ -37,7 +37,8 @@ def test_bad_profiles_are_refused_with_a_reason(body: dict, words: str) -> None:
 
 
 def test_the_cli_runs_with_docker_exec_and_secrets_stay_off_the_command_line() -> None:
-    wrap = exec_wrapper(["docker", "--host", "unix:///e.sock"], lambda: "cid123", {"DOCKER_HOST": "unix:///e.sock"})
+    wrap = exec_wrapper(["docker", "--host", "unix:///e.sock"], lambda: {"container_id": "cid123", "mounts": ["/srv"]},
+                        {"DOCKER_HOST": "unix:///e.sock"})
     env = {"PATH": "/host/bin", "HOME": "/host/home", "ANTHROPIC_API_KEY": "sk-secret", "CODEX_HOME": "/host/x",
            "DISABLE_AUTOUPDATER": "1", "XDG_RUNTIME_DIR": "/run/user/0"}
     argv, client_env, cwd = wrap(["/opt/npm/.bin/claude", "--print"], env, "/srv/project")
@@ -49,6 +50,8 @@ def test_the_cli_runs_with_docker_exec_and_secrets_stay_off_the_command_line() -
                                                 "claude", "--print"]
     assert client_env["ANTHROPIC_API_KEY"] == "sk-secret" and client_env["DOCKER_HOST"] == "unix:///e.sock"
     assert cwd == "/srv/project"
+    inside = wrap(["codex", "app-server"], {"CODEX_HOME": "/srv/state/codex-home"}, "/srv/project")[0]
+    assert inside[inside.index("-e") + 1] == "CODEX_HOME"  # a folder the container sees: passed
     assert not passes_into_container("PATH") and passes_into_container("OPENAI_API_KEY")
 
 
