@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import BackendError, CommandWrapper, no_wrapper
+from ..backends.base import CommandWrapper, no_wrapper
 from ..errors import ApiError
 from ..settings import SettingsService
 from .base import SandboxError, SandboxProgress, SandboxRequest, SandboxSpec
@@ -134,12 +134,13 @@ class SandboxManager:
     async def prepare(self, session: Session, progress: SandboxProgress = _quiet) -> None:
         """Make the session's sandbox ready before its CLI starts (a no-op for ``local``).
 
-        Raises SandboxError (the provider's) or BackendError when the provider is gone.
+        Raises SandboxError: the provider's, or one naming what else went wrong (the provider is
+        not installed any more, or failed in a way it did not describe).
         """
         sandbox = sandbox_of(session.info, self.default)
         spec = self.specs.get(sandbox["provider"])
         if spec is None:
-            raise BackendError(f"the sandbox provider {sandbox['provider']!r} is not installed any more")
+            raise SandboxError("creating_container", f"the sandbox provider {sandbox['provider']!r} is not installed any more", 503)
         if spec.prepare is None:
             return
         profile = self.profiles.get(sandbox.get("profile") or "")
@@ -153,7 +154,13 @@ class SandboxManager:
             home=home, progress=progress, existing=dict(sandbox),
             env=dict(profile.get("env") or {}),
         )
-        found = await spec.prepare(request)
+        try:
+            found = await spec.prepare(request)
+        except SandboxError:
+            raise
+        except Exception as exc:
+            log.exception("sandbox %s: prepare failed for session %s", spec.name, session.id)
+            raise SandboxError("creating_container", f"the {spec.label} sandbox failed: {exc}") from exc
         recreated = bool(found.pop("recreated", False))
         updated = {**sandbox, **found}
         if updated != session.info.get("sandbox"):

@@ -312,11 +312,10 @@ class Orchestrator:
         await self.git.refresh(session)
         try:
             await self.sandboxing.prepare(session, progress)
-        except (SandboxError, BackendError) as exc:
-            step, code = (exc.step, exc.status) if isinstance(exc, SandboxError) else ("creating_container", 502)
-            progress(step, "Preparing the sandbox", "error", str(exc))
+        except SandboxError as exc:
+            progress(exc.step, "Preparing the sandbox", "error", str(exc))
             await self.delete(session_id, force=True)
-            raise ApiError(code, f"the {opts['sandbox']['provider']} sandbox could not be prepared: {exc}") from exc
+            raise ApiError(exc.status, f"the {opts['sandbox']['provider']} sandbox could not be prepared: {exc}") from exc
         progress("launching_cli", f"Starting {spec.label}", "in_progress", None)
         try:
             await session.ensure_running()
