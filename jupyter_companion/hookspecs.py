@@ -15,7 +15,8 @@ hook specifications below, published through the ``jupyter_companion`` entry-poi
         register(BackendSpec(name="mine", label="My agent", ...))
 
 The built-in Claude and Codex backends and the ``local`` sandbox are registered through this
-very entry-point group. A plugin that fails to import, or whose hook raises, is reported by
+very entry-point group, as is the ``docker`` sandbox of the separate distribution in
+``plugins/docker``. A plugin that fails to import, or whose hook raises, is reported by
 ``GET companion/api/plugins`` and never stops the server. Hooks are called on the server's event
 loop: they must return quickly (start a task for slow work).
 
@@ -60,7 +61,10 @@ def register_sandboxes(register: Any, app: Any) -> None:
 
     Call ``register(spec)`` with a :class:`jupyter_companion.sandboxes.base.SandboxSpec`. A
     sandbox turns the argv/env/cwd of a CLI into the command that really runs (``local`` runs it
-    as is; a container sandbox would wrap it in ``docker exec``).
+    as is; the ``docker`` plugin wraps it in ``docker exec -i``). A sandbox that creates something
+    per session also gives ``prepare`` (awaited before every launch: find, start or recreate, with
+    progress steps), ``teardown``, ``stop``, ``sweep``, ``check`` and ``validate_profile`` (its
+    profiles are then served by ``GET/PUT/DELETE sandbox-profiles``); see ``sandboxes/base.py``.
     """
 
 
