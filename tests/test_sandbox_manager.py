@@ -108,7 +108,7 @@ def test_failures_become_sandbox_errors_naming_the_step(tmp_path: Path) -> None:
     assert info.value.step == "creating_container" and info.value.status == 502
     with pytest.raises(SandboxError, match="not installed any more") as missing:
         asyncio.run(manager.prepare(_Session(tmp_path, {"provider": "uninstalled"})))  # type: ignore[arg-type]
-    assert missing.value.status == 503
+    assert missing.value.status == 400
     with pytest.raises(SandboxError, match="was deleted"):
         asyncio.run(manager.prepare(_Session(tmp_path, {"provider": "box", "profile": "gone"})))  # type: ignore[arg-type]
 
@@ -132,3 +132,15 @@ def test_availability_and_profiles_in_use(tmp_path: Path) -> None:
     assert busy.value.status == 409
     manager.profiles.delete("p", lambda name: [])
     assert manager.profiles.all() == []
+
+
+def test_a_provider_that_does_not_answer_is_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jupyter_companion.sandboxes.manager as manager_module
+
+    async def hangs() -> Availability:
+        await asyncio.sleep(30)
+        return Availability(True)
+
+    monkeypatch.setattr(manager_module, "CHECK_TIMEOUT", 0.1)
+    found = asyncio.run(_manager(tmp_path, check=hangs).availability("box"))
+    assert found == {"available": False, "reason": "it did not say within 0.1 s whether it can work"}

@@ -30,7 +30,7 @@ class SandboxError(Exception):
 
     The provider has already removed whatever it created for the attempt when it raises this.
     ``status`` is the HTTP status a create request answers with (400 for a bad profile, 502 when
-    the engine failed, 503 when it cannot be reached).
+    the engine failed, 400 when it cannot be reached: every refusal a user can act on is a 4xx).
     """
 
     def __init__(self, step: str, message: str, status: int = 502):

@@ -25,6 +25,8 @@ log = logging.getLogger("jupyter_companion.sandboxes")
 
 #: How long an availability answer is reused.
 AVAILABILITY_TTL = 5.0
+#: How long a provider may take to say whether it can work (an engine that hangs: not available).
+CHECK_TIMEOUT = 10.0
 
 
 def sandbox_of(info: dict[str, Any], default: str) -> dict[str, Any]:
@@ -74,12 +76,14 @@ class SandboxManager:
             if cached and time.monotonic() - cached[0] < AVAILABILITY_TTL:
                 return cached[1]
             try:
-                found = asdict(await asyncio.wait_for(spec.check(), 30))
+                found = asdict(await asyncio.wait_for(spec.check(), CHECK_TIMEOUT))
                 answer: dict[str, Any] = {"available": bool(found["available"])}
                 if not answer["available"]:
                     answer["reason"] = found.get("reason") or "not available"
                 if found.get("version"):
                     answer["version"] = found["version"]
+            except asyncio.TimeoutError:
+                answer = {"available": False, "reason": f"it did not say within {CHECK_TIMEOUT:g} s whether it can work"}
             except Exception as exc:
                 log.exception("sandbox %s: availability check failed", name)
                 answer = {"available": False, "reason": f"the availability check failed: {exc}"}
@@ -117,10 +121,11 @@ class SandboxManager:
         return {"provider": sandbox, "profile": profile_name}
 
     async def check_available(self, sandbox: dict[str, Any]) -> None:
-        """ApiError 503 when the chosen provider cannot work now (e.g. no Docker daemon)."""
+        """ApiError 400 when the chosen provider cannot work now (e.g. no Docker daemon), with the
+        reason: the request asks for what this server cannot give, like an unavailable backend."""
         found = await self.availability(sandbox["provider"])
         if not found["available"]:
-            raise ApiError(503, f"sandbox {sandbox['provider']!r} is not available: {found.get('reason')}")
+            raise ApiError(400, f"sandbox {sandbox['provider']!r} is not available: {found.get('reason')}")
 
     # -- a session's life ------------------------------------------------------------------
 
@@ -140,7 +145,7 @@ class SandboxManager:
         sandbox = sandbox_of(session.info, self.default)
         spec = self.specs.get(sandbox["provider"])
         if spec is None:
-            raise SandboxError("creating_container", f"the sandbox provider {sandbox['provider']!r} is not installed any more", 503)
+            raise SandboxError("creating_container", f"the sandbox provider {sandbox['provider']!r} is not installed any more", 400)
         if spec.prepare is None:
             return
         profile = self.profiles.get(sandbox.get("profile") or "")

@@ -37,8 +37,9 @@ MAX_SCRIPT_LINES = 2000
 
 
 def container_name(session_id: str) -> str:
-    """The name of a session's container."""
-    return f"companion-{session_id[:12]}"
+    """The name of a session's container (with the whole session id, so ``docker ps --filter
+    name=<id>`` finds it)."""
+    return f"companion-{session_id}"
 
 
 def find(client: docker.DockerClient, session_id: str, owner: str) -> Container | None:

@@ -63,7 +63,7 @@ class DockerProvider:
             await asyncio.to_thread(client.ping)
             return client
         except Exception as exc:
-            raise SandboxError(step, explain(exc, self.engine.url), 503) from exc
+            raise SandboxError(step, explain(exc, self.engine.url), 400) from exc
 
     async def prepare(self, request: SandboxRequest) -> dict[str, Any]:
         """Find the session's container (starting it when stopped) or create it: image, container,

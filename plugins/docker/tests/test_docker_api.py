@@ -113,7 +113,7 @@ def unreachable(tmp_path: Path) -> str:
 
 
 class TestWithoutAnEngine:
-    """The engine is not running: a reason in status, a clear 503 on create, nothing stored."""
+    """The engine is not running: a reason in status, a clear 400 on create, nothing stored."""
 
     @pytest.fixture
     def docker_host(self, unreachable: str) -> str:
@@ -126,7 +126,7 @@ class TestWithoutAnEngine:
         await _put(api, "any", {"image": "companion-test/base:2"})
         status, error = await api("POST", "sessions", body={"backend": "claude", "cwd": "project", "sandbox": "docker",
                                                             "sandbox_profile": "any"})
-        assert status == 503 and "start dockerd" in error["error"]
+        assert status == 400 and "start dockerd" in error["error"]
         _, sessions = await api("GET", "sessions")
         assert sessions["sessions"] == []
 
