@@ -144,3 +144,41 @@ def test_a_provider_that_does_not_answer_is_unavailable(tmp_path: Path, monkeypa
     monkeypatch.setattr(manager_module, "CHECK_TIMEOUT", 0.1)
     found = asyncio.run(_manager(tmp_path, check=hangs).availability("box"))
     assert found == {"available": False, "reason": "it did not say within 0.1 s whether it can work"}
+
+
+@pytest.mark.timeout(120)
+async def test_a_sandbox_that_cannot_be_prepared_keeps_the_conversation(
+    jp_serverapp: Any, api: Any, connect: Any, workdir: Path
+) -> None:
+    """A relaunch whose sandbox fails is refused with the sandbox's reason; the CLI's conversation
+    id stays (no ``context_lost``), and the next relaunch resumes it."""
+    orch = jp_serverapp.web_app.settings["companion_orchestrator"]
+    broken = {"now": False}
+
+    async def prepare(request: SandboxRequest) -> dict[str, Any]:
+        if broken["now"]:
+            raise SandboxError("creating_container", "the engine went away", 400)
+        return {"made": True}
+
+    orch.register_sandbox(SandboxSpec(name="flaky", label="Flaky", wrapper=lambda s: no_wrapper, prepare=prepare,
+                                      validate_profile=lambda body: {}))
+    assert (await api("PUT", "sandbox-profiles", "p", body={"provider": "flaky"}))[0] == 200
+    status, session = await api("POST", "sessions", body={"backend": "claude", "cwd": "project", "sandbox": "flaky",
+                                                          "sandbox_profile": "p"})
+    assert status == 201 and session["sandbox"] == {"provider": "flaky", "profile": "p", "made": True}
+    stream = await connect(session["id"])
+    await api("POST", "sessions", session["id"], "messages", body={"content": "hello"})
+    await stream.until_type("result")
+    _, before = await api("GET", "sessions", session["id"])
+    assert before["cli_session_id"]
+
+    broken["now"] = True
+    status, error = await api("POST", "sessions", session["id"], "relaunch")
+    assert status == 502 and "the engine went away" in error["error"]
+    _, after = await api("GET", "sessions", session["id"])
+    assert after["cli_session_id"] == before["cli_session_id"] and after["phase"] == "terminated"
+    assert not [e for e in stream.events if e.get("code") == "context_lost"]
+    broken["now"] = False
+    assert (await api("POST", "sessions", session["id"], "relaunch"))[0] == 200
+    _, resumed = await api("GET", "sessions", session["id"])
+    assert resumed["cli_session_id"] == before["cli_session_id"] and resumed["pid"]

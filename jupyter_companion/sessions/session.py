@@ -391,6 +391,7 @@ class Session(AdapterSink):
             if spec is None:
                 raise BackendError(f"backend {self.info['backend']!r} is not installed")
             checked_folder(self)
+            await self._prepare_sandbox()  # its failures never count as a conversation that cannot resume
             try:
                 await self._launch(spec, resume_id=self.info.get("cli_session_id"))
             except BackendError:
@@ -403,6 +404,13 @@ class Session(AdapterSink):
                                       "(earlier turns stay visible here but the agent no longer remembers them)."})
                 await self._launch(spec, resume_id=None)
 
+    async def _prepare_sandbox(self) -> None:
+        """Make the session's sandbox ready (find, start or recreate its container) before a launch."""
+        try:
+            await self.orch.sandboxing.prepare(self)
+        except SandboxError as exc:
+            raise BackendError(f"the sandbox could not be prepared ({exc.step}): {exc}") from exc
+
     def folder(self) -> tuple[str, str]:
         """``(resolved folder, allowed root or own worktree holding it)``; raises FolderOutsideRoots
         when the folder now resolves outside them (see :meth:`Folders.check_session_folder`)."""
@@ -413,11 +421,6 @@ class Session(AdapterSink):
         launch = launch_spec(self, resume_id)
         self.intentional_stop = False
         self.set_phase("starting")
-        try:
-            await self.orch.sandboxing.prepare(self)
-        except SandboxError as exc:
-            self.set_phase("terminated")
-            raise BackendError(f"the sandbox could not be prepared ({exc.step}): {exc}") from exc
         wrap = self.orch.sandboxing.wrapper(self)
         adapter = spec.create_adapter(launch, self, wrap)
         self.adapter = adapter
