@@ -35,6 +35,7 @@ from jupyter_companion.sandboxes.base import SandboxSpec
 from jupyter_companion.sessions.create_request import validate_create
 from jupyter_companion.sessions.orchestrator import Orchestrator, OrchestratorConfig
 from jupyter_companion.settings import SettingsService
+from tests.support.memory_store import MemorySettingsStore
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -667,20 +668,8 @@ commands = st.one_of(
 fuzz = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-class _MemoryStore:
-    """The two store methods the settings service uses."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def get_settings(self) -> dict[str, Any]:
-        return dict(self.values)
-
-    def set_setting(self, key: str, value: Any) -> None:
-        self.values[key] = value
-
 def _orchestrator(root: Path) -> Orchestrator:
-    store: Any = _MemoryStore()
+    store: Any = MemorySettingsStore()
     orch = Orchestrator(store, PluginManager(), OrchestratorConfig(root_dir=str(root), state_root=str(root / ".s")),
                         SettingsService(store, {}))
     orch.backends = {"claude": Any}  # type: ignore[dict-item]  # only membership is checked
@@ -720,7 +709,7 @@ def test_create_validation_only_raises_4xx(tmp_path_factory: pytest.TempPathFact
                                              json_values, max_size=3))
 def test_settings_update_only_raises_4xx(changes: Any) -> None:
     """Any settings change is either stored or refused with a 4xx ApiError."""
-    service = SettingsService(_MemoryStore(), {})  # type: ignore[arg-type]
+    service = SettingsService(MemorySettingsStore(), {})  # type: ignore[arg-type]
     try:
         service.update(changes)
     except ApiError as exc:

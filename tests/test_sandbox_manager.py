@@ -14,17 +14,7 @@ from jupyter_companion.errors import ApiError
 from jupyter_companion.sandboxes.base import SandboxError, SandboxRequest, SandboxSpec
 from jupyter_companion.sandboxes.manager import SandboxManager, sandbox_of
 from jupyter_companion.settings import SettingsService
-
-
-class _Store:
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def get_settings(self) -> dict[str, Any]:
-        return dict(self.values)
-
-    def set_setting(self, key: str, value: Any) -> None:
-        self.values[key] = value
+from tests.support.memory_store import MemorySettingsStore
 
 
 class _Orch:
@@ -52,7 +42,7 @@ class _Session:
 
 
 def _manager(tmp: Path, prepare: Any = None, check: Any = None) -> SandboxManager:
-    manager = SandboxManager(SettingsService(_Store(), {}), str(tmp), "local")  # type: ignore[arg-type]
+    manager = SandboxManager(SettingsService(MemorySettingsStore(), {}), str(tmp), "local")  # type: ignore[arg-type]
     manager.register(SandboxSpec(name="local", label="Local", wrapper=lambda s: no_wrapper))
     manager.register(SandboxSpec(
         name="box", label="Box", wrapper=lambda s: no_wrapper, prepare=prepare, check=check,
