@@ -144,8 +144,10 @@ async def test_a_sandbox_that_cannot_be_prepared_keeps_the_conversation(
     id stays (no ``context_lost``), and the next relaunch resumes it."""
     orch = jp_serverapp.web_app.settings["companion_orchestrator"]
     broken = {"now": False}
+    calls: list[str] = []
 
     async def prepare(request: SandboxRequest) -> dict[str, Any]:
+        calls.append(request.session_id)
         if broken["now"]:
             raise SandboxError("creating_container", "the engine went away", 400)
         return {"made": True}
@@ -156,6 +158,7 @@ async def test_a_sandbox_that_cannot_be_prepared_keeps_the_conversation(
     status, session = await api("POST", "sessions", body={"backend": "claude", "cwd": "project", "sandbox": "flaky",
                                                           "sandbox_profile": "p"})
     assert status == 201 and session["sandbox"] == {"provider": "flaky", "profile": "p", "made": True}
+    assert len(calls) == 1  # the creation prepared it once, the first launch did not again
     stream = await connect(session["id"])
     await api("POST", "sessions", session["id"], "messages", body={"content": "hello"})
     await stream.until_type("result")
@@ -170,5 +173,6 @@ async def test_a_sandbox_that_cannot_be_prepared_keeps_the_conversation(
     assert not [e for e in stream.events if e.get("code") == "context_lost"]
     broken["now"] = False
     assert (await api("POST", "sessions", session["id"], "relaunch"))[0] == 200
+    assert len(calls) == 3  # every later launch prepares it
     _, resumed = await api("GET", "sessions", session["id"])
     assert resumed["cli_session_id"] == before["cli_session_id"] and resumed["pid"]

@@ -145,6 +145,17 @@ class Availability:
     version: str | None = None
     binary: str | None = None
 
+    def fields(self) -> dict[str, Any]:
+        """As ``GET status`` shows it: ``{available, reason?, version?}`` (a missing reason named)."""
+        shown: dict[str, Any] = {"available": bool(self.available)}
+        if not self.available:
+            shown["reason"] = self.reason or "not available"
+        elif self.reason:
+            shown["reason"] = self.reason
+        if self.version:
+            shown["version"] = self.version
+        return shown
+
 
 @dataclass
 class Credentials:

@@ -8,13 +8,12 @@ import asyncio
 import hashlib
 import logging
 import os
-import time
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import CommandWrapper, no_wrapper
 from ..errors import ApiError
 from ..settings import SettingsService
+from ..timed_answers import TimedAnswers
 from .base import SandboxError, SandboxProgress, SandboxRequest, SandboxSpec
 from .profiles import SandboxProfiles
 
@@ -51,8 +50,7 @@ class SandboxManager:
         self.profiles = SandboxProfiles(settings, self.specs)
         #: Identifies this server's state in what providers create (labels), for the sweep.
         self.owner = hashlib.sha256(os.path.realpath(state_root).encode()).hexdigest()[:16]
-        self._checks: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._checks = TimedAnswers(AVAILABILITY_TTL)
 
     def register(self, spec: SandboxSpec) -> None:
         """Add a provider (called by plugins through ``register_sandboxes``)."""
@@ -68,27 +66,21 @@ class SandboxManager:
 
     async def availability(self, name: str) -> dict[str, Any]:
         """``{available, reason?}`` of one provider (cached a few seconds)."""
-        spec = self.specs[name]
-        if spec.check is None:
+        check = self.specs[name].check
+        if check is None:
             return {"available": True}
-        async with self._locks.setdefault(name, asyncio.Lock()):
-            cached = self._checks.get(name)
-            if cached and time.monotonic() - cached[0] < AVAILABILITY_TTL:
-                return cached[1]
+
+        async def ask() -> dict[str, Any]:
             try:
-                found = asdict(await asyncio.wait_for(spec.check(), CHECK_TIMEOUT))
-                answer: dict[str, Any] = {"available": bool(found["available"])}
-                if not answer["available"]:
-                    answer["reason"] = found.get("reason") or "not available"
-                if found.get("version"):
-                    answer["version"] = found["version"]
+                return (await asyncio.wait_for(check(), CHECK_TIMEOUT)).fields()
             except asyncio.TimeoutError:
-                answer = {"available": False, "reason": f"it did not say within {CHECK_TIMEOUT:g} s whether it can work"}
+                return {"available": False, "reason": f"it did not say within {CHECK_TIMEOUT:g} s whether it can work"}
             except Exception as exc:
                 log.exception("sandbox %s: availability check failed", name)
-                answer = {"available": False, "reason": f"the availability check failed: {exc}"}
-            self._checks[name] = (time.monotonic(), answer)
-            return answer
+                return {"available": False, "reason": f"the availability check failed: {exc}"}
+
+        answer: dict[str, Any] = await self._checks.get(name, ask)
+        return answer
 
     async def report(self) -> list[dict[str, Any]]:
         """``GET status.sandboxes``: ``{name, label, description, available, reason?, profiles}``."""

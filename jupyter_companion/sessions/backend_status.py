@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
 from ..backends.base import BackendSpec
 from ..events import now_iso
+from ..timed_answers import TimedAnswers
 
 log = logging.getLogger("jupyter_companion.backend_status")
 
@@ -38,8 +38,7 @@ class BackendStatus:
     def __init__(self, backends: dict[str, BackendSpec], base_env: Callable[[], dict[str, str]]):
         self.backends = backends
         self.base_env = base_env
-        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._answers = TimedAnswers(AVAILABILITY_TTL)
         self._drift: dict[tuple[str, str], dict[str, Any]] = {}
 
     async def report(self, with_models: bool = False) -> list[dict[str, Any]]:
@@ -71,14 +70,8 @@ class BackendStatus:
     async def _cached(
         self, spec: BackendSpec, what: str, compute: Callable[[BackendSpec], Awaitable[dict[str, Any]]]
     ) -> dict[str, Any]:
-        key = f"{what}:{spec.name}"
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            cached = self._cache.get(key)
-            if cached and time.monotonic() - cached[0] < AVAILABILITY_TTL:
-                return cached[1]
-            answer = await compute(spec)
-            self._cache[key] = (time.monotonic(), answer)
-            return answer
+        answer: dict[str, Any] = await self._answers.get(f"{what}:{spec.name}", lambda: compute(spec))
+        return answer
 
     async def _check(self, spec: BackendSpec) -> dict[str, Any]:
         status: dict[str, Any] = {"name": spec.name, "label": spec.label}
@@ -87,12 +80,7 @@ class BackendStatus:
         except Exception as exc:
             log.exception("availability check of backend %s failed", spec.name)
             return {**status, "available": False, "reason": f"check failed: {exc}"}
-        status["available"] = availability.available
-        if availability.version:
-            status["version"] = availability.version
-        if availability.reason:
-            status["reason"] = availability.reason
-        return status
+        return {**status, **availability.fields()}
 
     async def _credentials(self, spec: BackendSpec) -> dict[str, Any]:
         assert spec.check_credentials is not None

@@ -75,7 +75,6 @@ class Orchestrator:
         self.sessions: dict[str, Session] = {}
         self.backends: dict[str, BackendSpec] = {}
         self.sandboxing = SandboxManager(settings, config.state_root, config.default_sandbox)
-        self.sandboxes: dict[str, SandboxSpec] = self.sandboxing.specs
         self.supervisor = Supervisor(self, config.policy)
         self.feed = SessionFeed(self)
         self.stopping = False
@@ -312,6 +311,7 @@ class Orchestrator:
         await self.git.refresh(session)
         try:
             await self.sandboxing.prepare(session, progress)
+            session.sandbox_ready = True
         except SandboxError as exc:
             progress(exc.step, "Preparing the sandbox", "error", str(exc))
             await self.delete(session_id, force=True)

@@ -95,6 +95,9 @@ class Session(AdapterSink):
         self.crash_exhausted = False
         #: Resume the next launch under a new CLI conversation id (``fork`` at creation).
         self.fork_next = False
+        #: The creation has just prepared the sandbox (with its progress steps): the first launch
+        #: does not prepare it again.
+        self.sandbox_ready = False
         #: The user asked to stop the running turn; its result is marked ``interrupted``.
         self.interrupt_requested = False
         #: Sends prompts, holding those sent while a turn runs until it ends.
@@ -391,7 +394,10 @@ class Session(AdapterSink):
             if spec is None:
                 raise BackendError(f"backend {self.info['backend']!r} is not installed")
             checked_folder(self)
-            await self._prepare_sandbox()  # its failures never count as a conversation that cannot resume
+            if self.sandbox_ready:
+                self.sandbox_ready = False
+            else:  # before the launch: its failures never count as a conversation that cannot resume
+                await self._prepare_sandbox()
             try:
                 await self._launch(spec, resume_id=self.info.get("cli_session_id"))
             except BackendError:

@@ -115,6 +115,17 @@ export function SandboxProfiles(props: SandboxProfilesProps): JSX.Element {
 
   const set = (field: keyof Draft) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) =>
     setDraft({ ...draft, [field]: e.target.value });
+  /** A labelled text field of the draft (a textarea with `rows`). */
+  const text = (key: keyof Draft, label: string, options: { rows?: number; placeholder?: string; aria?: string } = {}) => {
+    const common = { className: 'jp-mod-styled', 'aria-label': options.aria ?? label, value: draft[key],
+                     placeholder: options.placeholder, onChange: set(key) };
+    return (
+      <label>
+        <span>{label}</span>
+        {options.rows ? <textarea {...common} rows={options.rows} /> : <input {...common} />}
+      </label>
+    );
+  };
 
   const act = async (what: () => Promise<string>) => {
     setBusy(true);
@@ -179,10 +190,7 @@ export function SandboxProfiles(props: SandboxProfilesProps): JSX.Element {
           void save();
         }}
       >
-        <label>
-          <span>Name</span>
-          <input className="jp-mod-styled" aria-label="Profile name" value={draft.name} onChange={set('name')} required />
-        </label>
+        {text('name', 'Name', { aria: 'Profile name' })}
         <label>
           <span>Provider</span>
           <select className="jp-mod-styled" aria-label="Provider" value={draft.provider} onChange={set('provider')}>
@@ -200,21 +208,10 @@ export function SandboxProfiles(props: SandboxProfilesProps): JSX.Element {
             <option value="dockerfile">a Dockerfile</option>
           </select>
         </label>
-        {draft.source === 'image' ? (
-          <label>
-            <span>Image</span>
-            <input className="jp-mod-styled" aria-label="Image" value={draft.image} placeholder="python:3.12-slim" onChange={set('image')} />
-          </label>
-        ) : (
-          <label>
-            <span>Dockerfile</span>
-            <textarea className="jp-mod-styled" aria-label="Dockerfile" rows={6} value={draft.dockerfile} onChange={set('dockerfile')} />
-          </label>
-        )}
-        <label>
-          <span>Init script</span>
-          <textarea className="jp-mod-styled" aria-label="Init script" rows={4} value={draft.init_script} placeholder="runs once in each new container" onChange={set('init_script')} />
-        </label>
+        {draft.source === 'image'
+          ? text('image', 'Image', { placeholder: 'python:3.12-slim' })
+          : text('dockerfile', 'Dockerfile', { rows: 6 })}
+        {text('init_script', 'Init script', { rows: 4, placeholder: 'runs once in each new container' })}
         <label>
           <span>Network</span>
           <select className="jp-mod-styled" aria-label="Network" value={draft.network} onChange={set('network')}>
@@ -223,22 +220,10 @@ export function SandboxProfiles(props: SandboxProfilesProps): JSX.Element {
             <option value="none">none (no network)</option>
           </select>
         </label>
-        <label>
-          <span>CPUs</span>
-          <input className="jp-mod-styled" aria-label="CPUs" value={draft.cpus} placeholder="no limit" onChange={set('cpus')} />
-        </label>
-        <label>
-          <span>Memory</span>
-          <input className="jp-mod-styled" aria-label="Memory" value={draft.memory} placeholder="no limit (e.g. 2g)" onChange={set('memory')} />
-        </label>
-        <label>
-          <span>Ports</span>
-          <input className="jp-mod-styled" aria-label="Ports" value={draft.ports} placeholder="e.g. 8000, 5173" onChange={set('ports')} />
-        </label>
-        <label>
-          <span>Environment</span>
-          <textarea className="jp-mod-styled" aria-label="Environment" rows={3} value={draft.env} placeholder="NAME=value, one per line" onChange={set('env')} />
-        </label>
+        {text('cpus', 'CPUs', { placeholder: 'no limit' })}
+        {text('memory', 'Memory', { placeholder: 'no limit (e.g. 2g)' })}
+        {text('ports', 'Ports', { placeholder: 'e.g. 8000, 5173' })}
+        {text('env', 'Environment', { rows: 3, placeholder: 'NAME=value, one per line' })}
         <div className="jp-Companion-formActions">
           <button type="button" className="jp-mod-styled" onClick={() => setDraft({ ...EMPTY, provider: draft.provider })}>
             New

@@ -57,19 +57,14 @@ class DockerProvider:
         """Whether the engine answers (and the docker client is installed)."""
         return await asyncio.to_thread(self.engine.check)
 
-    async def _client(self, step: str) -> docker.DockerClient:
-        try:
-            client = await asyncio.to_thread(self.engine.client)
-            await asyncio.to_thread(client.ping)
-            return client
-        except Exception as exc:
-            raise SandboxError(step, explain(exc, self.engine.url), 400) from exc
-
     async def prepare(self, request: SandboxRequest) -> dict[str, Any]:
         """Find the session's container (starting it when stopped) or create it: image, container,
         init script, each reported as a creation step."""
-        client = await self._client("creating_container")
-        found = await asyncio.to_thread(containers.find, client, request.session_id, request.owner)
+        try:  # the first call to the engine: an engine that is gone is said here, in the user's words
+            client = await asyncio.to_thread(self.engine.client)
+            found = await asyncio.to_thread(containers.find, client, request.session_id, request.owner)
+        except Exception as exc:
+            raise SandboxError("creating_container", explain(exc, self.engine.url), 400) from exc
         if found is not None:
             try:
                 if found.status == "running":
