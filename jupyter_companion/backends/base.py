@@ -76,6 +76,28 @@ class AdapterSink(Protocol):
         """The CLI process has ended (whatever the reason)."""
 
 
+class NullSink:
+    """A sink that drops everything: for short-lived probes of a CLI (models, credentials)."""
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Dropped."""
+
+    def set_phase(self, phase: str) -> None:
+        """Dropped."""
+
+    def set_cli_session_id(self, cli_session_id: str) -> None:
+        """Dropped."""
+
+    def update(self, fields: dict[str, Any]) -> None:
+        """Dropped."""
+
+    def drift(self, what: str, detail: str = "") -> None:
+        """Dropped."""
+
+    def on_exit(self, returncode: int | None, stderr_tail: str) -> None:
+        """Dropped."""
+
+
 class BackendAdapter(abc.ABC):
     """Drives one CLI process for one session."""
 
@@ -199,6 +221,9 @@ class BackendSpec:
     #: with (``cli_env`` included, no env profile). Shown in ``GET status`` and the new-session
     #: form; never blocks a session (an env profile may bring the credentials).
     check_credentials: CredentialsCheck | None = None
+    #: How the core talks to the CLI, as ``GET status`` shows it (``acp`` for Agent Client
+    #: Protocol agents; the builtins name their own protocol).
+    protocol: str = ""
 
 
 #: Variables of the server's own environment that agent CLIs never inherit: the credentials of

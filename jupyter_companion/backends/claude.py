@@ -456,5 +456,6 @@ def register_backends(register: Any, app: Any) -> None:
             list_conversations=list_conversations,
             applies_allowed_tools=True,
             check_credentials=check_credentials,
+            protocol="claude-stream-json",
         )
     )

@@ -56,6 +56,7 @@ from .base import (
     CommandWrapper,
     Credentials,
     LaunchSpec,
+    NullSink,
     agent_environment,
     find_binary,
 )
@@ -160,26 +161,6 @@ class CodexBackend(Configurable):
 
 
 # ---------------------------------------------------------------------- backend registration
-class _NullSink:
-    def emit(self, event: dict[str, Any]) -> None:
-        pass
-
-    def set_phase(self, phase: str) -> None:
-        pass
-
-    def set_cli_session_id(self, cli_session_id: str) -> None:
-        pass
-
-    def update(self, fields: dict[str, Any]) -> None:
-        pass
-
-    def drift(self, what: str, detail: str = "") -> None:
-        pass
-
-    def on_exit(self, returncode: int | None, stderr_tail: str) -> None:
-        pass
-
-
 async def check_codex(binary: str | None, timeout: float = 20.0) -> Availability:
     """Whether ``codex`` can run here: found, executable and answering ``--version``."""
     if not binary:
@@ -213,7 +194,7 @@ async def scratch_app_server(
     """
     with tempfile.TemporaryDirectory(prefix="companion-codex-probe-") as scratch:
         spec = LaunchSpec(session_id="probe", cwd=scratch, state_dir=scratch, env=env if env is not None else agent_environment())
-        adapter = CodexAdapter(spec, _NullSink(), binary=binary, request_timeout=timeout, user_home=user_home)
+        adapter = CodexAdapter(spec, NullSink(), binary=binary, request_timeout=timeout, user_home=user_home)
         argv, run_env, cwd = adapter.wrap([binary, "app-server"], adapter._environment(), scratch)
         adapter._proc = LineProcess(
             argv, cwd=cwd, env=run_env, on_message=adapter.handle_message, on_exit=lambda *_: None
@@ -349,6 +330,7 @@ def make_backend_spec(config: CodexBackend) -> BackendSpec:
         models=list(STATIC_MODELS),
         list_models=list_models,
         check_credentials=check_credentials,
+        protocol="codex-app-server",
     )
 
 

@@ -43,13 +43,15 @@ class BackendStatus:
 
     async def report(self, with_models: bool = False) -> list[dict[str, Any]]:
         """One entry per backend: ``{name, label, available, version?, reason?, credentials?,
-        conversations}``, plus ``models`` when asked."""
+        conversations, protocol?}``, plus ``models`` when asked."""
         specs = list(self.backends.values())
         results = await asyncio.gather(*(self._status_of(spec) for spec in specs))
         out = []
         for spec, status in zip(specs, results, strict=True):
             item = dict(status)
             item["conversations"] = spec.list_conversations is not None
+            if spec.protocol:
+                item["protocol"] = spec.protocol
             if with_models:
                 item["models"] = await self._models_of(spec)
             out.append(item)
