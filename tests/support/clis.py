@@ -8,6 +8,7 @@ The install is guarded by a file lock so parallel pytest workers do not race.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -17,13 +18,20 @@ from pathlib import Path
 
 CLAUDE_PACKAGE = "@anthropic-ai/claude-code@2.1.197"
 CODEX_PACKAGE = "@openai/codex@0.169.0"
+#: ACP agents (issue 12): Claude's and Codex's ACP adapters. Neither answers ``--version``; their
+#: installed ``package.json`` is checked instead.
+CLAUDE_ACP_PACKAGE = "@zed-industries/claude-agent-acp@0.23.1"
+CODEX_ACP_PACKAGE = "@zed-industries/codex-acp@0.16.0"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-#: name -> (npm package spec, text that ``<bin> --version`` must contain)
-_PINNED: dict[str, tuple[str, str]] = {
+#: name -> (npm package spec, text that ``<bin> --version`` must contain; None: the package's
+#: ``package.json`` must name the pinned version)
+_PINNED: dict[str, tuple[str, str | None]] = {
     "claude": (CLAUDE_PACKAGE, CLAUDE_PACKAGE.rsplit("@", 1)[1] + " (Claude Code)"),
     "codex": (CODEX_PACKAGE, "codex-cli " + CODEX_PACKAGE.rsplit("@", 1)[1]),
+    "claude-agent-acp": (CLAUDE_ACP_PACKAGE, None),
+    "codex-acp": (CODEX_ACP_PACKAGE, None),
 }
 
 _INSTALL_TIMEOUT = 900  # seconds; the claude package carries a ~250 MB native binary
@@ -44,10 +52,17 @@ def _package_name(spec: str) -> str:
     return spec.rsplit("@", 1)[0]
 
 
-def _version_ok(binary: Path, expected: str) -> bool:
-    """True when ``binary --version`` runs and prints ``expected``."""
+def _version_ok(binary: Path, expected: str | None, spec: str) -> bool:
+    """True when ``binary --version`` runs and prints ``expected`` (``expected`` None: when the
+    installed package of ``spec`` has the pinned version)."""
     if not (binary.exists() and os.access(binary, os.X_OK)):
         return False
+    if expected is None:
+        manifest = binary.parent.parent / _package_name(spec) / "package.json"
+        try:
+            return bool(json.loads(manifest.read_text()).get("version") == spec.rsplit("@", 1)[1])
+        except (OSError, ValueError):
+            return False
     env = {k: v for k, v in os.environ.items() if k != "CLAUDECODE"}
     env.update(DISABLE_AUTOUPDATER="1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1")
     try:
@@ -117,19 +132,20 @@ def _install(cache: Path) -> None:
 
 
 def ensure_cli(name: str) -> str:
-    """Absolute path of the pinned ``name`` CLI ("claude" or "codex"), installing it if needed."""
+    """Absolute path of the pinned ``name`` CLI ("claude", "codex", "claude-agent-acp",
+    "codex-acp"), installing it if needed."""
     if name not in _PINNED:
         raise ValueError(f"unknown CLI {name!r}; expected one of {sorted(_PINNED)}")
     spec, expected = _PINNED[name]
     cache = cache_dir()
     binary = cache / "node_modules" / ".bin" / name
-    if _version_ok(binary, expected):
+    if _version_ok(binary, expected, spec):
         return str(binary)
     with _locked(cache.parent / f".{cache.name}.install.lock"):
-        if not _version_ok(binary, expected):  # another worker may have finished meanwhile
+        if not _version_ok(binary, expected, spec):  # another worker may have finished meanwhile
             _install(cache)
-            if not _version_ok(binary, expected):
-                raise CliInstallError(f"{binary} does not report {expected!r} after installing {spec}")
+            if not _version_ok(binary, expected, spec):
+                raise CliInstallError(f"{binary} does not report {expected or spec!r} after installing {spec}")
     return str(binary)
 
 
