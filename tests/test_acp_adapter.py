@@ -52,11 +52,13 @@ def start(folder: Path, state: Path, jp_asyncio_loop: asyncio.AbstractEventLoop)
     """Start an adapter on the fake agent: ``await start(**launch_fields, agent_env={...})``."""
     adapters: list[AcpAdapter] = []
 
-    async def launch(agent_env: dict[str, str] | None = None, **fields: Any) -> tuple[AcpAdapter, RecordingSink]:
+    async def launch(agent_env: dict[str, str] | None = None, relaunch_after_cancel: bool = False,
+                     **fields: Any) -> tuple[AcpAdapter, RecordingSink]:
         sink = RecordingSink()
         spec = LaunchSpec(session_id="s1", cwd=str(folder), env={**os.environ, "FAKE_ACP_STATE": str(state)},
                           state_dir=str(state), **fields)
-        agent = AgentDefinition("fake", [sys.executable, FAKE_AGENT], "Fake", dict(agent_env or {}))
+        agent = AgentDefinition("fake", [sys.executable, FAKE_AGENT], "Fake", dict(agent_env or {}),
+                                relaunch_after_cancel)
         adapter = AcpAdapter(spec, sink, agent=agent, request_timeout=20)
         adapters.append(adapter)
         await adapter.start()
@@ -156,6 +158,22 @@ async def test_cancel_mid_stream_keeps_what_was_said(start: Start, state: Path) 
     assert sink.of_type("assistant")[-1]["message"]["content"][0]["text"].startswith("0 1 2 ")
     assert received(state, "session/cancel")
     assert (await _turn(adapter, sink, "hello after"))["is_error"] is False
+
+
+async def test_an_agent_marked_so_is_relaunched_after_a_cancel(start: Start, state: Path) -> None:
+    adapter, sink = await start(relaunch_after_cancel=True)
+    await adapter.send_user_message("slow", [])
+    await sink.wait_for(lambda s: len([e for e in s.events if e["type"] == "stream_delta"]) >= 2, 30)
+    pid = adapter.pid
+    await adapter.interrupt()
+    await sink.wait_event("result", timeout=30)
+    assert adapter.pid == pid  # nothing happens until the next prompt
+    result = await _turn(adapter, sink, "hello again")
+    assert result["text"] == "Hello hello again" and adapter.pid != pid and adapter.running
+    assert [m["params"]["sessionId"] for m in received(state, "session/load")] == [adapter.acp_session_id]
+    assert sink.exits == [] and len(sink.of_type("session_init")) == 1  # quiet: not a crash, not a new session
+    await _turn(adapter, sink, "hello once more")
+    assert len(received(state, "session/load")) == 1  # only after a cancel
 
 
 async def test_file_writes_stay_inside_the_session_folder(start: Start, folder: Path, tmp_path: Path) -> None:

@@ -44,16 +44,18 @@ from .base import (
 
 log = logging.getLogger("jupyter_companion.backends.acp")
 
-#: Agents offered when ``c.AcpBackend.agents`` is not set, if their command is on PATH:
-#: name → (command, label, how to install it).
-KNOWN_AGENTS: dict[str, tuple[list[str], str, str]] = {
-    "gemini": (["gemini", "--experimental-acp"], "Gemini CLI", "npm install -g @google/gemini-cli"),
-    "opencode": (["opencode", "acp"], "OpenCode", "npm install -g opencode-ai"),
-    "goose": (["goose", "acp"], "Goose", "see block.github.io/goose"),
-    "claude-acp": (["claude-agent-acp"], "Claude (ACP)", "npm install -g @zed-industries/claude-agent-acp"),
-    "codex-acp": (["codex-acp"], "Codex (ACP)", "npm install -g @zed-industries/codex-acp"),
-    "kiro": (["kiro-cli", "acp"], "Kiro", "see kiro.dev"),
-    "copilot": (["copilot", "--acp"], "GitHub Copilot", "npm install -g @github/copilot"),
+#: Agents offered when ``c.AcpBackend.agents`` is not set, if their command is on PATH, with how to
+#: install each (shown when a configured one is missing).
+KNOWN_AGENTS: dict[str, dict[str, Any]] = {
+    "gemini": {"command": ["gemini", "--experimental-acp"], "label": "Gemini CLI",
+               "install": "npm install -g @google/gemini-cli"},
+    "opencode": {"command": ["opencode", "acp"], "label": "OpenCode", "install": "npm install -g opencode-ai"},
+    "goose": {"command": ["goose", "acp"], "label": "Goose", "install": "see block.github.io/goose"},
+    "claude-acp": {"command": ["claude-agent-acp"], "label": "Claude (ACP)", "relaunch_after_cancel": True,
+                   "install": "npm install -g @zed-industries/claude-agent-acp"},
+    "codex-acp": {"command": ["codex-acp"], "label": "Codex (ACP)", "install": "npm install -g @zed-industries/codex-acp"},
+    "kiro": {"command": ["kiro-cli", "acp"], "label": "Kiro", "install": "see kiro.dev"},
+    "copilot": {"command": ["copilot", "--acp"], "label": "GitHub Copilot", "install": "npm install -g @github/copilot"},
 }
 
 #: What a backend name may look like.
@@ -71,7 +73,8 @@ class AcpBackend(Configurable):
         default_value=None,
         allow_none=True,
         help=(
-            'ACP agents to offer as backends: {NAME: {"command": [argv...], "label": str, "env": {str: str}}}. '
+            'ACP agents to offer as backends: {NAME: {"command": [argv...], "label": str, "env": {str: str}, '
+            '"relaunch_after_cancel": bool}}. '
             "None (the default): the known agents (Gemini CLI, OpenCode, Goose, claude-agent-acp, codex-acp, "
             "Kiro, Copilot) whose command is on PATH. {}: none."
         ),
@@ -85,9 +88,9 @@ class AcpBackend(Configurable):
         the known agents found on PATH."""
         if self.agents is None:
             return [
-                AgentDefinition(name, list(command), label)
-                for name, (command, label, _) in KNOWN_AGENTS.items()
-                if shutil.which(command[0])
+                definition_of(name, {k: v for k, v in known.items() if k != "install"})
+                for name, known in KNOWN_AGENTS.items()
+                if shutil.which(known["command"][0])
             ]
         found = []
         for name, entry in self.agents.items():
@@ -103,7 +106,7 @@ def definition_of(name: str, entry: Any) -> AgentDefinition:
     if not NAME_PATTERN.match(name):
         raise ValueError("a name is 1-40 lower-case letters, digits, '.', '_' or '-'")
     if not isinstance(entry, dict):
-        raise ValueError('expected {"command": [argv...], "label"?: str, "env"?: {}}')
+        raise ValueError('expected {"command": [argv...], "label"?: str, "env"?: {}, "relaunch_after_cancel"?: bool}')
     command = entry.get("command")
     if isinstance(command, str):
         command = [command]
@@ -112,10 +115,19 @@ def definition_of(name: str, entry: Any) -> AgentDefinition:
     env = entry.get("env") or {}
     if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
         raise ValueError('"env" must map names to strings')
-    unknown = set(entry) - {"command", "label", "env"}
+    unknown = set(entry) - {"command", "label", "env", "relaunch_after_cancel"}
     if unknown:
         raise ValueError(f"unknown keys {sorted(unknown)}")
-    return AgentDefinition(name, list(command), str(entry.get("label") or name), dict(env))
+    relaunch = entry.get("relaunch_after_cancel", known_agent(command[0]).get("relaunch_after_cancel", False))
+    if not isinstance(relaunch, bool):
+        raise ValueError('"relaunch_after_cancel" must be true or false')
+    return AgentDefinition(name, list(command), str(entry.get("label") or name), dict(env), relaunch)
+
+
+def known_agent(command: str) -> dict[str, Any]:
+    """The :data:`KNOWN_AGENTS` entry whose program ``command`` runs (by file name), or {}."""
+    program = os.path.basename(command)
+    return next((known for known in KNOWN_AGENTS.values() if known["command"][0] == program), {})
 
 
 def resolve_command(command: str) -> str | None:
@@ -129,7 +141,7 @@ def check_agent(agent: AgentDefinition) -> Availability:
     """Whether the agent's command can be run here (its version once a session has reported it)."""
     binary = resolve_command(agent.command[0])
     if binary is None:
-        hint = KNOWN_AGENTS.get(agent.name, (None, None, ""))[2]
+        hint = known_agent(agent.command[0]).get("install", "")
         where = "" if os.sep in agent.command[0] else " on PATH"
         reason = f"{agent.command[0]} was not found{where}" + (f" ({hint})" if hint else "")
         return Availability(False, reason=reason)

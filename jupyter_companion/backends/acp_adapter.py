@@ -82,6 +82,10 @@ class AgentDefinition:
     command: list[str]
     label: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    #: Start a new process (loading the session) before the prompt that follows a cancelled turn:
+    #: for agents that answer that prompt wrongly (claude-agent-acp 0.23.1 ends it at once, then
+    #: answers every prompt with the previous one's reply).
+    relaunch_after_cancel: bool = False
     #: What sessions learned about the agent: ``version``, ``models`` (shared by the backend).
     learned: dict[str, Any] = field(default_factory=dict)
 
@@ -170,6 +174,7 @@ class AcpAdapter(BackendAdapter):
         self.turn = AcpTurn(sink, lambda: self.model, self.terminals.outputs)
         self._queue: list[list[Any]] = []
         self._instructions_pending = False
+        self._relaunch_before_prompt = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
 
@@ -199,23 +204,43 @@ class AcpAdapter(BackendAdapter):
     async def start(self) -> None:
         """Spawn the agent, ``initialize``, and open (or load) its session; BackendError on failure
         (with the tail of the agent's stderr)."""
+        await self._launch(self.spec.resume_id, announce=True)
+
+    async def _launch(self, resume_id: str | None, *, announce: bool) -> None:
+        """Start a process and connection; ``announce``: show the phases and ``session_init``."""
         argv, env, cwd = self.wrap(list(self.agent.command), self._environment(), self.spec.cwd)
-        self._proc = LineProcess(argv, cwd=cwd, env=env, on_message=self._transport.deliver, on_exit=self._on_exit)
-        self._transport.proc = self._proc
+        transport = LineTransport(self.sink.drift)
+        proc = LineProcess(argv, cwd=cwd, env=env, on_message=transport.deliver,
+                           on_exit=lambda code, tail: self._on_exit(proc, code, tail))
+        self._proc, self._transport, transport.proc = proc, transport, proc
         try:
-            await self._proc.start()
+            await proc.start()
         except OSError as exc:
             raise BackendError(f"Could not start {self.label} ({argv[0]}): {exc.strerror or exc}") from exc
         client = AcpClient(self.sink, self.spec.cwd, self.terminals, self._on_update, self._on_permission)
         # AcpClient leaves out what this client does not offer (elicitation, extensions): the SDK
         # answers those with "method not found".
-        self._conn = ClientSideConnection(cast(Any, client), self._transport)
-        self.sink.set_phase("initializing")
+        self._conn = ClientSideConnection(cast(Any, client), transport)
+        if announce:
+            self.sink.set_phase("initializing")
         try:
-            await self._handshake()
+            await self._handshake(resume_id, announce)
         except BackendError as exc:
-            stderr = self._proc.stderr_text()
+            stderr = proc.stderr_text()
             raise BackendError(f"{exc}\n{stderr[-2000:]}" if stderr else str(exc)) from exc
+
+    async def _relaunch(self) -> None:
+        """Replace the agent process by a new one that loads the same session (for agents whose
+        ``relaunch_after_cancel`` is set: they answer the prompt after a cancelled one wrongly)."""
+        old_proc, old_conn = self._proc, self._conn
+        self._proc = self._conn = None  # its exit is not the session's business
+        log.info("relaunching %s after a cancelled turn (session %s)", self.label, self.acp_session_id)
+        if old_proc is not None:
+            await old_proc.stop()
+        if old_conn is not None:
+            with contextlib.suppress(Exception):
+                await old_conn.close()
+        await self._launch(self.acp_session_id, announce=False)
 
     async def _call(self, what: str, request: Awaitable[Any]) -> dict[str, Any]:
         """Await one request to the agent within the timeout; its answer in wire form."""
@@ -228,7 +253,7 @@ class AcpAdapter(BackendAdapter):
         except ConnectionError as exc:
             raise BackendError(f"{self.label} exited during {what}") from exc
 
-    async def _handshake(self) -> None:
+    async def _handshake(self, resume_id: str | None, announce: bool) -> None:
         assert self._conn is not None
         answer = await self._call("initialize", self._conn.initialize(
             protocol_version=PROTOCOL_VERSION,
@@ -240,9 +265,11 @@ class AcpAdapter(BackendAdapter):
         self.agent_info = answer.get("agentInfo") or {}
         if self.agent_info.get("version"):
             self.agent.learned["version"] = str(self.agent_info["version"])
-        session = await self._open_session(answer.get("authMethods") or [])
+        session = await self._open_session(resume_id, answer.get("authMethods") or [])
         self._take_session_state(session)
         await self._apply_launch_choices()
+        if not announce:
+            return
         self.sink.emit({
             "type": "session_init",
             "model": self.model,
@@ -259,9 +286,8 @@ class AcpAdapter(BackendAdapter):
         })
         self.sink.set_phase("ready")
 
-    async def _open_session(self, auth_methods: list[dict[str, Any]]) -> dict[str, Any]:
+    async def _open_session(self, resume_id: str | None, auth_methods: list[dict[str, Any]]) -> dict[str, Any]:
         assert self._conn is not None
-        resume_id = self.spec.resume_id
         if resume_id:
             if self.capabilities.get("loadSession") and not self.spec.fork:
                 self._transport.replaying = True
@@ -326,7 +352,9 @@ class AcpAdapter(BackendAdapter):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _on_exit(self, returncode: int | None, stderr_tail: str) -> None:
+    def _on_exit(self, proc: LineProcess, returncode: int | None, stderr_tail: str) -> None:
+        if proc is not self._proc:
+            return  # a process replaced on purpose (see _relaunch)
         self._transport.closed()
         self._cancel_permissions()
         self.turn.active = False
@@ -371,6 +399,9 @@ class AcpAdapter(BackendAdapter):
         if self.turn.active:
             self._queue.append(blocks)
             return
+        if self._relaunch_before_prompt:
+            self._relaunch_before_prompt = False
+            await self._relaunch()
         self._start_turn(blocks)
 
     def _start_turn(self, blocks: list[Any]) -> None:
@@ -390,7 +421,9 @@ class AcpAdapter(BackendAdapter):
             self.turn.finish("error", error=f"{exc}")
         else:
             self._cancel_permissions()
-            self.turn.finish(str(answer.get("stopReason") or "end_turn"), answer.get("usage"))
+            stop_reason = str(answer.get("stopReason") or "end_turn")
+            self._relaunch_before_prompt = stop_reason == "cancelled" and self.agent.relaunch_after_cancel
+            self.turn.finish(stop_reason, answer.get("usage"))
         self.sink.set_phase("ready")
         if self._queue and not self._stopping and self.running:
             self._start_turn(self._queue.pop(0))
