@@ -170,13 +170,16 @@ class AcpTurn:
     def finish(self, stop_reason: str, usage: Any = None, error: str | None = None) -> None:
         """Close what the turn left open and emit its ``result``."""
         self.flush()
+        clean = error is None and stop_reason in CLEAN_STOPS
         for tool_id in [t for t in self._shown if t not in self._finished]:
             self._finished.add(tool_id)
             self.sink.emit({
                 "type": "tool_result",
                 "tool_use_id": tool_id,
-                "content": f"The tool did not finish ({stop_reason}).",
-                "is_error": True,
+                # some agents never report the end of a call (codex-acp after an approval)
+                "content": "The agent reported no result for this tool." if clean
+                else f"The tool did not finish ({stop_reason}).",
+                "is_error": not clean,
             })
         result: dict[str, Any] = {
             "type": "result",

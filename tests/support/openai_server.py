@@ -52,6 +52,9 @@ class Rule:
     text: str = ""
     #: A shell command asked for through an ``exec_command`` function call.
     command: str | None = None
+    #: Ask for the command to run outside the sandbox (``sandbox_permissions: require_escalated``
+    #: with a justification): Codex then asks for approval even where it runs commands freely.
+    escalate: bool = False
     #: Split ``text`` into this many characters per delta.
     chunk: int = 8
     #: Seconds to sleep between deltas (slow mode).
@@ -252,7 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         item: dict[str, Any] | None
         if rule.command is not None:
-            item = self._function_call(n, rule.command)
+            item = self._function_call(n, rule.command, rule.escalate)
         else:
             item = self._message(n, rule)
             if item is None:  # stalled and then shut down
@@ -277,8 +280,11 @@ class _Handler(BaseHTTPRequestHandler):
             }
         )
 
-    def _function_call(self, n: int, command: str) -> dict[str, Any]:
-        arguments = json.dumps({"cmd": command})
+    def _function_call(self, n: int, command: str, escalate: bool = False) -> dict[str, Any]:
+        fields: dict[str, Any] = {"cmd": command}
+        if escalate:
+            fields.update(sandbox_permissions="require_escalated", justification="The scripted model asks to run it")
+        arguments = json.dumps(fields)
         item = {
             "type": "function_call",
             "id": f"fc_{n}",
