@@ -167,27 +167,53 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await direct.start()
             ext = ExtensionSession(server, session["id"])
             await ext.connect()
-            for n in range(args.warmup):
-                await direct.turn(f"warm-up {n}")
-                await ext.turn(f"warm-up {n}")
-            wait_quiet(quiet=True)
-            firsts: dict[str, list[float]] = {"direct": [], "extension": []}
-            turns: dict[str, list[float]] = {"direct": [], "extension": []}
-            for n in range(args.turns):
-                order = [("direct", direct), ("extension", ext)]
-                for name, side in order if n % 2 == 0 else reversed(order):
-                    first, total = await side.turn(f"turn {n} of {name}")
-                    firsts[name].append(first)
-                    turns[name].append(total)
+            result = await alternate(direct, ext, args.turns, args.warmup)
             await direct.stop()
         finally:
             server.stop()
-    result = {name: {"first_delta_ms": summary(firsts[name]), "turn_ms": summary(turns[name])} for name in firsts}
-    direct_first = result["direct"]["first_delta_ms"]["median"]
-    ext_first = result["extension"]["first_delta_ms"]["median"]
-    result["target_first_delta_ms"] = round(1.05 * direct_first + 5, 1)
-    result["verdict"] = verdict(ext_first, result["target_first_delta_ms"])
     return result
+
+
+async def alternate(direct: Any, ext: Any, turns: int, warmup: int) -> dict[str, Any]:
+    """Warm both sides up, then time ``turns`` turns of each, alternating (and alternating who goes
+    first); the summaries and the verdict against ``1.05 x direct + 5 ms``."""
+    for n in range(warmup):
+        await direct.turn(f"warm-up {n}")
+        await ext.turn(f"warm-up {n}")
+    wait_quiet(quiet=True)
+    firsts: dict[str, list[float]] = {"direct": [], "extension": []}
+    totals: dict[str, list[float]] = {"direct": [], "extension": []}
+    for n in range(turns):
+        order = [("direct", direct), ("extension", ext)]
+        for name, side in order if n % 2 == 0 else reversed(order):
+            first, total = await side.turn(f"turn {n} of {name}")
+            firsts[name].append(first)
+            totals[name].append(total)
+    result: dict[str, Any] = {name: {"first_delta_ms": summary(firsts[name]), "turn_ms": summary(totals[name])}
+                              for name in firsts}
+    result["target_first_delta_ms"] = round(1.05 * result["direct"]["first_delta_ms"]["median"] + 5, 1)
+    result["verdict"] = verdict(result["extension"]["first_delta_ms"]["median"], result["target_first_delta_ms"])
+    return result
+
+
+def report(name: str, metric: str, result: dict[str, Any]) -> None:
+    """Print a direct-vs-extension comparison and emit it as benchmark ``name``."""
+    for side in ("direct", "extension"):
+        first, turn = result[side]["first_delta_ms"], result[side]["turn_ms"]
+        print(f"{side:>9}: first delta median {first['median']} ms (p90 {first['p90']}), "
+              f"turn median {turn['median']} ms (p90 {turn['p90']})")
+    print(f"target: extension first delta <= {result['target_first_delta_ms']} ms -> {result['verdict']}")
+    direct, ext = result["direct"], result["extension"]
+    emit_result(
+        name,
+        metric=metric,
+        target="extension <= 1.05 x direct + 5 ms",
+        measured=f"first delta: direct {direct['first_delta_ms']['median']} ms, extension "
+                 f"{ext['first_delta_ms']['median']} ms (target {result['target_first_delta_ms']} ms); turn: "
+                 f"direct {direct['turn_ms']['median']} ms, extension {ext['turn_ms']['median']} ms",
+        ok=result["verdict"] == "ok",
+        details=result,
+    )
 
 
 def main() -> None:
@@ -198,24 +224,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.pop("CLAUDECODE", None)
     result = asyncio.run(run(args))
-    for name in ("direct", "extension"):
-        first, turn = result[name]["first_delta_ms"], result[name]["turn_ms"]
-        print(f"{name:>9}: first delta median {first['median']} ms (p90 {first['p90']}), "
-              f"turn median {turn['median']} ms (p90 {turn['p90']})")
-    print(f"target: extension first delta <= {result['target_first_delta_ms']} ms -> {result['verdict']}")
-    direct, ext = result["direct"], result["extension"]
-    emit_result(
-        "real_cli_latency",
-        metric=f"Real Claude CLI, prompt -> first streamed delta, through the extension vs direct, "
-               f"{args.turns} alternating warm turns each",
-        target="extension <= 1.05 x direct + 5 ms",
-        measured=f"first delta: direct {direct['first_delta_ms']['median']} ms, extension "
-                 f"{ext['first_delta_ms']['median']} ms (target {result['target_first_delta_ms']} ms); turn: "
-                 f"direct {direct['turn_ms']['median']} ms, extension {ext['turn_ms']['median']} ms",
-        ok=result["verdict"] == "ok",
-        details=result,
-    )
-
+    report("real_cli_latency", f"Real Claude CLI, prompt -> first streamed delta, through the extension vs direct, "
+                               f"{args.turns} alternating warm turns each", result)
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,6 @@
 """Run every benchmark (one after the other) and print a Markdown table of the results.
 
-    python benchmarks/run_all.py [--only startup,relay_latency,replay,memory_idle,memory_idle_claude,real_cli_latency] [--quick]
+    python benchmarks/run_all.py [--only startup,relay_latency,replay,memory_idle,memory_idle_claude,real_cli_latency,acp_latency] [--quick]
 
 Each benchmark runs as its own process and prints a ``RESULT {json}`` line; its full output is
 echoed as it runs. ``--quick`` shortens the runs (for a smoke check, not for figures).
@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "memory_idle_claude": ("memory_idle", ["--backend", "claude", "--count", "100"],
                            ["--backend", "claude", "--count", "20", "--rounds", "1"]),
     "real_cli_latency": ("real_cli_latency", ["--turns", "60"], ["--turns", "3", "--warmup", "1"]),
+    "acp_latency": ("acp_latency", ["--turns", "30"], ["--turns", "3", "--warmup", "1"]),
 }
 
 

@@ -14,7 +14,7 @@ hook specifications below, published through the ``jupyter_companion`` entry-poi
     def register_backends(register, app):
         register(BackendSpec(name="mine", label="My agent", ...))
 
-The built-in Claude and Codex backends and the ``local`` sandbox are registered through this
+The built-in Claude, Codex and ACP backends and the ``local`` sandbox are registered through this
 very entry-point group, as is the ``docker`` sandbox of the separate distribution in
 ``plugins/docker``. A plugin that fails to import, or whose hook raises, is reported by
 ``GET companion/api/plugins`` and never stops the server. Hooks are called on the server's event

@@ -6,6 +6,7 @@ Left unset, the agents of :data:`KNOWN_AGENTS` whose command is on ``PATH`` are 
 ``{}`` to offer none. The pieces, each in its module:
 
 - :mod:`.acp_adapter` -- one agent process per session: handshake, session new/load, turns, commands;
+- :mod:`.acp_transport` -- the SDK's transport over our line process (drift, a load's replay);
 - :mod:`.acp_turn` -- a turn's updates as events; :mod:`.acp_protocol` -- protocol facts, pure mappings;
 - :mod:`.acp_client` -- what the agent may ask of us: permissions, files (:mod:`.acp_fs`),
   terminals (:mod:`.acp_terminals`).

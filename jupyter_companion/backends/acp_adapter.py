@@ -2,7 +2,7 @@
 contract.
 
 One :class:`AcpAdapter` drives one agent process for one session through the official Python
-SDK (``agent-client-protocol``): its ``ClientSideConnection`` sits on a :class:`LineTransport`
+SDK (``agent-client-protocol``): its ``ClientSideConnection`` sits on a :class:`~.acp_transport.LineTransport`
 over our :class:`~.ndjson.LineProcess` (which frames lines of any size, keeps stderr and stops the
 whole process group), and the SDK calls :class:`~.acp_client.AcpClient` for what the agent asks.
 
@@ -29,7 +29,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -44,10 +44,9 @@ from acp.schema import (
     TextContentBlock,
 )
 
+from . import leftovers
 from .acp_client import AcpClient, AcpPermissions, permission_event, wire
 from .acp_protocol import (
-    CLIENT_METHODS,
-    KNOWN_UPDATES,
     agent_mode_for,
     models_of,
     modes_of,
@@ -55,6 +54,7 @@ from .acp_protocol import (
     select_option,
 )
 from .acp_terminals import Terminals
+from .acp_transport import LineTransport
 from .acp_turn import AcpTurn
 from .base import (
     PERMISSION_MODES,
@@ -88,55 +88,6 @@ class AgentDefinition:
     relaunch_after_cancel: bool = False
     #: What sessions learned about the agent: ``version``, ``models`` (shared by the backend).
     learned: dict[str, Any] = field(default_factory=dict)
-
-
-class LineTransport:
-    """The SDK's message ``Transport`` over a :class:`LineProcess`, dropping what it must not see:
-    update kinds this client does not know (reported as drift) and, while a ``session/load``
-    runs, the agent's replay of the conversation."""
-
-    def __init__(self, drift: Callable[[str, str], None]):
-        self.drift = drift
-        self.proc: LineProcess | None = None
-        self.replaying = False
-        self._inbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-
-    def deliver(self, message: dict[str, Any]) -> None:
-        """One message from the agent (called in the order the agent wrote them)."""
-        method = message.get("method")
-        if method is None:
-            if "id" not in message:
-                self.drift("acp message without method or id", str(message)[:300])
-                return
-            self.replaying = False  # the answer to session/load: what follows is new
-        elif method == "session/update":
-            update = (message.get("params") or {}).get("update")
-            kind = update.get("sessionUpdate") if isinstance(update, dict) else None
-            if kind not in KNOWN_UPDATES:
-                self.drift(f"acp update {kind}", str(update)[:300])
-                return
-            if self.replaying:
-                return
-        elif method not in CLIENT_METHODS and not str(method).startswith("_"):
-            self.drift(f"acp {'request' if 'id' in message else 'notification'} {method}", str(message)[:300])
-        self._inbox.put_nowait(message)
-
-    def closed(self) -> None:
-        """The agent's output ended."""
-        self._inbox.put_nowait(None)
-
-    async def send(self, message: dict[str, Any]) -> None:
-        """Write one message to the agent."""
-        if self.proc is None:
-            raise ConnectionError("the agent was not started")
-        await self.proc.send(message)
-
-    async def receive(self) -> dict[str, Any] | None:
-        """The next message for the SDK (None at the end)."""
-        return await self._inbox.get()
-
-    async def close(self) -> None:
-        """Nothing to do: the adapter stops the process."""
 
 
 class AcpAdapter(BackendAdapter):
@@ -210,7 +161,11 @@ class AcpAdapter(BackendAdapter):
         """Start a process and connection; ``announce``: show the phases and ``session_init``."""
         argv, env, cwd = self.wrap(list(self.agent.command), self._environment(), self.spec.cwd)
         transport = LineTransport(self.sink.drift)
-        proc = LineProcess(argv, cwd=cwd, env=env, on_message=transport.deliver,
+        # an ACP agent may outlive a server that dies (it need not exit when its input closes)
+        pidfile = os.path.join(self.spec.state_dir, leftovers.PIDFILE) if self.spec.state_dir else None
+        if pidfile:
+            await asyncio.to_thread(leftovers.reap, pidfile)
+        proc = LineProcess(argv, cwd=cwd, env=env, on_message=transport.deliver, pidfile=pidfile,
                            on_exit=lambda code, tail: self._on_exit(proc, code, tail))
         self._proc, self._transport, transport.proc = proc, transport, proc
         try:

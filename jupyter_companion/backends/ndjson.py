@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from . import leftovers
+
 log = logging.getLogger("jupyter_companion.ndjson")
 
 #: Lines longer than this are dropped (reported, not fatal).
@@ -39,6 +41,7 @@ class LineProcess:
         on_exit: Callable[[int | None, str], None],
         on_bad_line: Callable[[str], None] | None = None,
         stderr_lines: int = 200,
+        pidfile: str | None = None,
     ):
         self.argv = argv
         self.cwd = cwd
@@ -47,6 +50,9 @@ class LineProcess:
         self.on_exit = on_exit
         self.on_bad_line = on_bad_line or (lambda line: log.debug("non-JSON line: %.200s", line))
         self.stderr_tail: deque[str] = deque(maxlen=stderr_lines)
+        #: Where the running process is noted, so a later server can stop it if this one dies
+        #: first (see :mod:`.leftovers`).
+        self.pidfile = pidfile
         self.proc: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._write_lock = asyncio.Lock()
@@ -73,6 +79,8 @@ class LineProcess:
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
+        if self.pidfile:
+            leftovers.remember(self.pidfile, self.proc.pid)
         self._tasks = [
             asyncio.ensure_future(self._read_stdout()),
             asyncio.ensure_future(self._read_stderr()),
@@ -198,6 +206,8 @@ class LineProcess:
         returncode = await self.proc.wait()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._tasks[1], 2)
+        if self.pidfile:
+            leftovers.forget(self.pidfile)
         if not self._exited.is_set():
             self._exited.set()
             self.on_exit(returncode, self.stderr_text())

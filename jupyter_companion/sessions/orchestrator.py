@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..backends import leftovers
 from ..backends.base import (
     SERVER_CREDENTIALS,
     BackendError,
@@ -197,6 +198,7 @@ class Orchestrator:
             await asyncio.to_thread(self.settings.load)
             self.restore(records)
             self.track(asyncio.ensure_future(self.sandboxing.sweep(set(self.sessions))))
+            self.track(asyncio.ensure_future(asyncio.to_thread(leftovers.reap_all, self.state_root)))
             self.supervisor.start()
             self._active = True
 

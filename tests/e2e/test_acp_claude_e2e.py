@@ -36,19 +36,6 @@ def claude_agent_acp() -> str:
     return ensure_cli("claude-agent-acp")
 
 
-def _user_texts(req: Any) -> list[str]:
-    texts = []
-    for message in req.messages:
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        for block in [{"type": "text", "text": content}] if isinstance(content, str) else content or []:
-            text = block.get("text", "") if isinstance(block, dict) else ""
-            if text and not text.startswith("<system-reminder>"):
-                texts.append(text.strip())
-    return texts
-
-
 @pytest.fixture
 def model_server() -> Iterator[ScriptedAnthropic]:
     with ScriptedAnthropic() as srv:
@@ -56,7 +43,7 @@ def model_server() -> Iterator[ScriptedAnthropic]:
                                  ToolUse("Bash", {"command": "touch made-by-acp.txt", "description": "Create a file"})])
         srv.on_tool_result(Text("The tool finished."))
         srv.on(r"go slow", Text("tick " * 400, chunks=400, delay=0.05))
-        srv.on(r"what did I say", lambda req: Text("You said: " + " | ".join(_user_texts(req))))
+        srv.on(r"what did I say", lambda req: Text("You said: " + " | ".join(req.user_texts)))
         srv.on(None, lambda req: Text(f"Hello! You wrote: {req.last_user_text}", chunks=4))
         yield srv
 
@@ -74,6 +61,15 @@ def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnt
 @pytest.fixture
 def jp_server_config(jp_server_config: dict[str, Any], claude_agent_acp: str) -> dict[str, Any]:
     return {**jp_server_config, "AcpBackend": {"agents": {AGENT: {"command": [claude_agent_acp], "label": "Claude (ACP)"}}}}
+
+
+def _running(pid: int) -> bool:
+    """Whether a process runs (a zombie does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 async def _session(api: Any) -> dict[str, Any]:
@@ -176,10 +172,14 @@ def test_server_restart_keeps_history_and_answers(tmp_path: Path, claude_agent_a
         wait_until(lambda: any(e["type"] == "result" for e in server.request(
             "GET", f"companion/api/sessions/{sid}/events")[1]["events"]), timeout=120)
         _, before = server.request("GET", f"companion/api/sessions/{sid}/events")
+        agent_pid = server.request("GET", f"companion/api/sessions/{sid}")[1]["pid"]
         server.kill9()
     finally:
         server.stop()
+    # this agent does not exit when its input closes: the next server stops it
+    assert _running(agent_pid)
     with JupyterServerProcess(root, state, env=env) as again:
+        wait_until(lambda: not _running(agent_pid), timeout=30)
         _, after = again.request("GET", f"companion/api/sessions/{sid}/events")
         assert after["events"][: len(before["events"])] == before["events"]
         status, _ = again.request("POST", f"companion/api/sessions/{sid}/messages", {"content": "what did I say?"})

@@ -32,23 +32,9 @@ def model_server() -> Iterator[ScriptedAnthropic]:
         srv.on_tool_result(Text("The tool finished."))
         srv.on(r"go slow", Text("tick " * 400, chunks=400, delay=0.05))
         srv.on(r"stall forever", [Text("starting"), Stall()])
-        srv.on(r"what did I say", lambda req: Text("You said: " + " | ".join(_user_texts(req))))
+        srv.on(r"what did I say", lambda req: Text("You said: " + " | ".join(req.user_texts)))
         srv.on(None, lambda req: Text(f"Hello! You wrote: {req.last_user_text}", chunks=4))
         yield srv
-
-
-def _user_texts(req: Any) -> list[str]:
-    texts = []
-    for message in req.messages:
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
-        for block in blocks:
-            text = block.get("text", "") if isinstance(block, dict) else ""
-            if text and not text.startswith("<system-reminder>"):
-                texts.append(text.strip())
-    return texts
 
 
 @pytest.fixture

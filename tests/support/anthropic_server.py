@@ -163,6 +163,21 @@ class RecordedRequest:
         return ""
 
     @property
+    def user_texts(self) -> list[str]:
+        """Every text the user wrote in this request's conversation, oldest first (system
+        reminders left out)."""
+        texts = []
+        for message in self.messages:
+            if message.get("role") != "user":
+                continue
+            content = message.get("content")
+            for block in [{"type": "text", "text": content}] if isinstance(content, str) else content or []:
+                text = block.get("text", "") if isinstance(block, dict) else ""
+                if text and not text.startswith("<system-reminder>"):
+                    texts.append(text.strip())
+        return texts
+
+    @property
     def tool_results(self) -> list[dict[str, Any]]:
         """``tool_result`` blocks of the last user/assistant message when it is a user message, else ``[]``
         (Claude Code appends ``role: "system"`` messages after the user turn; they are skipped)."""
