@@ -6,7 +6,7 @@ Messages API on 127.0.0.1, and both keep their agent warm across turns. Turns al
 the sides (which one goes first alternates too).
 
 - direct: this process drives the agent with the official SDK's ``ClientSideConnection`` over its
-  own stdio; time from ``session/prompt`` to the first ``agent_message_chunk`` with text, and to
+  own stdio, offering the same client capabilities as the extension; time from ``session/prompt`` to the first ``agent_message_chunk`` with text, and to
   the prompt's answer.
 - extension: a real ``jupyter server`` with ``c.AcpBackend.agents``; the prompt is a
   ``user_message`` frame on the session's WebSocket; time to the first ``stream_delta`` frame, and
@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parent))  # tests.support (scripted server, pinned a
 
 from _common import disabled_plugin_args, start_server  # noqa: E402
 from acp import PROTOCOL_VERSION, spawn_agent_process  # noqa: E402
-from acp.schema import TextContentBlock  # noqa: E402
+from acp.schema import ClientCapabilities, FileSystemCapabilities, TextContentBlock  # noqa: E402
 from real_cli_latency import ExtensionSession, alternate, report  # noqa: E402
 
 from tests.support.anthropic_server import ScriptedAnthropic, Text  # noqa: E402
@@ -89,7 +89,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             session = server.api("POST", "sessions", {"backend": AGENT, "cwd": "project"})
             client = DirectClient()
             async with spawn_agent_process(client, agent, env=env, cwd=str(folder)) as (conn, _proc):
-                await conn.initialize(protocol_version=PROTOCOL_VERSION)
+                await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=ClientCapabilities(
+                    fs=FileSystemCapabilities(read_text_file=True, write_text_file=True), terminal=True))
                 opened = await conn.new_session(cwd=str(folder), mcp_servers=[])
                 direct = DirectAgent(conn, client, opened.session_id)
                 ext = ExtensionSession(server, session["id"])
