@@ -76,8 +76,13 @@ async def _turn(adapter: AcpAdapter, sink: RecordingSink, text: str, images: lis
     return await sink.wait_for(lambda s: len(s.of_type("result")) > count and s.of_type("result")[-1], 30)
 
 
-async def test_prompt_streams_deltas_then_stores_the_message_and_result(start: Start) -> None:
+async def test_prompt_streams_deltas_then_stores_the_message_and_result(start: Start, state: Path) -> None:
     adapter, sink = await start()
+    opened = received(state, "session/new")[0]["params"]
+    assert opened["mcpServers"] == [] and opened["cwd"] == adapter.spec.cwd
+    init = received(state, "initialize")[0]["params"]
+    assert init["clientCapabilities"]["fs"] == {"readTextFile": True, "writeTextFile": True}
+    assert init["clientCapabilities"]["terminal"] is True
     init = sink.of_type("session_init")[0]
     assert init["backend_version"] == "9.9.9" and init["agent"] == "Fake ACP" and init["model"] == "fast"
     assert sink.cli_session_ids == [adapter.acp_session_id] and sink.phases[:2] == ["initializing", "ready"]
@@ -268,6 +273,14 @@ async def test_modes_and_models_are_the_agents_own(start: Start, state: Path) ->
     await _turn(adapter, sink, "mode")  # the agent switches itself into plan mode
     assert {"agent_mode": "plan", "permission_mode": "plan"} in sink.updates[before:]
     assert adapter.permission_mode == "plan"
+
+
+async def test_a_mode_the_agent_lacks_is_said_at_launch(start: Start) -> None:
+    adapter, sink = await start(permission_mode="bypassPermissions")
+    notice = sink.of_type("notice")[0]
+    assert notice["code"] == "mode_not_set" and "no mode for 'bypassPermissions'" in notice["message"]
+    assert adapter.permission_mode == "default" and {"permission_mode": "default"} in sink.updates
+    assert sink.of_type("session_init")[0]["permission_mode"] == "default"
 
 
 async def test_system_prompt_goes_before_the_first_prompt_only(start: Start, state: Path) -> None:

@@ -119,13 +119,20 @@ def test_agent_definitions_are_checked(caplog: pytest.LogCaptureFixture) -> None
         "shell": {"command": "sh -c 'x'  "},
         "empty": {"command": []},
         "extra": {"command": ["x"], "shell": True},
+        "mcp": {"command": ["x"], "mcp_servers": [{"name": "docs", "command": "/opt/docs-mcp", "args": [], "env": []},
+                                                  {"type": "http", "name": "web", "url": "http://127.0.0.1:9/mcp",
+                                                   "headers": []}]},
+        "badmcp": {"command": ["x"], "mcp_servers": [{"name": "half"}]},
     }}})
     found = acp.AcpBackend(config=config).definitions()
     assert [(a.name, a.command, a.label, a.env) for a in found] == [
         ("gemini", ["gemini", "--experimental-acp"], "Gemini", {"A": "1"}),
         ("shell", ["sh -c 'x'  "], "shell", {}),  # one argument: never split, never a shell
+        ("mcp", ["x"], "mcp", {}),
     ]
+    assert [type(m).__name__ for m in found[2].mcp_servers] == ["McpServerStdio", "HttpMcpServer"]
     assert "Bad Name" in caplog.text and "empty" in caplog.text and "unknown keys ['shell']" in caplog.text
+    assert "['badmcp'] is ignored: \"mcp_servers\" must be a list of ACP McpServer objects" in caplog.text
     assert acp.AcpBackend(config=Config({"AcpBackend": {"agents": {}}})).definitions() == []
 
 

@@ -26,6 +26,8 @@ import tempfile
 import time
 from typing import Any
 
+from acp.schema import HttpMcpServer, McpServerStdio, SseMcpServer
+from pydantic import TypeAdapter, ValidationError
 from traitlets import Dict, Float
 from traitlets.config import Configurable
 
@@ -59,6 +61,9 @@ KNOWN_AGENTS: dict[str, dict[str, Any]] = {
     "copilot": {"command": ["copilot", "--acp"], "label": "GitHub Copilot", "install": "npm install -g @github/copilot"},
 }
 
+#: The MCP servers an agent entry may hand to every session (ACP's ``McpServer`` union).
+MCP_SERVERS: TypeAdapter[list[Any]] = TypeAdapter(list[McpServerStdio | HttpMcpServer | SseMcpServer])
+
 #: What a backend name may look like.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 #: How long a model list is reused, and a failed probe remembered.
@@ -75,7 +80,7 @@ class AcpBackend(Configurable):
         allow_none=True,
         help=(
             'ACP agents to offer as backends: {NAME: {"command": [argv...], "label": str, "env": {str: str}, '
-            '"relaunch_after_cancel": bool}}. '
+            '"relaunch_after_cancel": bool, "mcp_servers": [ACP McpServer objects]}}. '
             "None (the default): the known agents (Gemini CLI, OpenCode, Goose, claude-agent-acp, codex-acp, "
             "Kiro, Copilot) whose command is on PATH. {}: none."
         ),
@@ -107,7 +112,8 @@ def definition_of(name: str, entry: Any) -> AgentDefinition:
     if not NAME_PATTERN.match(name):
         raise ValueError("a name is 1-40 lower-case letters, digits, '.', '_' or '-'")
     if not isinstance(entry, dict):
-        raise ValueError('expected {"command": [argv...], "label"?: str, "env"?: {}, "relaunch_after_cancel"?: bool}')
+        raise ValueError('expected {"command": [argv...], "label"?: str, "env"?: {}, "relaunch_after_cancel"?: bool, '
+                         '"mcp_servers"?: []}')
     command = entry.get("command")
     if isinstance(command, str):
         command = [command]
@@ -116,13 +122,18 @@ def definition_of(name: str, entry: Any) -> AgentDefinition:
     env = entry.get("env") or {}
     if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
         raise ValueError('"env" must map names to strings')
-    unknown = set(entry) - {"command", "label", "env", "relaunch_after_cancel"}
+    mcp_servers = entry.get("mcp_servers") or []
+    try:
+        checked = MCP_SERVERS.validate_python(mcp_servers)
+    except ValidationError as exc:
+        raise ValueError(f'"mcp_servers" must be a list of ACP McpServer objects: {exc.errors()[0]["msg"]}') from exc
+    unknown = set(entry) - {"command", "label", "env", "relaunch_after_cancel", "mcp_servers"}
     if unknown:
         raise ValueError(f"unknown keys {sorted(unknown)}")
     relaunch = entry.get("relaunch_after_cancel", known_agent(command[0]).get("relaunch_after_cancel", False))
     if not isinstance(relaunch, bool):
         raise ValueError('"relaunch_after_cancel" must be true or false')
-    return AgentDefinition(name, list(command), str(entry.get("label") or name), dict(env), relaunch)
+    return AgentDefinition(name, list(command), str(entry.get("label") or name), dict(env), relaunch, checked)
 
 
 def known_agent(command: str) -> dict[str, Any]:

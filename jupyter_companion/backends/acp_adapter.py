@@ -86,6 +86,8 @@ class AgentDefinition:
     #: for agents that answer that prompt wrongly (claude-agent-acp 0.23.1 ends it at once, then
     #: answers every prompt with the previous one's reply).
     relaunch_after_cancel: bool = False
+    #: MCP servers handed to every session of the agent (``session/new`` and ``session/load``).
+    mcp_servers: list[Any] = field(default_factory=list)
     #: What sessions learned about the agent: ``version``, ``models`` (shared by the backend).
     learned: dict[str, Any] = field(default_factory=dict)
 
@@ -248,7 +250,7 @@ class AcpAdapter(BackendAdapter):
                 self._transport.replaying = True
                 try:
                     loaded = await self._call("session/load", self._conn.load_session(
-                        cwd=self.spec.cwd, session_id=resume_id, mcp_servers=[]))
+                        cwd=self.spec.cwd, session_id=resume_id, mcp_servers=list(self.agent.mcp_servers)))
                     self.acp_session_id = resume_id
                     return loaded
                 except BackendError as exc:
@@ -261,7 +263,8 @@ class AcpAdapter(BackendAdapter):
                             "message": f"Could not continue the {self.label} session {resume_id} ({reason}); started a "
                                        "new one: the next message carries a recap of the earlier conversation."})
         try:
-            session = await self._call("session/new", self._conn.new_session(cwd=self.spec.cwd, mcp_servers=[]))
+            session = await self._call("session/new", self._conn.new_session(
+                cwd=self.spec.cwd, mcp_servers=list(self.agent.mcp_servers)))
         except BackendError as exc:
             cause = exc.__cause__
             if isinstance(cause, RequestError) and cause.code == -32000:
@@ -292,12 +295,20 @@ class AcpAdapter(BackendAdapter):
             except BackendError as exc:
                 self._notice("model_not_set", f"{exc}; the agent uses {current_model}.")
                 self.model = current_model
-        wanted = agent_mode_for(self.permission_mode, [m["id"] for m in self.modes])
-        if self.modes and wanted and wanted != self.agent_mode:
-            try:
+        if not self.modes:
+            return
+        offered = [m["id"] for m in self.modes]
+        wanted = agent_mode_for(self.permission_mode, offered)
+        try:
+            if wanted is None:
+                raise BackendError(f"{self.label} has no mode for {self.permission_mode!r} (its modes: "
+                                   f"{', '.join(offered)})")
+            if wanted != self.agent_mode:
                 await self._set_agent_mode(wanted)
-            except BackendError as exc:
-                self._notice("mode_not_set", str(exc))
+        except BackendError as exc:
+            self._notice("mode_not_set", f"{exc}; it runs in its {self.agent_mode!r} mode.")
+            self.permission_mode = our_mode_for(self.agent_mode or "", offered, "default") or "default"
+            self.sink.update({"permission_mode": self.permission_mode})
 
     def _notice(self, code: str, message: str) -> None:
         self.sink.emit({"type": "notice", "level": "warning", "code": code, "message": message})
@@ -467,7 +478,7 @@ class AcpAdapter(BackendAdapter):
                 self.model = current
                 self.sink.update({"model": current})
         elif kind == "usage_update":
-            self._usage(update)
+            self.turn.usage_update(update)
         # user_message_chunk (the agent echoing a prompt) and session_info_update: nothing to show
 
     def _mode_changed(self, agent_mode: str) -> None:
@@ -478,19 +489,6 @@ class AcpAdapter(BackendAdapter):
             self.permission_mode = mapped
             fields["permission_mode"] = mapped
         self.sink.update(fields)
-
-    def _usage(self, update: dict[str, Any]) -> None:
-        fields: dict[str, Any] = {}
-        if isinstance(update.get("size"), int) and update["size"] > 0:
-            fields["context_window"] = update["size"]
-            if isinstance(update.get("used"), int):
-                fields["context_tokens"] = update["used"]
-                fields["context_used_percent"] = round(100.0 * update["used"] / update["size"], 1)
-        cost = update.get("cost")
-        if isinstance(cost, dict) and cost.get("currency", "USD") == "USD" and isinstance(cost.get("amount"), (int, float)):
-            self.turn.note_cost(float(cost["amount"]))
-        if fields:
-            self.sink.update(fields)
 
     async def _on_permission(self, tool_call: dict[str, Any], options: list[dict[str, Any]]) -> dict[str, Any]:
         tool_id = self.turn.ensure_tool(tool_call)

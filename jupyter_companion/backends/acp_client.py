@@ -72,10 +72,7 @@ class AcpPermissions:
         picked = [str(c.get("option_id")) for c in chosen or [] if isinstance(c, dict) and c.get("option_id")]
         by_id = {str(o.get("optionId")): o for o in options}
         option = next((by_id[p] for p in picked if p in by_id and by_id[p].get("kind") in kinds), None)
-        for kind in kinds if option is None else ():
-            option = next((o for o in options if o.get("kind") == kind), None)
-            if option is not None:
-                break
+        option = option or next((o for kind in kinds for o in options if o.get("kind") == kind), None)
         outcome = {"outcome": "selected", "optionId": option["optionId"]} if option else dict(CANCELLED)
         if not future.done():
             future.set_result(outcome)

@@ -202,11 +202,24 @@ class AcpTurn:
         self._shown.clear()
         self._finished.clear()
 
-    def note_cost(self, amount: float) -> None:
-        """The session's cost so far (``usage_update.cost.amount`` in USD)."""
-        if self.cost_total is not None and amount < self.cost_total:
-            self._cost_at_start = 0.0  # a relaunched agent counts from zero again
-        self.cost_total = amount
+    def usage_update(self, update: dict[str, Any]) -> None:
+        """``usage_update``: the context window's use (a ``session_update``) and the session's cost
+        so far in USD (this turn's share goes into its ``result``)."""
+        fields: dict[str, Any] = {}
+        size, used = update.get("size"), update.get("used")
+        if isinstance(size, int) and size > 0:
+            fields["context_window"] = size
+            if isinstance(used, int):
+                fields["context_tokens"] = used
+                fields["context_used_percent"] = round(100.0 * used / size, 1)
+        cost = update.get("cost")
+        if isinstance(cost, dict) and cost.get("currency", "USD") == "USD" and isinstance(cost.get("amount"), (int, float)):
+            amount = float(cost["amount"])
+            if self.cost_total is not None and amount < self.cost_total:
+                self._cost_at_start = 0.0  # a relaunched agent counts from zero again
+            self.cost_total = amount
+        if fields:
+            self.sink.update(fields)
 
     def _assistant(self, message_id: str, content: list[dict[str, Any]]) -> None:
         self.sink.emit({"type": "assistant", "message": {"id": message_id, "model": self.model(), "content": content}})
