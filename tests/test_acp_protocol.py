@@ -125,6 +125,10 @@ def test_agent_definitions_are_checked(caplog: pytest.LogCaptureFixture) -> None
         "badmcp": {"command": ["x"], "mcp_servers": [{"name": "half"}]},
     }}})
     found = acp.AcpBackend(config=config).definitions()
+    invalid = {a.name: a for a in found if a.problem}
+    assert sorted(invalid) == ["badmcp", "empty", "extra"]
+    assert acp.check_agent(invalid["extra"]).reason == "c.AcpBackend.agents['extra'] is invalid: unknown keys ['shell']"
+    found = [a for a in found if not a.problem]
     assert [(a.name, a.command, a.label, a.env) for a in found] == [
         ("gemini", ["gemini", "--experimental-acp"], "Gemini", {"A": "1"}),
         ("shell", ["sh -c 'x'  "], "shell", {}),  # one argument: never split, never a shell

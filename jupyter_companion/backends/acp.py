@@ -104,6 +104,8 @@ class AcpBackend(Configurable):
                 found.append(definition_of(str(name), entry))
             except ValueError as exc:
                 log.error("c.AcpBackend.agents[%r] is ignored: %s", name, exc)
+                if NAME_PATTERN.match(str(name)):  # shown as unavailable, with the reason
+                    found.append(AgentDefinition(str(name), [], str(name), problem=str(exc)))
         return found
 
 
@@ -151,6 +153,8 @@ def resolve_command(command: str) -> str | None:
 
 def check_agent(agent: AgentDefinition) -> Availability:
     """Whether the agent's command can be run here (its version once a session has reported it)."""
+    if agent.problem:
+        return Availability(False, reason=f"c.AcpBackend.agents[{agent.name!r}] is invalid: {agent.problem}")
     binary = resolve_command(agent.command[0])
     if binary is None:
         hint = known_agent(agent.command[0]).get("install", "")
@@ -177,8 +181,9 @@ def make_backend_spec(agent: AgentDefinition, config: AcpBackend) -> BackendSpec
     """The :class:`BackendSpec` of one ACP agent."""
 
     def create_adapter(spec: LaunchSpec, sink: AdapterSink, wrap: CommandWrapper) -> BackendAdapter:
-        if resolve_command(agent.command[0]) is None:
-            raise BackendError(check_agent(agent).reason or f"{agent.command[0]} was not found")
+        availability = check_agent(agent)
+        if not availability.available:
+            raise BackendError(availability.reason or f"{agent.label} cannot run here")
         return AcpAdapter(spec, sink, wrap, agent=agent, request_timeout=config.request_timeout,
                           client_version=_client_version())
 
@@ -193,7 +198,7 @@ def make_backend_spec(agent: AgentDefinition, config: AcpBackend) -> BackendSpec
             now = time.monotonic()
             fresh = now - agent.learned.get("models_at", -MODEL_CACHE_SECONDS) < MODEL_CACHE_SECONDS
             failed = now - agent.learned.get("probe_failed_at", -MODEL_FAILURE_CACHE_SECONDS) < MODEL_FAILURE_CACHE_SECONDS
-            if not (fresh or failed):
+            if not (fresh or failed) and check_agent(agent).available:
                 try:
                     await probe_models(agent)
                 except (BackendError, OSError) as exc:

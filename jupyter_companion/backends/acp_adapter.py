@@ -88,6 +88,8 @@ class AgentDefinition:
     relaunch_after_cancel: bool = False
     #: MCP servers handed to every session of the agent (``session/new`` and ``session/load``).
     mcp_servers: list[Any] = field(default_factory=list)
+    #: Why the configured entry cannot be used (the backend is then shown as unavailable).
+    problem: str = ""
     #: What sessions learned about the agent: ``version``, ``models`` (shared by the backend).
     learned: dict[str, Any] = field(default_factory=dict)
 
