@@ -41,6 +41,8 @@ async def test_status_shows_acp_agents(api: Any, workdir: Path) -> None:
     _, listed = await api("GET", "backends")
     models = next(b["models"] for b in listed["backends"] if b["name"] == "fake")
     assert models == [{"id": "fast", "label": "Fast"}, {"id": "smart", "label": "Smart"}]  # from a probe session
+    modes = next(b["modes"] for b in listed["backends"] if b["name"] == "fake")
+    assert [m["id"] for m in modes] == ["default", "acceptEdits", "plan"]
     status_code, refused = await api("POST", "sessions", body={"backend": "absent", "cwd": "project"})
     assert (status_code, "was not found" in refused["error"]) == (400, True), refused
 

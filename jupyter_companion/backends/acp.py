@@ -214,6 +214,7 @@ def make_backend_spec(agent: AgentDefinition, config: AcpBackend) -> BackendSpec
         models=[],
         list_models=list_models,
         protocol="acp",
+        agent_modes=lambda: list(agent.learned.get("modes") or []),
     )
 
 

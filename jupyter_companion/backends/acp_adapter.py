@@ -285,6 +285,7 @@ class AcpAdapter(BackendAdapter):
         models, current_model = models_of(session)
         self.agent.learned.update(models=models, models_at=time.monotonic())
         self.modes, self.agent_mode = modes_of(session)
+        self.agent.learned["modes"] = self.modes
         self._agent_model = current_model
         self.model = self.model or current_model
 

@@ -224,6 +224,9 @@ class BackendSpec:
     #: How the core talks to the CLI, as ``GET status`` shows it (``acp`` for Agent Client
     #: Protocol agents; the builtins name their own protocol).
     protocol: str = ""
+    #: Optional: the agent's own modes as ``[{id, label}]``, as its sessions advertised them
+    #: (``GET backends`` shows them after ``models``, which may have asked a probe session).
+    agent_modes: Callable[[], list[dict[str, str]]] | None = None
 
 
 #: Variables of the server's own environment that agent CLIs never inherit: the credentials of

@@ -43,7 +43,7 @@ class BackendStatus:
 
     async def report(self, with_models: bool = False) -> list[dict[str, Any]]:
         """One entry per backend: ``{name, label, available, version?, reason?, credentials?,
-        conversations, protocol?}``, plus ``models`` when asked."""
+        conversations, protocol?}``, plus ``models`` (and an agent's own ``modes``) when asked."""
         specs = list(self.backends.values())
         results = await asyncio.gather(*(self._status_of(spec) for spec in specs))
         out = []
@@ -54,6 +54,8 @@ class BackendStatus:
                 item["protocol"] = spec.protocol
             if with_models:
                 item["models"] = await self._models_of(spec)
+                if spec.agent_modes is not None:
+                    item["modes"] = spec.agent_modes()
             out.append(item)
         return out
 

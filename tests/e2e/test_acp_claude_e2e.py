@@ -86,6 +86,8 @@ async def test_status_lists_the_agent_with_its_protocol_and_models(api: Any) -> 
     status, backends = await api("GET", "backends")
     models = next(b for b in backends["backends"] if b["name"] == AGENT)["models"]
     assert {"default", "haiku"} <= {m["id"] for m in models}  # what the agent advertises
+    modes = next(b for b in backends["backends"] if b["name"] == AGENT)["modes"]
+    assert {"default", "acceptEdits", "plan"} <= {m["id"] for m in modes}
 
 
 async def test_prompt_permission_allowed_and_denied(api: Any, connect: Any, workdir: Path) -> None:
