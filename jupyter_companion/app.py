@@ -54,6 +54,12 @@ class CompanionApp(ExtensionApp):
 
     default_sandbox = Unicode("local", help="Sandbox used when a create request names none.").tag(config=True)
 
+    agents_bypass_without_sandbox = Bool(
+        False,
+        help="Let an agent (which runs unattended) use the bypassPermissions mode outside a sandbox. "
+        "Off: such an agent must name a sandbox other than 'local'.",
+    ).tag(config=True)
+
     idle_timeout = Float(
         24 * 3600.0,
         help="Seconds a session's CLI may stay idle with no client subscribed before it is stopped "
@@ -114,6 +120,7 @@ class CompanionApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         """Register REST and WebSocket routes (and those of plugins)."""
+        from .handlers.agents import agents_handlers
         from .handlers.git import git_handlers
         from .handlers.rest import fallback_handlers, rest_handlers
         from .handlers.sandboxes import sandbox_handlers
@@ -121,7 +128,7 @@ class CompanionApp(ExtensionApp):
         from .plugin_routes import plugin_routes
 
         routes: list[Any] = [*rest_handlers(), *ws_handlers(), *git_handlers(self.orchestrator.session_folder),
-                             *sandbox_handlers()]
+                             *sandbox_handlers(), *agents_handlers()]
         routes.extend(plugin_routes(self.plugins, self))
         routes.extend(fallback_handlers())  # last: a JSON 404 for any other companion path
         self.handlers.extend(routes)

@@ -1,4 +1,4 @@
-"""SQLite persistence: sessions, events, idempotency keys, settings, worktrees.
+"""SQLite persistence: sessions, events, idempotency keys, settings, worktrees, agents, runs, prompts.
 
 All SQL lives here. Writes go through one writer thread that batches whatever is queued into a
 single transaction, so the event loop never waits for the disk; a caller that needs to know its
@@ -62,6 +62,29 @@ MIGRATIONS: list[str] = [
         branch TEXT,
         temp_branch TEXT,
         created_at REAL NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_agent ON runs (agent_id, started_at);
+    CREATE INDEX runs_by_start ON runs (started_at);
+    CREATE TABLE prompts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        data TEXT NOT NULL
     );
     """,
 ]
@@ -374,6 +397,67 @@ class Store:
         )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur]
+
+    # -- agents, runs, saved prompts ----------------------------------------------------------
+
+    def save_agent(self, record: dict[str, Any], secret: str, on_commit: Callable[[], None] | None = None) -> None:
+        """Insert or replace an agent definition and its webhook secret (queued)."""
+        self._enqueue(_Write(
+            "INSERT INTO agents (id, data, secret, created_at) VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+            "data=excluded.data, secret=excluded.secret",
+            (record["id"], json.dumps(record, separators=(",", ":")), secret, record["created_at"]), on_commit=on_commit))
+
+    def delete_agent(self, agent_id: str) -> None:
+        """Drop an agent (its runs stay, as history) (queued)."""
+        self._enqueue(_Write("DELETE FROM agents WHERE id = ?", (agent_id,)))
+
+    def load_agents(self) -> list[tuple[dict[str, Any], str]]:
+        """Every agent with its secret, oldest first (blocking)."""
+        rows = self._reader().execute("SELECT data, secret FROM agents ORDER BY created_at, id")
+        return [(json.loads(data), secret) for data, secret in rows]
+
+    def save_run(self, run: dict[str, Any], on_commit: Callable[[], None] | None = None) -> None:
+        """Insert or replace a run record (queued)."""
+        self._enqueue(_Write(
+            "INSERT OR REPLACE INTO runs (id, agent_id, status, trigger, started_at, data) VALUES (?,?,?,?,?,?)",
+            (run["id"], run["agent_id"], run["status"], run["trigger"], run["started_at"],
+             json.dumps(run, separators=(",", ":"))), on_commit=on_commit))
+
+    def runs(self, filters: dict[str, str], limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """Runs matching ``filters`` (``agent_id``, ``status``, ``trigger``), newest first, and
+        how many match in all (blocking)."""
+        clauses = [f"{column} = ?" for column in ("agent_id", "status", "trigger") if filters.get(column)]
+        values = [filters[column] for column in ("agent_id", "status", "trigger") if filters.get(column)]
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        reader = self._reader()
+        total = int(reader.execute(f"SELECT COUNT(*) FROM runs{where}", values).fetchone()[0])  # noqa: S608
+        rows = reader.execute(
+            f"SELECT data FROM runs{where} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?",  # noqa: S608
+            [*values, limit, offset])
+        return [json.loads(data) for (data,) in rows], total
+
+    def runs_with_status(self, status: str) -> list[dict[str, Any]]:
+        """Every run in one status (blocking)."""
+        rows = self._reader().execute("SELECT data FROM runs WHERE status = ?", (status,))
+        return [json.loads(data) for (data,) in rows]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """One run, or None (blocking)."""
+        row = self._reader().execute("SELECT data FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_prompt(self, prompt: dict[str, Any]) -> None:
+        """Insert or replace a saved prompt (queued)."""
+        self._enqueue(_Write("INSERT OR REPLACE INTO prompts (id, name, data) VALUES (?,?,?)",
+                             (prompt["id"], prompt["name"], json.dumps(prompt, separators=(",", ":")))))
+
+    def delete_prompt(self, prompt_id: str) -> None:
+        """Drop a saved prompt (queued)."""
+        self._enqueue(_Write("DELETE FROM prompts WHERE id = ?", (prompt_id,)))
+
+    def load_prompts(self) -> list[dict[str, Any]]:
+        """Every saved prompt, by name (blocking)."""
+        return [json.loads(data) for (data,) in self._reader().execute("SELECT data FROM prompts ORDER BY name")]
 
 
 def _run_callbacks(callbacks: Iterable[Callable[[], None]]) -> None:

@@ -58,6 +58,8 @@ class OrchestratorConfig:
     worktrees_dir: str = ""
     default_backend: str = "claude"
     default_sandbox: str = "local"
+    #: An agent may use bypassPermissions outside a sandbox.
+    agents_bypass_without_sandbox: bool = False
     pr_poll_interval: float = 60.0
     policy: SupervisorPolicy = field(default_factory=SupervisorPolicy)
     env: dict[str, str] = field(default_factory=dict)
@@ -85,6 +87,9 @@ class Orchestrator:
         self._git: GitTracker | None = None
         self._activate_lock = asyncio.Lock()
         self.folders = Folders(config.root_dir, config.allowed_roots)
+        from ..agents.service import AgentsService
+
+        self.agents = AgentsService(self)
 
     # -- registry --------------------------------------------------------------------------
 
@@ -200,6 +205,7 @@ class Orchestrator:
             self.track(asyncio.ensure_future(self.sandboxing.sweep(set(self.sessions))))
             self.track(asyncio.ensure_future(asyncio.to_thread(leftovers.reap_all, self.state_root)))
             self.supervisor.start()
+            await self.agents.activate()
             self._active = True
 
     def restore(self, records: list[dict[str, Any]]) -> None:
@@ -234,6 +240,7 @@ class Orchestrator:
         """Stop every CLI (intentionally) and flush the store."""
         self.stopping = True
         self.feed.close()
+        await self.agents.stop()
         await self.supervisor.stop()
         if self._git is not None:
             await self._git.stop()
@@ -394,6 +401,7 @@ class Orchestrator:
         await self.git.forget(session_id)
         session.info["archived"] = True
         session.emit({"type": "session_update", "archived": True})
+        self.agents.runs.session_gone(session_id)
         self.plugins.notify("session_archived", session=session)
         return {"ok": True, **cleanup}
 
@@ -421,6 +429,7 @@ class Orchestrator:
         for subscriber in list(session.subscribers):
             session.unsubscribe(subscriber)
         self.sessions.pop(session_id, None)
+        self.agents.runs.session_gone(session_id)
         self.store.delete_session(session_id)
         self.feed.touch(session_id)
         return {"ok": True, **cleanup}

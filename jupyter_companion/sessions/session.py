@@ -41,6 +41,7 @@ RECORD_FIELDS = (
     "last_activity_at", "cli_session_id", "cost_usd", "num_turns", "usage", "git", "sandbox", "env_profile",
     "allowed_tools", "worktree", "tools", "slash_commands", "commands", "skills", "backend_version",
     "context_used_percent", "rate_limits", "pr", "system_prompt", "recap_pending", "last_seq", "queued_messages",
+    "agent_id", "run_id",
 )
 
 #: Keys of a stored record that are not session-object fields.
@@ -244,6 +245,8 @@ class Session(AdapterSink):
                 self.subscribers.discard(subscriber)
         if envelope["type"] in FEED_EVENT_TYPES:
             self.orch.feed.touch(self.id)
+        if self.info.get("run_id") and envelope["type"] in ("result", "phase", "error"):
+            self.orch.agents.runs.observe(self, envelope)
         self.orch.plugins.notify("session_event", session=self, event=envelope)
 
     def _before_emit(self, kind: str, event: dict[str, Any]) -> None:
