@@ -196,7 +196,7 @@ class AgentsService:
         if prompt_id is not None and prompt_id not in self.prompts:
             raise ApiError(404, f"no prompt {prompt_id[:40]!r}")
         name, text = body.get("name"), body.get("text")
-        if not isinstance(name, str) or not PROMPT_NAME.fullmatch(name.strip()):
+        if not isinstance(name, str) or not PROMPT_NAME.fullmatch(name) or not name.strip():
             raise ApiError(400, "'name' must be 1-80 characters without '/' or control characters")
         if not isinstance(text, str) or not text.strip() or len(text) > 100_000:
             raise ApiError(400, "'text' must be a non-empty string of at most 100000 characters")

@@ -83,7 +83,7 @@ class AgentHandler(AgentsAPIHandler):
 
 
 class AgentActionHandler(AgentsAPIHandler):
-    """``POST companion/api/agents/{id}/run|regenerate-secret``, ``GET …/export``."""
+    """``POST companion/api/agents/{id}/run|regenerate-secret``."""
 
     @web.authenticated
     @authorized(EXECUTE)
@@ -100,12 +100,15 @@ class AgentActionHandler(AgentsAPIHandler):
         else:
             raise ApiError(404, f"unknown agent action {action[:40]!r}")
 
+
+
+class AgentExportHandler(AgentsAPIHandler):
+    """``GET companion/api/agents/{id}/export``."""
+
     @web.authenticated
     @authorized
-    async def get(self, agent_id: str, action: str) -> None:
+    async def get(self, agent_id: str) -> None:
         """The agent as portable JSON (no secret)."""
-        if action != "export":
-            raise ApiError(404, f"unknown agent action {action[:40]!r}")
         self.send_json(self.agents.export(agent_id))
 
 
@@ -215,10 +218,11 @@ def agents_handlers() -> list[tuple[str, type]]:
         (rf"{api}/agents", AgentsHandler),
         (rf"{api}/agents/import", AgentImportHandler),
         (rf"{api}/agents/{agent}", AgentHandler),
-        (rf"{api}/agents/{agent}/(?P<action>run|regenerate-secret|export)", AgentActionHandler),
+        (rf"{api}/agents/{agent}/(?P<action>run|regenerate-secret)", AgentActionHandler),
+        (rf"{api}/agents/{agent}/export", AgentExportHandler),
         (rf"{api}/runs", RunsHandler),
         (rf"{api}/runs/(?P<run_id>[0-9a-f]{{32}})", RunHandler),
         (rf"{api}/prompts", PromptsHandler),
         (rf"{api}/prompts/(?P<prompt_id>[0-9a-f]{{12}})", PromptHandler),
-        (r"/companion/hooks/agents/(?P<agent_id>[^/]{1,64})", WebhookHandler),
+        (r"/companion/hooks/agents/(?P<agent_id>.*)", WebhookHandler),  # anything below: a bare 403
     ]
