@@ -69,6 +69,20 @@ def register_sandboxes(register: Any, app: Any) -> None:
 
 
 @hookspec
+def register_triggers(register: Any, app: Any) -> None:
+    """Add triggers that start agent runs (an integration's events, a chat command ...).
+
+    Call ``start = register(name, label)`` for each: ``name`` (1-40 of ``a-z 0-9 _ -``, starting
+    with a letter) is what runs record as their ``trigger``, ``label`` what people read. Later,
+    ``start(agent_id, input)`` starts a run of that agent with that input and returns the run
+    (``{id, status, ...}``; ``skipped`` when the agent's previous run still goes); it raises
+    :class:`jupyter_companion.errors.ApiError` for an unknown or disabled agent. The builtin
+    ``manual``, ``schedule`` and ``webhook`` triggers start their runs the same way. Call ``start``
+    on the server's event loop.
+    """
+
+
+@hookspec
 def register_routes(app: Any) -> list[tuple[str, Any]] | None:
     """Return extra tornado routes ``[(pattern, handler_class), ...]`` for an integration.
 

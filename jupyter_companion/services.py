@@ -56,4 +56,5 @@ def build_services(app: Any) -> Services:
     os.chmod(config.state_root, 0o700)  # also when it already existed with looser permissions
     plugins.call_each("register_backends", register=orchestrator.register_backend, app=app)
     plugins.call_each("register_sandboxes", register=orchestrator.register_sandbox, app=app)
+    plugins.call_each("register_triggers", register=orchestrator.agents.register_trigger, app=app)
     return Services(store, plugins, orchestrator)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from jupyter_companion.errors import ApiError
+
 AGENT = {"name": "Echoer", "prompt": "Please repeat: {{input}}", "cwd": "project",
          "triggers": {"webhook": {"enabled": True}, "schedule": {"cron": "0 7 * * 1-5", "timezone": "Europe/Berlin"}}}
 
@@ -177,3 +179,16 @@ async def test_saved_prompts(api: Any) -> None:
     assert [p["name"] for p in listed["prompts"]] == ["Review"]
     assert (await api("DELETE", "prompts", prompt["id"]))[0] == 200
     assert (await api("DELETE", "prompts", prompt["id"]))[0] == 404
+
+
+async def test_a_plugin_trigger_starts_runs_through_the_same_path(api: Any, jp_serverapp: Any, workdir: Path) -> None:
+    app = next(ext for ext in jp_serverapp.extension_manager.extension_apps["jupyter_companion"])
+    agent = await _agent(api)
+    run = app.echo_trigger(agent["id"], "from a plugin")
+    done = await _finished(api, run["id"])
+    assert done["trigger"] == "echo_event" and done["status"] == "success" and done["input"] == "from a plugin"
+    _, runs = await api("GET", "runs", params={"trigger": "echo_event"})
+    assert runs["total"] == 1
+    await api("PUT", "agents", agent["id"], body={"enabled": False})
+    with pytest.raises(ApiError, match="disabled"):
+        app.echo_trigger(agent["id"], None)

@@ -16,6 +16,7 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ApiError
@@ -30,8 +31,9 @@ if TYPE_CHECKING:
 
 #: Webhook calls one agent accepts per minute.
 WEBHOOK_RATE_PER_MINUTE = 30
-#: Trigger names: the builtins and those plugins add.
+#: What a trigger's name looks like (the builtins' and those plugins add).
 TRIGGER_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+BUILTIN_TRIGGERS = {"manual": "By hand", "schedule": "Schedule", "webhook": "Webhook"}
 PROMPT_NAME = re.compile(r"[^\x00-\x1f/]{1,80}")
 #: Fields an export leaves out (its secret, what runs wrote).
 NOT_EXPORTED = ("id", "created_at", "updated_at", "last_fire", "schedule_since", "consecutive_failures",
@@ -49,6 +51,8 @@ class AgentsService:
         self.runs = RunTracker(orch, self._change)
         self.scheduler = Scheduler(lambda: list(self.agents.values()), self._scheduled)
         self._webhook_calls: dict[str, list[float]] = {}
+        #: Trigger names (builtins and plugins') → what people read.
+        self.triggers: dict[str, str] = dict(BUILTIN_TRIGGERS)
 
     async def activate(self) -> None:
         """Load agents and prompts, close the runs a dead server left, start the scheduler."""
@@ -153,11 +157,24 @@ class AgentsService:
 
     # -- triggers --------------------------------------------------------------------------
 
+    def register_trigger(self, name: str, label: str) -> Callable[[str, str | None], dict[str, Any]]:
+        """A plugin's trigger (``register_triggers``): the function that starts its runs."""
+        if not isinstance(name, str) or not TRIGGER_NAME.fullmatch(name):
+            raise ValueError("a trigger name is 1-40 of a-z 0-9 _ - starting with a letter")
+        if name in self.triggers:
+            raise ValueError(f"the trigger {name!r} is registered already")
+        self.triggers[name] = str(label or name)
+
+        def start(agent_id: str, run_input: str | None = None) -> dict[str, Any]:
+            return self.trigger(agent_id, name, run_input)
+
+        return start
+
     def trigger(self, agent_id: str, trigger: str, run_input: str | None = None) -> dict[str, Any]:
-        """Start a run of an agent for a trigger (``manual``, ``schedule``, ``webhook`` or a
-        plugin's); a disabled agent runs only by hand."""
-        if not TRIGGER_NAME.fullmatch(trigger):
-            raise ApiError(400, "a trigger name is 1-40 of a-z 0-9 _ - starting with a letter")
+        """Start a run of an agent for a registered trigger (``manual``, ``schedule``, ``webhook``
+        or a plugin's); a disabled agent runs only by hand."""
+        if trigger not in self.triggers:
+            raise ApiError(400, f"unknown trigger {trigger[:40]!r}")
         if run_input is not None and (not isinstance(run_input, str) or len(run_input) > 100_000):
             raise ApiError(400, "'input' must be a string of at most 100000 characters")
         agent = self.get(agent_id)

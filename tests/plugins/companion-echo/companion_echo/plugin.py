@@ -144,3 +144,9 @@ def register_routes(app: Any) -> list[tuple[str, Any]]:
                             "has_key": bool(self.orch.settings.value("echo_api_key"))})
 
     return [(r"/companion/api/echo/ping", PingHandler)]
+
+
+@hookimpl
+def register_triggers(register: Any, app: Any) -> None:
+    """A trigger of the kind an integration adds: the test calls ``app.echo_trigger(agent_id, input)``."""
+    app.echo_trigger = register("echo_event", "Echo event")
