@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from .cli_agents import add_agent_commands, agents_command, prompts_command
 from .client import (
     CompanionClient,
     CompanionError,
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--after", type=int, default=0, help="only events with seq > AFTER")
     p.add_argument("--limit", type=int, default=None, help="at most LIMIT events")
     p.add_argument("-f", "--follow", action="store_true", help="keep following new events")
+    add_agent_commands(add)
     return parser
 
 
@@ -297,6 +299,12 @@ class Cli:
         status = self.client.status()
         self.emit(status, status_text(status, self.client.server.url))
         return EXIT_OK
+
+    def cmd_agents(self) -> int:
+        return agents_command(self)
+
+    def cmd_prompts(self) -> int:
+        return prompts_command(self)
 
     def cmd_list(self) -> int:
         if self.args.watch:

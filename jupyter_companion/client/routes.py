@@ -217,3 +217,47 @@ class Routes(ABC, Generic[R]):
         if limit is not None:
             query["limit"] = limit
         return self._call("GET", f"sessions/{quote(session_id)}/events", query=query)
+
+    # -- agents, runs, saved prompts -------------------------------------------------------------
+
+    def list_agents(self) -> R:
+        """``GET agents``: every agent (never its webhook secret)."""
+        return self._call("GET", "agents", key="agents")
+
+    def create_agent(self, body: dict[str, Any]) -> R:
+        """``POST agents``: a new agent; the answer holds its ``webhook_secret`` this once."""
+        return self._call("POST", "agents", body=body)
+
+    def run_agent(self, agent_id: str, run_input: str | None = None) -> R:
+        """``POST agents/{id}/run``: run it now (with ``input`` in place of ``{{input}}``)."""
+        body = {"input": run_input} if run_input is not None else {}
+        return self._call("POST", f"agents/{quote(agent_id)}/run", body=body)
+
+    def list_runs(self, agent_id: str | None = None, status: str | None = None, trigger: str | None = None,
+                  limit: int | None = None, offset: int | None = None) -> R:
+        """``GET runs``: ``{runs, total}``, newest first."""
+        query = {k: v for k, v in {"agent_id": agent_id, "status": status, "trigger": trigger, "limit": limit,
+                                   "offset": offset}.items() if v is not None}
+        return self._call("GET", "runs", query=query or None)
+
+    def get_run(self, run_id: str) -> R:
+        """``GET runs/{id}``: one run."""
+        return self._call("GET", f"runs/{quote(run_id)}")
+
+    def list_prompts(self) -> R:
+        """``GET prompts``: the saved prompts."""
+        return self._call("GET", "prompts", key="prompts")
+
+
+def resolve_agent_ref(agents: list[dict[str, Any]], ref: str) -> dict[str, Any]:
+    """The agent ``ref`` names: an exact id or name, or a unique id prefix (LookupError otherwise)."""
+    for key in ("id", "name"):
+        exact = [a for a in agents if a.get(key) == ref]
+        if len(exact) == 1:
+            return exact[0]
+    prefixed = [a for a in agents if str(a.get("id", "")).startswith(ref)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    if prefixed:
+        raise LookupError(f"{ref!r} matches several agents: {', '.join(sorted(str(a['id']) for a in prefixed))}")
+    raise LookupError(f"no agent {ref!r}")

@@ -131,3 +131,29 @@ def test_cli_flow(tmp_path: Path, claude_bin: str) -> None:
 
             missing = run_cli(server, "kill", "no-such-session")
             assert missing.returncode == 1 and "no session" in missing.stderr
+
+
+def test_cli_agents_and_prompts(tmp_path: Path, claude_bin: str) -> None:
+    """``agents list|run|runs`` and ``prompts`` against a real server and the real Claude CLI."""
+    from jupyter_companion.client import CompanionClient
+
+    with ScriptedAnthropic() as srv:
+        srv.on(r"Summarize", lambda req: Text(f"Summary of: {req.last_user_text}", chunks=2))
+        with companion_server(tmp_path, claude_bin, srv.base_url) as server:
+            (server.root / "project").mkdir()
+            client = CompanionClient(server.url, server.token)
+            agent = client.create_agent({"name": "Summarizer", "prompt": "Summarize {{input}}", "cwd": "project"})
+            client._call("POST", "prompts", body={"name": "Review", "text": "Review the diff for bugs."})
+            listed = run_cli(server, "agents", "list")
+            assert listed.returncode == 0 and "Summarizer" in listed.stdout and agent["id"] in listed.stdout
+            run = run_cli(server, "agents", "run", "Summarizer", "--input", "the changelog")
+            assert run.returncode == 0, run.stdout + run.stderr
+            assert "success" in run.stdout and "Summary of: Summarize the changelog" in run.stdout
+            runs = run_cli(server, "--json", "agents", "runs", agent["id"][:6])
+            found = json.loads(runs.stdout)
+            assert found["total"] == 1 and found["runs"][0]["status"] == "success"
+            assert found["runs"][0]["trigger"] == "manual"
+            unknown = run_cli(server, "agents", "run", "nobody")
+            assert unknown.returncode == 1 and "no agent 'nobody'" in unknown.stderr
+            prompts = run_cli(server, "prompts")
+            assert prompts.returncode == 0 and "Review the diff for bugs." in prompts.stdout

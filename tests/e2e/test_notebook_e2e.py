@@ -163,11 +163,17 @@ def test_notebook_magics_flow(tmp_path: Path, claude_bin: str, monkeypatch: pyte
                 "%%companion\nSay hi",
                 "%companion list",
                 "%companion export --format markdown",
+                "%companion agent run Greeter --input 'the notebook'",
+                "%companion agent runs Greeter",
             ]
             nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
             for key, value in server.env().items():
                 if key.startswith("JUPYTER_COMPANION_"):
                     monkeypatch.setenv(key, value)
+            from jupyter_companion.client import CompanionClient
+
+            CompanionClient(server.url, server.token).create_agent(
+                {"name": "Greeter", "prompt": "Say hi to {{input}}", "cwd": "notebooks"})
             client = NotebookClient(
                 nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(notebooks)}}
             )
@@ -194,8 +200,12 @@ def test_notebook_magics_flow(tmp_path: Path, claude_bin: str, monkeypatch: pyte
             exported = (notebooks / "nb-e2e-transcript.md").read_text()
             assert "> Please create the file x" in exported and "touch x" in exported
 
+            assert "Run " in out[8] and "success" in out[8] and "Hi from the scripted model!" in out[8], out[8]
+            assert "Greeter" in out[9] and "manual" in out[9] and "success" in out[9], out[9]
+
             sessions = json.loads(_get(server, "sessions"))["sessions"]
-            assert [s["name"] for s in sessions] == ["nb-e2e"]
+            assert sorted(s["name"] for s in sessions) == ["Greeter · manual run", "nb-e2e"]
+            sessions = [s for s in sessions if s["name"] == "nb-e2e"]
             assert Path(sessions[0]["cwd"]).resolve() == notebooks.resolve()
 
 
