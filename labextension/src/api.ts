@@ -4,7 +4,7 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
-import { ArchiveAnswer, BackendInfo, ConversationInfo, SandboxProfile, SessionInfo } from './model/types';
+import { AgentInfo, ArchiveAnswer, BackendInfo, ConversationInfo, RunInfo, SandboxProfile, SavedPrompt, SessionInfo } from './model/types';
 import { ChangesAnswer, ChangesBase, CommitInfo, DiffAnswer } from './model/changes';
 
 /** An error answered by the server as `{error: "..."}`. */
@@ -139,6 +139,55 @@ export class CompanionApi {
   /** `DELETE sandbox-profiles/{name}` (409 while a live session uses it). */
   async deleteSandboxProfile(name: string): Promise<void> {
     await this.request(['sandbox-profiles', name], { method: 'DELETE' });
+  }
+
+  /** `GET agents`. */
+  async agents(): Promise<AgentInfo[]> {
+    return (await this.request<{ agents?: AgentInfo[] }>(['agents'])).agents ?? [];
+  }
+
+  /** `POST agents` (no id) or `PUT agents/{id}`: the answer of a creation holds the webhook secret. */
+  saveAgent(body: Partial<AgentInfo>, id?: string): Promise<AgentInfo> {
+    return id ? this.request(['agents', id], this.json('PUT', body)) : this.request(['agents'], this.json('POST', body));
+  }
+
+  /** `DELETE agents/{id}` (its runs stay). */
+  async deleteAgent(id: string): Promise<void> {
+    await this.request(['agents', id], { method: 'DELETE' });
+  }
+
+  /** `POST agents/{id}/run` with an input. */
+  runAgent(id: string, input: string): Promise<RunInfo> {
+    return this.request(['agents', id, 'run'], this.json('POST', input ? { input } : {}));
+  }
+
+  /** `POST agents/{id}/regenerate-secret`: a new webhook secret, shown this once. */
+  regenerateSecret(id: string): Promise<{ webhook_secret: string; webhook_url: string }> {
+    return this.request(['agents', id, 'regenerate-secret'], this.json('POST', {}));
+  }
+
+  /** `GET runs` with filters, newest first. */
+  runs(filters: { agent_id?: string; status?: string; limit?: number } = {}): Promise<{ runs: RunInfo[]; total: number }> {
+    const query = Object.entries(filters)
+      .filter(([, v]) => v !== undefined && v !== '')
+      .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
+      .join('&');
+    return this.request(['runs'], {}, query ? `?${query}` : '');
+  }
+
+  /** `GET prompts`: the saved prompts. */
+  async prompts(): Promise<SavedPrompt[]> {
+    return (await this.request<{ prompts?: SavedPrompt[] }>(['prompts'])).prompts ?? [];
+  }
+
+  /** `POST prompts` (no id) or `PUT prompts/{id}`. */
+  savePrompt(body: { name: string; text: string }, id?: string): Promise<SavedPrompt> {
+    return id ? this.request(['prompts', id], this.json('PUT', body)) : this.request(['prompts'], this.json('POST', body));
+  }
+
+  /** `DELETE prompts/{id}`. */
+  async deletePrompt(id: string): Promise<void> {
+    await this.request(['prompts', id], { method: 'DELETE' });
   }
 
   async envProfileNames(): Promise<string[]> {

@@ -43,6 +43,8 @@ import {
 } from './widgets';
 import { sandboxOf } from './components/SandboxBadge';
 import { SandboxProfiles } from './components/SandboxProfiles';
+import { Agents } from './components/Agents';
+import { Runs } from './components/Runs';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { shellCommand } from './model/values';
@@ -55,6 +57,8 @@ export namespace CommandIDs {
   export const interrupt = 'companion:interrupt';
   export const showSessions = 'companion:show-sessions';
   export const sandboxProfiles = 'companion:sandbox-profiles';
+  export const agents = 'companion:agents';
+  export const runs = 'companion:runs';
 }
 
 
@@ -115,7 +119,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
                 autoStartDefault: false
               });
             }
-          : undefined
+          : undefined,
+        savedPrompts: () => api.prompts()
       }
     };
 
@@ -290,6 +295,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const sidebar = new SessionsPanel(services, {
       onArchived: (session, answer) => notifyArchived(session, answer),
       onNew: () => void newSession(),
+      onAgents: () => void app.commands.execute(CommandIDs.agents),
+      onRuns: () => void app.commands.execute(CommandIDs.runs),
       onOpen: s => void openSession(s),
       onError: message => void showErrorMessage('Agent session', message),
       onAttention: (session, attention) => notifyAttention(session, attention),
@@ -381,10 +388,59 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    /** A main-area widget of one React element, made once and brought forward after. */
+    const singletons = new Map<string, MainAreaWidget>();
+    const showSingleton = (id: string, label: string, render: () => React.ReactElement, fresh = false) => {
+      let widget = singletons.get(id);
+      if (fresh && widget && !widget.isDisposed) {
+        widget.dispose();
+      }
+      if (!widget || widget.isDisposed) {
+        widget = new MainAreaWidget({ content: ReactWidget.create(render()) });
+        widget.id = id;
+        widget.title.label = label;
+        widget.title.icon = companionIcon;
+        widget.title.closable = true;
+        singletons.set(id, widget);
+      }
+      if (!widget.isAttached) {
+        app.shell.add(widget, 'main');
+      }
+      app.shell.activateById(widget.id);
+    };
+    const showRuns = (agentId?: string) =>
+      showSingleton('jupyter-companion-runs', 'Agent Runs', () =>
+        React.createElement(Runs, {
+          load: filters => api.runs({ ...filters, limit: 200 }),
+          agents: () => api.agents(),
+          openSession: id => void openSession(id),
+          agentId
+        }), true);
+    app.commands.addCommand(CommandIDs.agents, {
+      label: 'Agents…',
+      caption: 'Agents that run by themselves: prompts with an input, schedules, webhooks',
+      execute: () =>
+        showSingleton('jupyter-companion-agents', 'Agents', () =>
+          React.createElement(Agents, {
+            load: async () => ({ agents: await api.agents(), backends: (await loadBackends(60_000)).map(b => b.name) }),
+            save: (body, id) => api.saveAgent(body, id),
+            remove: id => api.deleteAgent(id),
+            run: (id, input) => api.runAgent(id, input),
+            regenerate: id => api.regenerateSecret(id),
+            showRuns,
+            copy: text => void navigator.clipboard?.writeText(text)
+          }))
+    });
+    app.commands.addCommand(CommandIDs.runs, {
+      label: 'Agent Runs',
+      caption: 'What the agents did: status, trigger, duration, cost, their sessions',
+      execute: args => showRuns(typeof args?.agentId === 'string' ? args.agentId : undefined)
+    });
+
     if (palette) {
       const category = 'Agent Sessions';
       for (const command of [CommandIDs.newSession, CommandIDs.openSession, CommandIDs.interrupt, CommandIDs.showSessions,
-                             CommandIDs.sandboxProfiles]) {
+                             CommandIDs.sandboxProfiles, CommandIDs.agents, CommandIDs.runs]) {
         palette.addItem({ command, category, args: { isPalette: true } });
       }
     }

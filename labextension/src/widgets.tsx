@@ -102,6 +102,8 @@ export class SessionsPanel extends ReactWidget {
     private readonly services: CompanionServices,
     private readonly handlers: {
       onNew: () => void;
+      onAgents?: () => void;
+      onRuns?: () => void;
       onOpen: (session: SessionInfo) => void;
       confirmDelete: (session: SessionInfo) => Promise<boolean>;
       onError: (message: string) => void;
@@ -273,6 +275,8 @@ export class SessionsPanel extends ReactWidget {
           void this.refresh();
         }}
         onNew={this.handlers.onNew}
+        onAgents={this.handlers.onAgents}
+        onRuns={this.handlers.onRuns}
         onRefresh={() => void this.refresh()}
         onOpen={this.handlers.onOpen}
         onRename={(s, name) => void this.act(api.rename(s.id, name))}

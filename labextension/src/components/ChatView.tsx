@@ -259,6 +259,7 @@ function useChat(model: ChatModel): [ChatState, string, number] {
 }
 
 export function ChatView(props: ChatViewProps): JSX.Element {
+  const ui = React.useContext(UiContext);
   const { model } = props;
   const [state, connection] = useChat(model);
   const changedCount = useChangesCount(props.changes);
@@ -387,6 +388,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
         }
         error={state.controlError ? describeControlError(state.controlError.type, state.controlError.message) : null}
         history={history}
+        loadPrompts={ui.savedPrompts}
         onInterrupt={() => model.interrupt()}
         onModel={m => model.setModel(m)}
         onMode={m => model.setPermissionMode(m)}

@@ -1,7 +1,7 @@
 /**
  * The prompt composer: multi-line input (Enter sends, Shift+Enter newline),
- * slash-command menu, prompt history (Up on the first line, Down on the last),
- * image paste, interrupt button, model and mode switchers.
+ * slash-command menu, `@` menu of saved prompts, prompt history (Up on the first line, Down on
+ * the last), image paste, interrupt button, model and mode switchers.
  */
 import * as React from 'react';
 import { DEFAULT_MODEL, modeDescription, modeLabel, modelMenu, modelValue } from '../model/labels';
@@ -30,6 +30,18 @@ export interface ComposerProps {
   onMode: (mode: string) => void;
   /** The user's earlier prompts in this session, oldest first (Up/Down recall them). */
   history?: string[];
+  /** The saved prompts (asked for when the user types `@` at the start of a word). */
+  loadPrompts?: () => Promise<{ name: string; text: string }[]>;
+}
+
+/** The saved prompts matching an `@word` the text ends with (`…@rev` → "Review"), and where it starts. */
+export function matchPrompts(text: string, prompts: { name: string; text: string }[]): { at: number; found: { name: string; text: string }[] } {
+  const typed = /(^|\s)@([^\s@]*)$/.exec(text);
+  if (!typed) {
+    return { at: -1, found: [] };
+  }
+  const word = typed[2].toLowerCase();
+  return { at: typed.index + typed[1].length, found: prompts.filter(p => p.name.toLowerCase().includes(word)) };
 }
 
 /**
@@ -105,6 +117,22 @@ export function Composer(props: ComposerProps): JSX.Element {
   const area = React.useRef<HTMLTextAreaElement>(null);
   const menu = React.useRef<HTMLUListElement>(null);
   const matches = menuClosed ? [] : matchCommands(text, props.commands);
+  const [saved, setSaved] = React.useState<{ name: string; text: string }[] | null>(null);
+  const prompts = menuClosed || matches.length ? { at: -1, found: [] } : matchPrompts(text, saved ?? []);
+  const menuLength = matches.length || prompts.found.length;
+  const wantsPrompts = /(^|\s)@[^\s@]*$/.test(text);
+  React.useEffect(() => {
+    if (wantsPrompts && saved === null && props.loadPrompts) {
+      props.loadPrompts().then(setSaved, () => setSaved([]));
+    }
+    if (!wantsPrompts && saved !== null) {
+      setSaved(null); // asked again next time: another tab may have saved one meanwhile
+    }
+  }, [wantsPrompts]);
+  const insertPrompt = (prompt: { text: string }) => {
+    setText(text.slice(0, prompts.at) + prompt.text);
+    setMenuIndex(0);
+  };
 
   // the chosen entry of a long menu stays in view while the arrows move through it
   React.useEffect(() => {
@@ -152,11 +180,18 @@ export function Composer(props: ComposerProps): JSX.Element {
     if (e.nativeEvent.isComposing) {
       return;
     }
-    if (matches.length) {
+    if (!matches.length && prompts.found.length) {
+      if (e.key === 'Tab' || (e.key === 'Enter' && !e.shiftKey)) {
+        e.preventDefault();
+        insertPrompt(prompts.found[Math.min(menuIndex, prompts.found.length - 1)]);
+        return;
+      }
+    }
+    if (menuLength) {
       if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
         e.preventDefault();
         const delta = e.key === 'ArrowDown' ? 1 : -1;
-        setMenuIndex((menuIndex + delta + matches.length) % matches.length);
+        setMenuIndex((menuIndex + delta + menuLength) % menuLength);
         return;
       }
       if (e.key === 'Tab' || (e.key === 'Enter' && !e.shiftKey && matches[menuIndex] !== text)) {
@@ -226,6 +261,26 @@ export function Composer(props: ComposerProps): JSX.Element {
           })}
         </ul>
       ) : null}
+      {prompts.found.length ? (
+        <ul className="jp-Companion-slashMenu" role="listbox" aria-label="Saved prompts" ref={menu}>
+          {prompts.found.map((p, i) => (
+            <li
+              key={p.name}
+              role="option"
+              aria-selected={i === menuIndex}
+              className={i === menuIndex ? 'jp-mod-active' : undefined}
+              title={p.text}
+              onMouseDown={e => {
+                e.preventDefault();
+                insertPrompt(p);
+              }}
+            >
+              <span className="jp-Companion-commandName">@{p.name}</span>
+              <span className="jp-Companion-commandDescription">{p.text.slice(0, 120)}</span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {images.length ? (
         <div className="jp-Companion-attachments">
           {images.map((img, i) => (
@@ -247,7 +302,7 @@ export function Composer(props: ComposerProps): JSX.Element {
         ref={area}
         className="jp-Companion-input jp-mod-styled"
         aria-label="Message to the agent"
-        placeholder="Message the agent — Enter to send, Shift+Enter for a new line, / for commands, ↑ for earlier prompts"
+        placeholder="Message the agent — Enter to send, Shift+Enter for a new line, / for commands, @ for saved prompts, ↑ for earlier prompts"
         value={text}
         rows={3}
         disabled={props.disabled}

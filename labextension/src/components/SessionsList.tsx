@@ -16,6 +16,9 @@ export interface SessionsListProps {
   activeId?: string | null;
   onToggleArchived: (value: boolean) => void;
   onNew: () => void;
+  /** Open the agents manager / the runs of agents (sidebar entries). */
+  onAgents?: () => void;
+  onRuns?: () => void;
   onRefresh: () => void;
   onOpen: (session: SessionInfo) => void;
   onRename: (session: SessionInfo, name: string) => void;
@@ -201,6 +204,16 @@ export function SessionsList(props: SessionsListProps): JSX.Element {
           <refreshIcon.react tag="span" className="jp-Companion-inlineIcon" />
         </button>
       </div>
+      {props.onAgents || props.onRuns ? (
+        <div className="jp-Companion-sidebarTools">
+          {props.onAgents ? (
+            <button type="button" className="jp-Companion-linkButton" onClick={props.onAgents}>Agents</button>
+          ) : null}
+          {props.onRuns ? (
+            <button type="button" className="jp-Companion-linkButton" onClick={props.onRuns}>Runs</button>
+          ) : null}
+        </div>
+      ) : null}
       {props.error ? (
         <div className="jp-Companion-error" role="alert">
           {props.error}

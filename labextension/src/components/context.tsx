@@ -11,6 +11,8 @@ export interface UiServices {
   openFile?: (path: string) => void;
   /** Open a notebook to read it, without starting a kernel (an exported conversation). */
   openNotebook?: (path: string) => void;
+  /** The saved prompts (the composer's `@` menu). */
+  savedPrompts?: () => Promise<{ name: string; text: string }[]>;
 }
 
 /** Plain-text fallback used in tests and before JupyterLab is available. */

@@ -219,3 +219,61 @@ export type Command =
 
 /** The permission modes of API.md, in the order the UI offers them. */
 export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'bypassPermissions'];
+
+/** An agent's schedule trigger (API.md). */
+export interface AgentSchedule {
+  cron: string;
+  timezone?: string | null;
+  missed?: 'run_once' | 'skip';
+}
+
+/** An agent as `GET agents` shows it (never its webhook secret; `webhook_secret` only in the
+ * answer that made it). */
+export interface AgentInfo {
+  id: string;
+  name: string;
+  description?: string | null;
+  prompt: string;
+  backend: string;
+  model?: string | null;
+  permission_mode?: string | null;
+  cwd?: string | null;
+  branch?: string | null;
+  worktree?: boolean;
+  env_profile?: string | null;
+  sandbox?: string | null;
+  sandbox_profile?: string | null;
+  allowed_tools?: string[];
+  enabled: boolean;
+  overlap: 'skip' | 'allow';
+  triggers: { schedule?: AgentSchedule; webhook?: { enabled: boolean } };
+  next_run_at?: string | null;
+  next_runs?: string[];
+  schedule_text?: string;
+  webhook_url?: string;
+  webhook_secret?: string;
+  disabled_reason?: string | null;
+  last_run_at?: string | null;
+}
+
+/** One run of an agent. */
+export interface RunInfo {
+  id: string;
+  agent_id: string;
+  agent_name?: string;
+  trigger: string;
+  status: 'running' | 'awaiting_permission' | 'success' | 'error' | 'skipped';
+  session_id?: string | null;
+  input?: string | null;
+  started_at: string;
+  ended_at?: string | null;
+  error?: string | null;
+  cost_usd?: number | null;
+}
+
+/** A saved prompt (`@name` in the composer). */
+export interface SavedPrompt {
+  id: string;
+  name: string;
+  text: string;
+}
