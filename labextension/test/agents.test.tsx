@@ -6,40 +6,14 @@
  */
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { mount, settle, useDomHarness } from './domHarness';
 import { Agents, EMPTY_AGENT, agentBodyOf, agentDraftOf } from '../src/components/Agents';
 import { Composer, matchPrompts } from '../src/components/Composer';
 import { Runs, runDuration } from '../src/components/Runs';
 import { AgentInfo, RunInfo } from '../src/model/types';
 
-beforeAll(() => {
-  (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-});
-
-let root: Root | null = null;
-let host: HTMLElement | null = null;
-
-function mount(element: React.ReactElement): HTMLElement {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-  act(() => root!.render(element));
-  return host;
-}
-
-afterEach(() => {
-  act(() => root?.unmount());
-  host?.remove();
-  root = null;
-  host = null;
-});
-
-async function settle(): Promise<void> {
-  await act(async () => {
-    await new Promise(resolve => setTimeout(resolve, 0));
-  });
-}
+useDomHarness();
 
 function setValue(el: HTMLInputElement | HTMLTextAreaElement, value: string): void {
   const proto = el instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;

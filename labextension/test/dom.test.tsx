@@ -6,8 +6,8 @@
  */
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { mount, settle, unmount, useDomHarness } from './domHarness';
 import { ChatView, resultLabel } from '../src/components/ChatView';
 import { Composer } from '../src/components/Composer';
 import { NewSessionForm, SessionChoices } from '../src/components/NewSessionForm';
@@ -15,33 +15,7 @@ import { VirtualList, visibleRange } from '../src/components/VirtualList';
 import { ChatModel } from '../src/model/chatModel';
 import { BackendInfo, CompanionEvent } from '../src/model/types';
 
-beforeAll(() => {
-  (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-});
-
-let root: Root | null = null;
-let host: HTMLElement | null = null;
-
-function mount(element: React.ReactElement): HTMLElement {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-  act(() => root!.render(element));
-  return host;
-}
-
-afterEach(() => {
-  act(() => root?.unmount());
-  host?.remove();
-  root = null;
-  host = null;
-});
-
-async function settle(): Promise<void> {
-  await act(async () => {
-    await new Promise(resolve => setTimeout(resolve, 0));
-  });
-}
+useDomHarness();
 
 describe('virtualized transcript', () => {
   it('computes the visible window from offsets', () => {
@@ -339,8 +313,7 @@ describe('stopping a turn', () => {
       area.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
     });
     expect(calls).toEqual(['interrupt']);
-    act(() => root?.unmount());
-    host?.remove();
+    unmount();
     el = mount(<Composer {...props} busy={false} />);
     act(() => {
       el.querySelector('textarea')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.support.anthropic_server import ScriptedAnthropic, Text, ToolUse
-from tests.support.clis import claude_env, ensure_cli
+from tests.support.clis import claude_cli_env, ensure_cli
 from tests.support.server import JupyterServerProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -48,14 +48,9 @@ def model_server() -> Iterator[ScriptedAnthropic]:
         yield srv
 
 
-def _agent_env(model_server: ScriptedAnthropic, home: Path) -> dict[str, str]:
-    home.mkdir(exist_ok=True)
-    return {k: v for k, v in claude_env(model_server.base_url, home).items() if k != "PATH"}
-
-
 @pytest.fixture
 def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnthropic, tmp_path: Path) -> dict[str, Any]:
-    return {**companion_config, "cli_env": _agent_env(model_server, tmp_path / "home"), "default_backend": AGENT}
+    return {**companion_config, "cli_env": claude_cli_env(model_server.base_url, tmp_path / "home"), "default_backend": AGENT}
 
 
 @pytest.fixture
@@ -164,7 +159,7 @@ def test_server_restart_keeps_history_and_answers(tmp_path: Path, claude_agent_a
     (state / "config").mkdir(parents=True)
     (state / "config" / "jupyter_server_config.json").write_text(json.dumps(
         {"AcpBackend": {"agents": {AGENT: {"command": [claude_agent_acp]}}}}))
-    env = _agent_env(model_server, tmp_path / "home")
+    env = claude_cli_env(model_server.base_url, tmp_path / "home")
     server = JupyterServerProcess(root, state, env=env).start()
     try:
         status, session = server.request("POST", "companion/api/sessions", {"backend": AGENT, "cwd": "proj"})

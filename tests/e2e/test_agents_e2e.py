@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.anthropic_server import ScriptedAnthropic, Stall, Text, ToolUse
-from tests.support.clis import claude_env, ensure_cli
+from tests.support.clis import claude_cli_env, ensure_cli
 from tests.support.server import JupyterServerProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -45,10 +45,7 @@ def model_server() -> Iterator[ScriptedAnthropic]:
 
 @pytest.fixture
 def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnthropic, tmp_path: Path) -> dict[str, Any]:
-    home = tmp_path / "home"
-    home.mkdir()
-    env = claude_env(model_server.base_url, home)
-    return {**companion_config, "cli_env": {k: v for k, v in env.items() if k != "PATH"}}
+    return {**companion_config, "cli_env": claude_cli_env(model_server.base_url, tmp_path / "home")}
 
 
 async def _agent(api: Any, **fields: Any) -> dict[str, Any]:
@@ -134,8 +131,7 @@ def test_a_server_killed_during_a_run_leaves_a_record_that_says_so(tmp_path: Pat
                                                                    model_server: ScriptedAnthropic) -> None:
     root, state = tmp_path / "root", tmp_path / "state"
     (root / "proj").mkdir(parents=True)
-    (tmp_path / "home").mkdir()
-    env = {k: v for k, v in claude_env(model_server.base_url, tmp_path / "home").items() if k != "PATH"}
+    env = claude_cli_env(model_server.base_url, tmp_path / "home")
     args = [f"--ClaudeBackend.binary={real_claude}"]
     server = JupyterServerProcess(root, state, env=env, args=args).start()
     try:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.anthropic_server import ScriptedAnthropic, Stall, Text, ToolUse
-from tests.support.clis import claude_env, ensure_cli
+from tests.support.clis import claude_cli_env, claude_env, ensure_cli
 from tests.support.server import JupyterServerProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -44,10 +44,7 @@ def claude_binary(real_claude: str) -> str:
 
 @pytest.fixture
 def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnthropic, tmp_path: Path) -> dict[str, Any]:
-    home = tmp_path / "home"
-    home.mkdir()
-    env = claude_env(model_server.base_url, home)
-    return {**companion_config, "cli_env": {k: v for k, v in env.items() if k != "PATH"}}
+    return {**companion_config, "cli_env": claude_cli_env(model_server.base_url, tmp_path / "home")}
 
 
 async def _session(api: Any) -> dict[str, Any]:

@@ -170,3 +170,10 @@ def claude_env(base_url: str, home: str | os.PathLike[str]) -> dict[str, str]:
         PATH=os.environ.get("PATH", os.defpath),
     )
     return env
+
+
+def claude_cli_env(base_url: str, home: Path) -> dict[str, str]:
+    """What a server's ``cli_env`` needs for Claude Code against a scripted server at ``base_url``
+    (``home`` created; the server's own PATH kept)."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {k: v for k, v in claude_env(base_url, home).items() if k != "PATH"}

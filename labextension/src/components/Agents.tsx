@@ -5,6 +5,7 @@
  * every field; its message is shown as is.
  */
 import * as React from 'react';
+import { ActionMessage, TextField, useActions } from './forms';
 import { AgentInfo, PERMISSION_MODES, RunInfo } from '../model/types';
 
 export interface AgentsProps {
@@ -86,8 +87,6 @@ export function Agents(props: AgentsProps): JSX.Element {
   const [draft, setDraft] = React.useState<AgentDraft>(EMPTY_AGENT);
   const [input, setInput] = React.useState('');
   const [secret, setSecret] = React.useState<{ secret: string; url: string } | null>(null);
-  const [message, setMessage] = React.useState<{ error: boolean; text: string } | null>(null);
-  const [busy, setBusy] = React.useState(false);
 
   const reload = React.useCallback(async () => {
     try {
@@ -107,33 +106,15 @@ export function Agents(props: AgentsProps): JSX.Element {
     const target = e.target as HTMLInputElement;
     setDraft({ ...draft, [field]: target.type === 'checkbox' ? target.checked : target.value });
   };
-  const text = (key: keyof AgentDraft, label: string, options: { rows?: number; placeholder?: string } = {}) => {
-    const common = { className: 'jp-mod-styled', 'aria-label': label, value: String(draft[key] ?? ''),
-                     placeholder: options.placeholder, onChange: set(key) };
-    return (
-      <label>
-        <span>{label}</span>
-        {options.rows ? <textarea {...common} rows={options.rows} /> : <input {...common} />}
-      </label>
-    );
-  };
+  const text = (key: keyof AgentDraft, label: string, options: { rows?: number; placeholder?: string } = {}) => (
+    <TextField label={label} value={String(draft[key] ?? '')} onChange={set(key)} {...options} />
+  );
   const check = (key: keyof AgentDraft, label: string) => (
     <label className="jp-Companion-check">
       <input type="checkbox" aria-label={label} checked={Boolean(draft[key])} onChange={set(key)} /> {label}
     </label>
   );
-  const act = async (what: () => Promise<string>) => {
-    setBusy(true);
-    setMessage(null);
-    try {
-      setMessage({ error: false, text: await what() });
-      await reload();
-    } catch (err: any) {
-      setMessage({ error: true, text: String(err?.message ?? err) });
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, message, setMessage, act } = useActions(reload);
   const save = () =>
     act(async () => {
       const stored = await props.save(agentBodyOf(draft), draft.id);
@@ -257,11 +238,7 @@ export function Agents(props: AgentsProps): JSX.Element {
           </button>
         </div>
       </form>
-      {message ? (
-        <p className={message.error ? 'jp-Companion-error' : 'jp-Companion-muted'} role={message.error ? 'alert' : 'status'}>
-          {message.text}
-        </p>
-      ) : null}
+      <ActionMessage message={message} />
     </div>
   );
 }

@@ -5,6 +5,7 @@
  * the stored secret.
  */
 import * as React from 'react';
+import { ActionMessage, TextField, useActions } from './forms';
 import { SandboxInfo } from '../api';
 import { SandboxProfile } from '../model/types';
 
@@ -94,8 +95,6 @@ export function SandboxProfiles(props: SandboxProfilesProps): JSX.Element {
   const [profiles, setProfiles] = React.useState<SandboxProfile[] | null>(null);
   const [providers, setProviders] = React.useState<SandboxInfo[]>([]);
   const [draft, setDraft] = React.useState<Draft>(EMPTY);
-  const [message, setMessage] = React.useState<{ error: boolean; text: string } | null>(null);
-  const [busy, setBusy] = React.useState(false);
 
   const reload = React.useCallback(async () => {
     try {
@@ -116,29 +115,11 @@ export function SandboxProfiles(props: SandboxProfilesProps): JSX.Element {
   const set = (field: keyof Draft) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) =>
     setDraft({ ...draft, [field]: e.target.value });
   /** A labelled text field of the draft (a textarea with `rows`). */
-  const text = (key: keyof Draft, label: string, options: { rows?: number; placeholder?: string; aria?: string } = {}) => {
-    const common = { className: 'jp-mod-styled', 'aria-label': options.aria ?? label, value: draft[key],
-                     placeholder: options.placeholder, onChange: set(key) };
-    return (
-      <label>
-        <span>{label}</span>
-        {options.rows ? <textarea {...common} rows={options.rows} /> : <input {...common} />}
-      </label>
-    );
-  };
+  const text = (key: keyof Draft, label: string, options: { rows?: number; placeholder?: string; aria?: string } = {}) => (
+    <TextField label={label} value={String(draft[key] ?? '')} onChange={set(key)} {...options} />
+  );
 
-  const act = async (what: () => Promise<string>) => {
-    setBusy(true);
-    setMessage(null);
-    try {
-      setMessage({ error: false, text: await what() });
-      await reload();
-    } catch (err: any) {
-      setMessage({ error: true, text: String(err?.message ?? err) });
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, message, setMessage, act } = useActions(reload);
   const save = () =>
     act(async () => {
       const stored = await props.save(draft.name.trim(), bodyOf(draft));
@@ -232,11 +213,7 @@ export function SandboxProfiles(props: SandboxProfilesProps): JSX.Element {
             Save profile
           </button>
         </div>
-        {message ? (
-          <p className={message.error ? 'jp-Companion-error' : 'jp-Companion-muted'} role={message.error ? 'alert' : 'status'}>
-            {message.text}
-          </p>
-        ) : null}
+        <ActionMessage message={message} />
       </form>
     </div>
   );
