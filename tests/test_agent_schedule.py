@@ -106,3 +106,19 @@ def test_catching_up_after_a_restart_runs_a_missed_fire_once_or_skips_it() -> No
     assert agents[1]["last_fire"] == "2026-12-05T07:00:00.000Z"  # skipped, counted from now on
     scheduler.tick()
     assert len(fired) == 2  # no second fire for the same slot
+
+
+def test_one_agent_that_cannot_start_does_not_hold_up_the_others() -> None:
+    clock = Clock("2026-12-02T07:00:10")
+    agents = [_agent("broken", "0 7 * * *", schedule_since="2026-12-02T06:00:00Z"),
+              _agent("fine", "0 7 * * *", schedule_since="2026-12-02T06:00:00Z")]
+    fired: list[str] = []
+
+    def fire(agent: dict[str, Any], due: dt.datetime) -> None:
+        if agent["id"] == "broken":
+            raise RuntimeError("no backend")
+        agent["last_fire"] = iso(due)
+        fired.append(agent["id"])
+
+    Scheduler(lambda: agents, fire, clock).tick()
+    assert fired == ["fine"] and agents[0]["last_fire"] == "2026-12-02T07:00:00.000Z"  # not retried every tick

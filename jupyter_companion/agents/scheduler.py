@@ -88,7 +88,11 @@ class Scheduler:
                 latest = schedule.previous_fire(cron, timezone, now)
                 if now - latest <= ON_TIME or schedule.missed_fire(cron, timezone, latest, now,
                                                                    when.get("missed", "run_once")):
-                    self.fire(agent, latest)
+                    try:
+                        self.fire(agent, latest)
+                    except Exception:  # one agent's failure must not hold up the others
+                        log.exception("the scheduled run of agent %s could not start", agent.get("id"))
+                        agent["last_fire"] = iso(latest)
                 else:
                     agent["last_fire"] = iso(latest)  # skipped: counted from now on
             due = schedule.next_fire(cron, timezone, now)

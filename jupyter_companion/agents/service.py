@@ -181,11 +181,11 @@ class AgentsService:
         if trigger != "manual" and not agent.get("enabled"):
             raise ApiError(409, f"the agent {agent['name']!r} is disabled")
         agent["last_run_at"] = now_iso()
+        self._save(agent)
         return self.runs.start(agent, trigger, run_input)
 
     def _scheduled(self, agent: dict[str, Any], due: dt.datetime) -> None:
         agent["last_fire"] = iso(due)
-        self._save(agent)
         self.trigger(agent["id"], "schedule")
 
     def webhook(self, agent_id: str, body: bytes, secret: str | None, signature: str | None) -> dict[str, Any] | None:
