@@ -45,6 +45,7 @@ import { sandboxOf } from './components/SandboxBadge';
 import { SandboxProfiles } from './components/SandboxProfiles';
 import { Agents } from './components/Agents';
 import { Runs } from './components/Runs';
+import { SavedPrompts } from './components/SavedPrompts';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { shellCommand } from './model/values';
@@ -418,7 +419,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }), true);
     app.commands.addCommand(CommandIDs.agents, {
       label: 'Agents…',
-      caption: 'Agents that run by themselves: prompts with an input, schedules, webhooks',
+      caption: 'Agents that run by themselves (prompts with an input, schedules, webhooks) and saved prompts',
       execute: () =>
         showSingleton('jupyter-companion-agents', 'Agents', () =>
           React.createElement(Agents, {
@@ -429,7 +430,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
             regenerate: id => api.regenerateSecret(id),
             showRuns,
             copy: text => void navigator.clipboard?.writeText(text)
-          }))
+          }, React.createElement(SavedPrompts, {
+            load: () => api.prompts(),
+            save: (body, id) => api.savePrompt(body, id),
+            remove: id => api.deletePrompt(id)
+          })))
     });
     app.commands.addCommand(CommandIDs.runs, {
       label: 'Agent Runs',

@@ -1,6 +1,6 @@
 """Real-browser test of agents in the panel (the in-process ``echo`` backend answers): the sidebar's
 Agents entry, running an agent with an input, its run in Agent Runs and its session opened from
-there; a saved prompt inserted with ``@`` in a composer."""
+there; a prompt saved on the Agents page and inserted with ``@`` in a composer."""
 
 from __future__ import annotations
 
@@ -20,14 +20,19 @@ def test_agents_runs_and_saved_prompts(tmp_path: Path, browser: Any, artifacts: 
         (lab.root_dir / "project").mkdir()
         agent = lab.api("POST", "agents", {"name": "Greeter", "prompt": "Greet {{input}}", "backend": "echo",
                                            "cwd": "project", "triggers": {"schedule": {"cron": "0 7 * * 1-5"}}})
-        lab.api("POST", "prompts", {"name": "Review", "text": "Review the diff for bugs."})
         page = open_lab(browser, lab.lab_url())
         open_sidebar(page)
         page.locator("#jupyter-companion-sessions").get_by_role("button", name="Agents").click()
         manager = page.locator(".jp-Companion-agents")
         manager.get_by_role("button", name="Greeter", exact=True).click()
-        assert manager.get_by_label("Prompt").input_value() == "Greet {{input}}"
+        assert manager.get_by_label("Prompt", exact=True).input_value() == "Greet {{input}}"
         manager.get_by_text("At 07:00, Monday through Friday").first.wait_for()
+        saved = manager.get_by_role("region", name="Saved prompts")
+        saved.get_by_label("Prompt name").fill("Review")
+        saved.get_by_label("Prompt text").fill("Review the diff for bugs.")
+        saved.get_by_role("button", name="Save prompt").click()
+        saved.get_by_text("Saved @Review.").wait_for()
+        assert [p["name"] for p in lab.api("GET", "prompts")["prompts"]] == ["Review"]
         manager.get_by_label("Run input").fill("the team")
         manager.get_by_role("button", name="Run now").click()
 

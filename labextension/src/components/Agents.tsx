@@ -18,6 +18,8 @@ export interface AgentsProps {
   showRuns?: (agentId?: string) => void;
   /** Put a text on the clipboard. */
   copy?: (text: string) => void;
+  /** Shown below the agents (the saved prompts). */
+  children?: React.ReactNode;
 }
 
 export interface AgentDraft {
@@ -239,6 +241,7 @@ export function Agents(props: AgentsProps): JSX.Element {
         </div>
       </form>
       <ActionMessage message={message} />
+      {props.children}
     </div>
   );
 }
