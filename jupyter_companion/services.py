@@ -36,7 +36,7 @@ def build_services(app: Any) -> Services:
         worktrees_dir=app.worktrees_dir,
         default_backend=app.default_backend,
         default_sandbox=app.default_sandbox,
-        agents_bypass_without_sandbox=bool(app.agents_bypass_without_sandbox),
+        agents_bypass_without_sandbox=bool(getattr(app, "agents_bypass_without_sandbox", False)),
         pr_poll_interval=app.pr_poll_interval,
         policy=SupervisorPolicy(
             relaunch_delays=tuple(app.relaunch_delays),

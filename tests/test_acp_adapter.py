@@ -80,6 +80,7 @@ async def test_prompt_streams_deltas_then_stores_the_message_and_result(start: S
     adapter, sink = await start()
     opened = received(state, "session/new")[0]["params"]
     assert opened["mcpServers"] == [] and opened["cwd"] == adapter.spec.cwd
+    assert sink.of_type("session_init")[0]["slash_commands"] == []
     init = received(state, "initialize")[0]["params"]
     assert init["clientCapabilities"]["fs"] == {"readTextFile": True, "writeTextFile": True}
     assert init["clientCapabilities"]["terminal"] is True

@@ -119,6 +119,7 @@ class AcpAdapter(BackendAdapter):
         self.modes: list[dict[str, str]] = []
         self.agent_mode: str | None = None
         self.config_options: list[dict[str, Any]] = []
+        self.slash_commands: list[str] = []
         #: The model the agent said it uses when its session opened.
         self._agent_model: str | None = None
         self._proc: LineProcess | None = None
@@ -235,7 +236,7 @@ class AcpAdapter(BackendAdapter):
             "cwd": self.spec.cwd,
             "tools": [],
             "permission_mode": self.permission_mode,
-            "slash_commands": [],
+            "slash_commands": list(self.slash_commands),  # the agent may have announced them already
             "skills": [],
             "backend_version": self.agent_info.get("version"),
             "agent": self.agent_info.get("title") or self.agent_info.get("name") or self.label,
@@ -470,8 +471,8 @@ class AcpAdapter(BackendAdapter):
         elif kind == "plan":
             self.turn.plan(update)
         elif kind == "available_commands_update":
-            names = [str(c.get("name")) for c in update.get("availableCommands") or [] if isinstance(c, dict)]
-            self.sink.update({"slash_commands": names})
+            self.slash_commands = [str(c.get("name")) for c in update.get("availableCommands") or [] if isinstance(c, dict)]
+            self.sink.update({"slash_commands": self.slash_commands})
         elif kind == "current_mode_update":
             self._mode_changed(str(update.get("currentModeId") or ""))
         elif kind == "config_option_update":
