@@ -1,6 +1,7 @@
-"""``jupyter companion agents list|run|runs`` and ``jupyter companion prompts``.
+"""``jupyter companion agents list|run|runs``, ``jupyter companion prompts`` and
+``%companion agent ...``.
 
-Kept apart from :mod:`.cli` (the sessions' commands); :class:`~.cli.Cli` hands its parsed
+Kept apart from :mod:`.cli` and :mod:`.magics` (the sessions' commands), which hand their parsed
 arguments, output and client over.
 """
 
@@ -119,3 +120,36 @@ def prompts_command(cli: Cli) -> int:
     rows = [[str(p["name"])[:40], " ".join(str(p["text"]).split())[:80]] for p in prompts]
     cli.emit({"prompts": prompts}, format_table(rows, ["NAME", "TEXT"], cli.color) if rows else "(no saved prompts)")
     return EXIT_OK
+
+
+def agent_magic(magics: Any, args: argparse.Namespace) -> None:
+    """``%companion agent list|run NAME [--input TEXT]|runs [NAME]``: a run's session becomes the
+    magics' current one (so ``%companion approve`` answers what it waits for)."""
+    from IPython.core.error import UsageError
+
+    client = magics.client
+    agents = client.list_agents()
+    if args.action == "list":
+        print(agents_table(agents, False))
+        return
+    agent = resolve_agent_ref(agents, args.agent) if args.agent else None
+    if args.action == "runs":
+        found = client.list_runs(agent_id=agent["id"] if agent else None, limit=20)
+        print(runs_table(found["runs"], False))
+        return
+    if agent is None:
+        raise UsageError("%companion agent run: name the agent to run")
+    run = client.run_agent(agent["id"], args.input)
+    print(f"Run {run['id'][:12]} of {agent['name']}: {run['status']}")
+
+    def waiting(going: dict[str, Any]) -> None:
+        print("It waits for a permission: `%companion chat` shows it, `%companion approve` allows it.")
+
+    try:
+        run, reply = follow_run(client, run, waiting, lambda sid: setattr(magics, "current", sid))
+    except KeyboardInterrupt:
+        print("Stopped waiting; the run goes on (`%companion agent runs` shows it).")
+        return
+    print(run["status"] + (f": {run['error']}" if run.get("error") else ""))
+    if reply and run["status"] == "success":
+        print(reply)

@@ -28,7 +28,6 @@ from .client import (
     resolve_session_ref,
 )
 from .client.render import TextRenderer, permission_text, sessions_table, status_text
-from .client.routes import resolve_agent_ref
 
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
 SUBCOMMANDS = (
@@ -276,36 +275,10 @@ class CompanionMagics(Magics):
 
     # -- subcommands -----------------------------------------------------------------------------
     def _cmd_agent(self, args: argparse.Namespace) -> Any:
-        """``%companion agent list|run NAME [--input TEXT]|runs [NAME]``; a run's session becomes the
-        current one (so ``%companion approve`` answers what it waits for)."""
-        from .cli_agents import agents_table, follow_run, runs_table
+        """``%companion agent list|run NAME [--input TEXT]|runs [NAME]`` (see :func:`.cli_agents.agent_magic`)."""
+        from .cli_agents import agent_magic
 
-        agents = self.client.list_agents()
-        if args.action == "list":
-            print(agents_table(agents, False))
-            return None
-        agent = resolve_agent_ref(agents, args.agent) if args.agent else None
-        if args.action == "runs":
-            found = self.client.list_runs(agent_id=agent["id"] if agent else None, limit=20)
-            print(runs_table(found["runs"], False))
-            return None
-        if agent is None:
-            raise UsageError("%companion agent run: name the agent to run")
-        run = self.client.run_agent(agent["id"], args.input)
-        print(f"Run {run['id'][:12]} of {agent['name']}: {run['status']}")
-
-        def waiting(going: dict[str, Any]) -> None:
-            print("It waits for a permission: `%companion chat` shows it, `%companion approve` allows it.")
-
-        try:
-            run, reply = follow_run(self.client, run, waiting, lambda sid: setattr(self, "current", sid))
-        except KeyboardInterrupt:
-            print("Stopped waiting; the run goes on (`%companion agent runs` shows it).")
-            return None
-        print(run["status"] + (f": {run['error']}" if run.get("error") else ""))
-        if reply and run["status"] == "success":
-            print(reply)
-        return None
+        return agent_magic(self, args)
 
     def _cmd_new(self, args: argparse.Namespace) -> Any:
         from .widgets import CreationProgress, chat

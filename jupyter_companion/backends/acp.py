@@ -32,7 +32,8 @@ from traitlets import Dict, Float
 from traitlets.config import Configurable
 
 from ..hookspecs import hookimpl
-from .acp_adapter import AcpAdapter, AgentDefinition
+from .acp_adapter import AcpAdapter
+from .acp_definition import AgentDefinition
 from .base import (
     AdapterSink,
     Availability,

@@ -30,7 +30,6 @@ import logging
 import os
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from acp import PROTOCOL_VERSION
@@ -46,6 +45,7 @@ from acp.schema import (
 
 from . import leftovers
 from .acp_client import AcpClient, AcpPermissions, permission_event, wire
+from .acp_definition import ROOT_UNSAFE_VARIABLES, AgentDefinition
 from .acp_protocol import (
     agent_mode_for,
     models_of,
@@ -68,31 +68,6 @@ from .base import (
 from .ndjson import LineProcess
 
 log = logging.getLogger("jupyter_companion.backends.acp")
-
-#: Variables never passed to an agent when the server runs as root: with ``IS_SANDBOX`` set,
-#: Claude's ACP adapter asks Claude Code to skip permissions, which it refuses to do as root.
-ROOT_UNSAFE_VARIABLES = ("IS_SANDBOX",)
-
-
-@dataclass
-class AgentDefinition:
-    """One configured ACP agent (an entry of ``c.AcpBackend.agents``)."""
-
-    name: str
-    command: list[str]
-    label: str = ""
-    env: dict[str, str] = field(default_factory=dict)
-    #: Start a new process (loading the session) before the prompt that follows a cancelled turn:
-    #: for agents that answer that prompt wrongly (claude-agent-acp 0.23.1 ends it at once, then
-    #: answers every prompt with the previous one's reply).
-    relaunch_after_cancel: bool = False
-    #: MCP servers handed to every session of the agent (``session/new`` and ``session/load``).
-    mcp_servers: list[Any] = field(default_factory=list)
-    #: Why the configured entry cannot be used (the backend is then shown as unavailable).
-    problem: str = ""
-    #: What sessions learned about the agent: ``version``, ``models`` (shared by the backend).
-    learned: dict[str, Any] = field(default_factory=dict)
-
 
 class AcpAdapter(BackendAdapter):
     """Drives one ACP agent for one session (see the module docstring)."""
