@@ -10,6 +10,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, List, Unicode, default
 
 from .backends.base import SERVER_CREDENTIALS
+from .errors import ApiError
 
 
 class CompanionApp(ExtensionApp):
@@ -136,8 +137,16 @@ class CompanionApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Restore sessions as soon as the event loop runs."""
         await self.orchestrator.ensure_active()
+        try:
+            await self.plugins.call_async("server_started", app=self)
+        except ApiError as exc:  # a refusal means nothing here
+            self.log.warning("a plugin's server_started answered %s", exc.message)
 
     async def stop_extension(self) -> None:
-        """Stop every CLI and flush the store."""
+        """Tell plugins, stop every CLI and flush the store."""
+        try:
+            await self.plugins.call_async("server_stopping", app=self)
+        except ApiError as exc:  # a refusal means nothing here
+            self.log.warning("a plugin's server_stopping answered %s", exc.message)
         await self.orchestrator.stop()
         self.store.close()

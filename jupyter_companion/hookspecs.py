@@ -32,6 +32,7 @@ Objects handed to hooks:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import pluggy
@@ -109,13 +110,90 @@ def register_settings(app: Any) -> dict[str, Any] | None:
 
 
 @hookspec
+def server_started(app: Any) -> Awaitable[None] | None:
+    """The server is up and its sessions are restored: restore what the plugin keeps across
+    restarts. May be a coroutine (awaited; failures are reported, never raised)."""
+
+
+@hookspec
+def server_stopping(app: Any) -> Awaitable[None] | None:
+    """The server is stopping, before its sessions' CLIs are stopped: undo what should not outlive
+    it. May be a coroutine (awaited, so keep it short; failures are reported, never raised)."""
+
+
+@hookspec
+def validate_settings(changes: dict[str, Any], app: Any) -> Awaitable[None] | None:
+    """Check settings before they are stored (``PATCH companion/api/settings``).
+
+    ``changes`` holds the new values that passed the schema (a secret sent back in its masked form
+    is left out: it does not change; ``None`` resets a setting). Raise
+    :class:`jupyter_companion.errors.ApiError` to refuse the whole change with that status and
+    message (an API key that the service does not accept: 400). May be a coroutine (it is
+    awaited, so a plugin can ask its service); keep it short, the person saving waits for it.
+    """
+
+
+@hookspec
+def prepare_session(session: Any, request: dict[str, Any], progress: Any) -> Awaitable[None] | None:
+    """Prepare a new session from its create request, before the system prompt is gathered and
+    its CLI starts.
+
+    ``request`` is the create request's body as sent: a plugin reads its own fields there (the
+    Linear plugin reads ``linear_issue``) and records what the session object should show with
+    ``session.info[field] = value`` (kept with the session, returned by the API). ``progress(step,
+    label, status, detail=None)`` reports slow work as creation steps (``status`` is
+    ``"in_progress"``, ``"done"`` or ``"error"``). May be a coroutine (awaited). Raise
+    :class:`jupyter_companion.errors.ApiError` to refuse the creation: nothing of the session is
+    kept and the caller gets that status and message; any other exception is reported against
+    the plugin and creation goes on.
+    """
+
+
+@hookspec
 def session_created(session: Any) -> None:
     """Observe a new session, after its first CLI launch was requested."""
 
 
 @hookspec
-def session_archived(session: Any) -> None:
-    """Observe a session being archived (its CLI is already stopped)."""
+def session_archived(session: Any, options: dict[str, Any]) -> None:
+    """Observe a session being archived (its CLI is already stopped).
+
+    ``options`` is the archive request's body (``{}`` when none was sent): besides the core's
+    ``force``, a plugin's own choices arrive there (the Linear plugin's ``linear_transition``,
+    asked by the panel through an ``archive_choice`` of :func:`register_ui`).
+    """
+
+
+@hookspec
+def register_ui(app: Any) -> list[dict[str, Any]] | None:
+    """Declare what the JupyterLab panel shows for this plugin -- no JavaScript needed.
+
+    Called for every ``GET companion/api/ui`` (so a contribution may reflect the settings of the
+    moment). Return a list of contributions, each a dict with a ``kind``:
+
+    - ``page``: an entry of the panel's *Integrations* page, ``{kind, id, label, description?,
+      settings?: [setting names], status?: {url, fields: [{key, label, format?}]}, toggle?: {key,
+      url, body_key, label_on, label_off}}``. ``settings`` are edited with the core's settings
+      form (secrets masked; :func:`validate_settings` runs on save). ``status.url`` (relative to
+      ``companion/api/``) is read and each field's ``key`` (dotted) shown as ``format`` ``text``
+      (default), ``state`` (a badge), ``url`` (a link with a copy button) or ``qr`` (a link, a copy
+      button and a QR code). ``toggle`` POSTs ``{body_key: true|false}`` to its ``url``; the answer
+      replaces the status; an ``error`` or ``warning`` in it is shown.
+    - ``create_field``: a field of the new-session form sent as ``name`` in the create request,
+      ``{kind, name, label, placeholder?, search: {url, param, value, text, detail?}, create?: {url,
+      label, value, fields: [{name, label, multiline?, required?, options_url?, option_value?,
+      option_text?}]}}``: typing searches ``search.url?{param}=…&cwd=…`` (an answer's ``items``);
+      ``create`` makes a new item from a small form instead.
+    - ``session_field``: a badge in the sessions sidebar and the chat header for sessions whose
+      object has ``field``: ``{kind, field, text, title?, href?}``, templates with
+      ``{dotted.keys}`` of that field's value (plain text; ``href`` only when it is http(s)).
+    - ``archive_choice``: asked before a session with ``field`` is archived: ``{kind, field, name,
+      label, options: [{value, label}], default}``; the choice is sent as ``name`` in the archive
+      request (see :func:`session_archived`).
+
+    The panel renders all of it as text through its own components: nothing a plugin returns is
+    inserted as HTML.
+    """
 
 
 @hookspec

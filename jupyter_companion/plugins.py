@@ -6,6 +6,8 @@ failed (``GET companion/api/plugins``) and skipped; the server keeps running.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import traceback
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .errors import ApiError
 
 log = logging.getLogger("jupyter_companion.plugins")
 
@@ -159,6 +162,26 @@ class PluginManager:
             if result is not None:
                 results.append((impl.plugin_name, result))
         return results
+
+    async def call_async(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every implementation of a hook that may be a coroutine, awaiting each in turn.
+
+        An :class:`~jupyter_companion.errors.ApiError` is the plugin's answer to the request (a
+        refusal) and goes through to the caller; anything else is isolated like :meth:`call_each`.
+        """
+        for impl in self._implementations(hook_name):
+            try:
+                result = impl.function(*[kwargs[arg] for arg in impl.argnames])
+                if inspect.isawaitable(result):
+                    await result
+            except ApiError:
+                raise
+            except BaseException as exc:
+                if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
+                    raise
+                self._hook_failed(impl, hook_name, exc)
+                continue
+            self._failures.pop((impl.plugin_name, hook_name), None)
 
     def mark_failed(self, plugin_name: str, message: str) -> None:
         """Report a plugin as failed (e.g. a hook returned something unusable); logged once."""

@@ -89,12 +89,13 @@ class SettingsService:
         """The real value of a setting (for server-side use only)."""
         return self._load().get(key, self.schema.get(key, {}).get("default"))
 
-    def update(self, changes: Any) -> dict[str, Any]:
-        """Validate and store ``{key: value}`` changes; ``null`` resets to the default."""
+    def check(self, changes: Any) -> dict[str, Any]:
+        """The changes of ``{key: value}`` that pass the schema (ApiError 400 otherwise); a secret
+        sent back in its masked form is left out (it does not change)."""
         if not isinstance(changes, dict) or not changes:
             raise ApiError(400, "send an object of settings to change")
         values = self._load()
-        changes = dict(changes)
+        checked: dict[str, Any] = {}
         for key, value in changes.items():
             spec = self.schema.get(key)
             if spec is None:
@@ -102,7 +103,7 @@ class SettingsService:
             if spec.get("secret") and is_masked(value):
                 if key not in values:
                     raise ApiError(400, f"setting {key!r}: send the secret itself, not its masked form")
-                changes[key] = values[key]  # the masked form read back: keep the stored secret
+                continue  # the masked form read back: the stored secret stays
             if value is not None:
                 expected = _JSON_TYPES.get(spec.get("type", "string"), (object,))
                 if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
@@ -111,7 +112,17 @@ class SettingsService:
                     raise ApiError(400, f"setting {key!r} must be one of {spec['enum']}")
                 if isinstance(value, str) and "pattern" in spec and not re.fullmatch(spec["pattern"], value):
                     raise ApiError(400, f"setting {key!r} does not match {spec['pattern']}")
-        for key, value in changes.items():
+            checked[key] = value
+        return checked
+
+    def update(self, changes: Any) -> dict[str, Any]:
+        """Validate and store ``{key: value}`` changes; ``null`` resets to the default."""
+        return self.apply(self.check(changes))
+
+    def apply(self, checked: dict[str, Any]) -> dict[str, Any]:
+        """Store changes that passed :meth:`check`; answers every setting as :meth:`read` does."""
+        values = self._load()
+        for key, value in checked.items():
             if value is None:
                 values.pop(key, None)
                 self.store.set_setting(key, None)

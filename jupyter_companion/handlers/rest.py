@@ -97,6 +97,18 @@ class PluginsHandler(CompanionAPIHandler):
         self.send_json({"plugins": self.orch.plugins.report()})
 
 
+class UiHandler(CompanionAPIHandler):
+    """``GET companion/api/ui``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """What plugins declared for the panel (``register_ui``), each checked."""
+        from ..ui_contributions import collect
+
+        self.send_json({"contributions": collect(self.orch.plugins, self.settings.get("companion_app"))})
+
+
 class SessionsHandler(CompanionAPIHandler):
     """``GET/POST companion/api/sessions``."""
 
@@ -191,7 +203,7 @@ class SessionActionHandler(CompanionAPIHandler):
             if not isinstance(body, dict) or not isinstance(force, (bool, type(None))):
                 # never read "false", 0 or [] as a request to discard uncommitted work
                 raise ApiError(400, "the body must be an object with an optional boolean 'force'")
-            result = await orch.archive(session_id, force=bool(force))
+            result = await orch.archive(session_id, force=bool(force), options=body)
         elif action == "unarchive":
             result = await orch.unarchive(session_id)
         else:  # interrupt
@@ -322,8 +334,13 @@ class SettingsHandler(CompanionAPIHandler):
     @web.authenticated
     @authorized
     async def patch(self) -> None:
-        """Change settings (``null`` resets one to its default)."""
-        self.send_json({"settings": self.orch.settings.update(self.json_body())})
+        """Change settings (``null`` resets one to its default); plugins may refuse a change
+        (``validate_settings``: an API key their service does not accept)."""
+        settings = self.orch.settings
+        changes = settings.check(self.json_body())
+        await self.orch.plugins.call_async("validate_settings", changes=changes,
+                                           app=self.settings.get("companion_app"))
+        self.send_json({"settings": settings.apply(changes)})
 
 
 class EnvProfilesHandler(CompanionAPIHandler):
@@ -382,6 +399,7 @@ def rest_handlers() -> list[tuple[str, type]]:
         (rf"{api}/backends", BackendsHandler),
         (rf"{api}/backends/(?P<backend>[A-Za-z0-9_.-]{{1,64}})/conversations", ConversationsHandler),
         (rf"{api}/plugins", PluginsHandler),
+        (rf"{api}/ui", UiHandler),
         (rf"{api}/sessions", SessionsHandler),
         (rf"{api}/sessions/{_ID}", SessionHandler),
         (rf"{api}/sessions/{_ID}/(?P<action>kill|relaunch|archive|unarchive|interrupt)", SessionActionHandler),

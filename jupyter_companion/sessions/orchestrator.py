@@ -313,9 +313,14 @@ class Orchestrator:
         }
         session = Session(self, record, env=opts["env"])
         session.fork_next = opts["fork"] and bool(opts["resume"])
+        self.sessions[session_id] = session
+        try:
+            await self.plugins.call_async("prepare_session", session=session, request=body, progress=progress)
+        except ApiError:
+            await self.delete(session_id, force=True)
+            raise
         prompts = self.plugins.call_each("system_prompt", session=session)
         session.info["system_prompt"] = "\n\n".join(p for p in prompts if isinstance(p, str) and p.strip())
-        self.sessions[session_id] = session
         session.emit({"type": "phase", "phase": "starting", "previous": None})
         await self.git.refresh(session)
         try:
@@ -387,7 +392,7 @@ class Orchestrator:
             raise ApiError(502, f"relaunch failed: {exc}") from exc
         return {"ok": True, "pid": session.adapter.pid if session.adapter else None}
 
-    async def archive(self, session_id: str, force: bool = False) -> dict[str, Any]:
+    async def archive(self, session_id: str, force: bool = False, options: dict[str, Any] | None = None) -> dict[str, Any]:
         """Stop the CLI, release the workspace and mark the session archived.
 
         Archiving never loses work: a worktree with uncommitted changes is kept (``force``
@@ -402,7 +407,7 @@ class Orchestrator:
         session.info["archived"] = True
         session.emit({"type": "session_update", "archived": True})
         self.agents.runs.session_gone(session_id)
-        self.plugins.notify("session_archived", session=session)
+        self.plugins.notify("session_archived", session=session, options=dict(options or {}))
         return {"ok": True, **cleanup}
 
     async def unarchive(self, session_id: str) -> dict[str, Any]:
