@@ -3,6 +3,7 @@
  * ServerConnection (token or cookie + XSRF are handled for us).
  */
 import { URLExt } from '@jupyterlab/coreutils';
+import type { Contribution } from './model/contributions';
 import { ServerConnection } from '@jupyterlab/services';
 import { AgentInfo, ArchiveAnswer, BackendInfo, ConversationInfo, RunInfo, SandboxProfile, SavedPrompt, SessionInfo } from './model/types';
 import { ChangesAnswer, ChangesBase, CommitInfo, DiffAnswer } from './model/changes';
@@ -204,8 +205,32 @@ export class CompanionApi {
   }
 
   /** POST `sessions/{id}/archive`; `force` discards a worktree's uncommitted changes. */
-  archive(id: string, force = false): Promise<ArchiveAnswer> {
-    return this.request(['sessions', id, 'archive'], this.json('POST', force ? { force: true } : {}));
+  archive(id: string, force = false, choices: Record<string, string> = {}): Promise<ArchiveAnswer> {
+    return this.request(['sessions', id, 'archive'], this.json('POST', force ? { ...choices, force: true } : choices));
+  }
+
+  /** `GET ui`: what server plugins declared for the panel. */
+  async contributions(): Promise<Contribution[]> {
+    return (await this.request<{ contributions?: Contribution[] }>(['ui'])).contributions ?? [];
+  }
+
+  /** GET a plugin's route (`url` relative to `companion/api/`, as its contribution says). */
+  pluginGet<T = any>(url: string, query: Record<string, string | undefined> = {}): Promise<T> {
+    const params = Object.entries(query)
+      .filter(([, v]) => v !== undefined && v !== '')
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+      .join('&');
+    return this.request<T>(url.split('/'), {}, params ? `?${params}` : '');
+  }
+
+  /** POST JSON to a plugin's route. */
+  pluginPost<T = any>(url: string, body: unknown): Promise<T> {
+    return this.request<T>(url.split('/'), this.json('POST', body));
+  }
+
+  /** `PATCH settings`: change server-side settings (a plugin may refuse: its message comes back). */
+  patchSettings(changes: Record<string, unknown>): Promise<{ settings: Record<string, unknown> }> {
+    return this.request(['settings'], this.json('PATCH', changes));
   }
 
   /** POST `sessions/{id}/{action}` for kill, relaunch, archive, unarchive, interrupt. */

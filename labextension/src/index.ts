@@ -46,6 +46,8 @@ import { SandboxProfiles } from './components/SandboxProfiles';
 import { Agents } from './components/Agents';
 import { Runs } from './components/Runs';
 import { SavedPrompts } from './components/SavedPrompts';
+import { askArchive, integrationsPage, loadContributions } from './integrations';
+import type { Contribution } from './model/contributions';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { shellCommand } from './model/values';
@@ -60,6 +62,7 @@ export namespace CommandIDs {
   export const sandboxProfiles = 'companion:sandbox-profiles';
   export const agents = 'companion:agents';
   export const runs = 'companion:runs';
+  export const integrations = 'companion:integrations';
 }
 
 
@@ -99,6 +102,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       return backendCache.list;
     };
+    const contributions: Contribution[] = [];
     const services: CompanionServices = {
       api,
       settings: () => settings,
@@ -121,7 +125,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
               });
             }
           : undefined,
-        savedPrompts: () => api.prompts()
+        savedPrompts: () => api.prompts(),
+        contributions
       }
     };
 
@@ -298,6 +303,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       onNew: () => void newSession(),
       onAgents: () => void app.commands.execute(CommandIDs.agents),
       onRuns: () => void app.commands.execute(CommandIDs.runs),
+      onIntegrations: () => void app.commands.execute(CommandIDs.integrations),
+      askArchive: session => askArchive(api, contributions, session),
       onOpen: s => void openSession(s),
       onError: message => void showErrorMessage('Agent session', message),
       onAttention: (session, attention) => notifyAttention(session, attention),
@@ -442,10 +449,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: args => showRuns(typeof args?.agentId === 'string' ? args.agentId : undefined)
     });
 
+    app.commands.addCommand(CommandIDs.integrations, {
+      label: 'Integrations…',
+      caption: 'What installed plugins add (Linear, Tailscale, …): their settings, status and switches',
+      execute: () => showSingleton('jupyter-companion-integrations', 'Integrations', () => integrationsPage(api, contributions), true)
+    });
+    void loadContributions(api, contributions).then(() => sidebar.update()).catch(() => undefined);
+
     if (palette) {
       const category = 'Agent Sessions';
       for (const command of [CommandIDs.newSession, CommandIDs.openSession, CommandIDs.interrupt, CommandIDs.showSessions,
-                             CommandIDs.sandboxProfiles, CommandIDs.agents, CommandIDs.runs]) {
+                             CommandIDs.sandboxProfiles, CommandIDs.agents, CommandIDs.runs, CommandIDs.integrations]) {
         palette.addItem({ command, category, args: { isPalette: true } });
       }
     }

@@ -19,6 +19,8 @@ import { Attention, applyFeedFrame, attentionChange } from './model/sessionsFeed
 import { LiveSession, liveSignature, mergeLive } from './model/sessionsLive';
 import { ArchiveAnswer, BackendInfo, SessionInfo } from './model/types';
 import { SessionChoices } from './components/NewSessionForm';
+import { PluginCalls } from './components/PluginFields';
+import { Contribution, ofKind } from './model/contributions';
 import { CompanionSettings, DEFAULT_SETTINGS, resolveSettings } from './model/settings';
 
 /** Markdown rendered by JupyterLab's rendermime (untrusted: sanitized). */
@@ -65,6 +67,11 @@ export interface CompanionServices {
 export type { CompanionSettings };
 export { DEFAULT_SETTINGS, resolveSettings };
 
+/** Calls to plugin routes through the authenticated API client. */
+export function pluginCalls(api: CompanionApi): PluginCalls {
+  return { get: (url, query) => api.pluginGet(url, query), post: (url, body) => api.pluginPost(url, body) };
+}
+
 /** Sandboxes, env profile names and server defaults for the New-session form (failures → empty). */
 export async function loadSessionChoices(api: CompanionApi): Promise<SessionChoices> {
   const [status, profiles, settings, sandboxProfiles] = await Promise.allSettled([
@@ -74,12 +81,15 @@ export async function loadSessionChoices(api: CompanionApi): Promise<SessionChoi
     api.sandboxProfiles()
   ]);
   const values = settings.status === 'fulfilled' ? settings.value.settings ?? {} : {};
+  const contributions = await api.contributions().catch(() => [] as Contribution[]);
   const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
   return {
     sandboxes: status.status === 'fulfilled' ? status.value.sandboxes ?? [] : [],
     envProfiles: profiles.status === 'fulfilled' ? profiles.value : [],
     sandboxProfiles: sandboxProfiles.status === 'fulfilled' ? sandboxProfiles.value : [],
-    defaults: { permission_mode: text(values.default_permission_mode), model: text(values.default_model) }
+    defaults: { permission_mode: text(values.default_permission_mode), model: text(values.default_model) },
+    fields: ofKind(contributions, 'create_field'),
+    calls: pluginCalls(api)
   };
 }
 
@@ -104,6 +114,9 @@ export class SessionsPanel extends ReactWidget {
       onNew: () => void;
       onAgents?: () => void;
       onRuns?: () => void;
+      onIntegrations?: () => void;
+      /** What plugins ask before a session is archived (null: cancelled). */
+      askArchive?: (session: SessionInfo) => Promise<Record<string, string> | null>;
       onOpen: (session: SessionInfo) => void;
       confirmDelete: (session: SessionInfo) => Promise<boolean>;
       onError: (message: string) => void;
@@ -119,6 +132,16 @@ export class SessionsPanel extends ReactWidget {
     this.addClass('jp-Companion-sidebarPanel');
     this.id = 'jupyter-companion-sessions';
     this.title.caption = 'Agent sessions';
+  }
+
+  /** Archive a session, after asking what its plugins want to know (a Linear issue's next state). */
+  private async archive(session: SessionInfo): Promise<void> {
+    const choices = this.handlers.askArchive ? await this.handlers.askArchive(session) : {};
+    if (choices === null) {
+      return;
+    }
+    await this.act(this.services.api.archive(session.id, false, choices)
+      .then(answer => this.handlers.onArchived?.(session, answer)));
   }
 
   /** The folders of the listed sessions, most recently active first, as absolute server paths. */
@@ -265,6 +288,7 @@ export class SessionsPanel extends ReactWidget {
   render(): JSX.Element {
     const api = this.services.api;
     return (
+      <UiContext.Provider value={this.services.ui}>
       <SessionsList
         sessions={this.shown}
         error={this.error}
@@ -277,10 +301,11 @@ export class SessionsPanel extends ReactWidget {
         onNew={this.handlers.onNew}
         onAgents={this.handlers.onAgents}
         onRuns={this.handlers.onRuns}
+        onIntegrations={this.handlers.onIntegrations}
         onRefresh={() => void this.refresh()}
         onOpen={this.handlers.onOpen}
         onRename={(s, name) => void this.act(api.rename(s.id, name))}
-        onArchive={s => void this.act(api.archive(s.id).then(answer => this.handlers.onArchived?.(s, answer)))}
+        onArchive={s => void this.archive(s)}
         onUnarchive={s => void this.act(api.action(s.id, 'unarchive'))}
         onRelaunch={s => void this.act(api.action(s.id, 'relaunch'))}
         onDelete={async s => {
@@ -289,6 +314,7 @@ export class SessionsPanel extends ReactWidget {
           }
         }}
       />
+      </UiContext.Provider>
     );
   }
 }

@@ -13,6 +13,7 @@ import { formatCost, phaseClass, phaseLabel } from '../model/labels';
 import { isBusy, sessionCost } from '../model/selectors';
 import { GitInfo, PullRequestInfo } from '../model/types';
 import { SandboxBadge } from './SandboxBadge';
+import { SessionBadges } from './PluginFields';
 
 /** The session's branch, with how far it is ahead of / behind its upstream. */
 export function BranchBadge(props: { git: GitInfo }): JSX.Element {
@@ -134,6 +135,7 @@ export function ChatHeader(props: ChatHeaderProps): JSX.Element {
         {session.git?.branch ? <BranchBadge git={session.git} /> : null}
         <PullRequestBadge pr={session.pr} />
         <SandboxBadge session={session} />
+        <SessionBadges session={session as unknown as Record<string, unknown>} />
         {onView ? (
           <span className="jp-Companion-viewTabs" role="tablist" aria-label="Session views">
             <button

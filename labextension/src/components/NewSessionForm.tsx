@@ -11,6 +11,8 @@
  */
 import * as React from 'react';
 import { CreateSessionRequest, ProgressLine, SandboxInfo } from '../api';
+import type { CreateFieldContribution } from '../model/contributions';
+import { PluginCalls, PluginCreateFields } from './PluginFields';
 import { modeDescription, modeLabel, modelMenu, modelValue, timeAgo } from '../model/labels';
 import { BackendInfo, ConversationInfo, PERMISSION_MODES, SandboxProfile, SessionInfo } from '../model/types';
 
@@ -22,6 +24,9 @@ export interface SessionChoices {
   sandboxProfiles?: SandboxProfile[];
   /** The server-side defaults (`GET settings`). */
   defaults: { permission_mode?: string; model?: string };
+  /** Fields plugins add to the form (a Linear issue picker ...) and how to call their routes. */
+  fields?: CreateFieldContribution[];
+  calls?: PluginCalls;
 }
 
 export interface NewSessionFormProps {
@@ -195,6 +200,7 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
     setSandboxProfile(profilesOfSandbox[0]?.name ?? '');
   }, [sandbox, choices]);
 
+  const [pluginValues, setPluginValues] = React.useState<Record<string, string>>({});
   const submit = async () => {
     if (!backend || creating) {
       return;
@@ -232,6 +238,7 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
       body.resume_session = resume;
       body.fork = fork;
     }
+    Object.assign(body, Object.fromEntries(Object.entries(pluginValues).filter(([, v]) => v)));
     try {
       const session = await props.create(body, line => setSteps(current => applyProgress(current, line)));
       props.onCreated(session);
@@ -456,6 +463,9 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
           <span>Name</span>
           <input className="jp-mod-styled" aria-label="Session name" value={name} placeholder="(automatic)" onChange={e => setName(e.target.value)} />
         </label>
+        {choices?.calls ? (
+          <PluginCreateFields fields={choices.fields ?? []} cwd={cwd} values={pluginValues} onChange={setPluginValues} calls={choices.calls} />
+        ) : null}
         <label>
           <span>Git branch</span>
           <input

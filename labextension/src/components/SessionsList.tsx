@@ -8,6 +8,7 @@ import { archiveIcon, branchIcon, unarchiveIcon } from '../icons';
 import { formatCost, phaseClass, phaseLabel } from '../model/labels';
 import { SessionInfo } from '../model/types';
 import { SandboxBadge } from './SandboxBadge';
+import { SessionBadges } from './PluginFields';
 
 export interface SessionsListProps {
   sessions: SessionInfo[] | null;
@@ -19,6 +20,8 @@ export interface SessionsListProps {
   /** Open the agents manager / the runs of agents (sidebar entries). */
   onAgents?: () => void;
   onRuns?: () => void;
+  /** Open the Integrations page (plugins' settings and status). */
+  onIntegrations?: () => void;
   onRefresh: () => void;
   onOpen: (session: SessionInfo) => void;
   onRename: (session: SessionInfo, name: string) => void;
@@ -128,6 +131,7 @@ function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.El
         </button>
       )}
       <SandboxBadge session={session} />
+      <SessionBadges session={session as unknown as Record<string, unknown>} />
       {pending ? (
         <span className="jp-Companion-pendingBadge" title={`${pending} pending permission request(s)`} aria-label={`${pending} pending permissions`}>
           {pending}
@@ -211,6 +215,9 @@ export function SessionsList(props: SessionsListProps): JSX.Element {
           ) : null}
           {props.onRuns ? (
             <button type="button" className="jp-Companion-linkButton" onClick={props.onRuns}>Runs</button>
+          ) : null}
+          {props.onIntegrations ? (
+            <button type="button" className="jp-Companion-linkButton" onClick={props.onIntegrations}>Integrations</button>
           ) : null}
         </div>
       ) : null}

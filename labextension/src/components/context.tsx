@@ -3,6 +3,7 @@
  * a React context so the components stay testable without a running app.
  */
 import * as React from 'react';
+import type { Contribution } from '../model/contributions';
 
 export interface UiServices {
   /** Render Markdown (sanitized) into the given element. */
@@ -13,6 +14,8 @@ export interface UiServices {
   openNotebook?: (path: string) => void;
   /** The saved prompts (the composer's `@` menu). */
   savedPrompts?: () => Promise<{ name: string; text: string }[]>;
+  /** What server plugins declared for the panel (`GET ui`), once loaded. */
+  contributions?: Contribution[];
 }
 
 /** Plain-text fallback used in tests and before JupyterLab is available. */

@@ -15,23 +15,23 @@ from .sessions import service_for
 from .webhook import LinearTrigger, issue_of_run
 
 SETTINGS: dict[str, dict[str, Any]] = {
-    "linear_api_key": {"type": "string", "secret": True, "default": "",
+    "linear_api_key": {"title": "API key", "type": "string", "secret": True, "default": "",
                        "description": "Personal API key (Linear: Settings → Security & access); checked when saved."},
-    "linear_api_url": {"type": "string", "default": DEFAULT_URL, "pattern": r"^https?://[^\s]{1,500}$",
+    "linear_api_url": {"title": "GraphQL endpoint", "type": "string", "default": DEFAULT_URL, "pattern": r"^https?://[^\s]{1,500}$",
                        "description": "Linear's GraphQL endpoint (change it for a proxy)."},
-    "linear_comment_on_turn": {"type": "boolean", "default": False,
+    "linear_comment_on_turn": {"title": "Comment each turn's summary on the issue", "type": "boolean", "default": False,
                                "description": "Comment on a session's issue with each turn's summary."},
-    "linear_archive_state": {"type": "string", "default": "", "pattern": r"^[^\x00-\x1f]{0,100}$",
+    "linear_archive_state": {"title": "State on archive", "type": "string", "default": "", "pattern": r"^[^\x00-\x1f]{0,100}$",
                              "description": "State an issue moves to when its session is archived (e.g. 'In Review'; "
                                             "empty: it stays)."},
-    "linear_repo_teams": {"type": "object", "default": {},
+    "linear_repo_teams": {"title": "Folder → team", "type": "object", "default": {},
                           "description": "Folder → team key (e.g. {\"project\": \"ENG\"}): the issue picker of a "
                                          "session in that folder searches that team first."},
-    "linear_webhook_secret": {"type": "string", "secret": True, "default": "",
+    "linear_webhook_secret": {"title": "Webhook signing secret", "type": "string", "secret": True, "default": "",
                               "description": "Signing secret of Linear's webhook pointing at companion/api/linear/webhook."},
-    "linear_agent_label_prefix": {"type": "string", "default": "agent:", "pattern": r"^[^\x00-\x1f]{1,40}$",
+    "linear_agent_label_prefix": {"title": "Agent label prefix", "type": "string", "default": "agent:", "pattern": r"^[^\x00-\x1f]{1,40}$",
                                   "description": "A label '<prefix><agent name>' on an issue starts that agent."},
-    "linear_agent_assignees": {"type": "object", "default": {},
+    "linear_agent_assignees": {"title": "Assignee → agent", "type": "object", "default": {},
                                "description": "Linear user (email or name) → agent name: assigning an issue to "
                                               "them starts that agent."},
 }
