@@ -6,6 +6,7 @@ watches, and a watch-only subscriber never brings a CLI back to life."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ pytestmark = pytest.mark.timeout(180)
 #: ``(method, route suffix)`` of the REST calls that need ``execute``.
 EXECUTE_ROUTES = {("post", "/companion/api/sessions"), ("post", "/messages"), ("post", "/permissions/r1"),
                   ("post", "/relaunch")}
+if importlib.util.find_spec("jupyter_companion_tailscale"):  # the Tailscale plugin's switch opens the server
+    EXECUTE_ROUTES.add(("post", "/tailscale/funnel"))
 
 
 @pytest.mark.parametrize("authorizer_mode", ["no-execute"])

@@ -51,10 +51,10 @@ class FunnelHandler(TailscaleHandler):
     @authorized
     async def post(self) -> None:
         """Turn the funnel on or off (opening the server to the internet needs ``execute``)."""
+        await self.require(EXECUTE)
         body = self.json_body()
         if not isinstance(body, dict) or not isinstance(body.get("enabled"), bool):
             raise ApiError(400, "send {\"enabled\": true} or {\"enabled\": false}")
-        await self.require(EXECUTE)
         self.send_json(await self.funnel.set_enabled(body["enabled"]))
 
 
