@@ -18,15 +18,22 @@ The built-in Claude, Codex and ACP backends and the ``local`` sandbox are regist
 very entry-point group, as is the ``docker`` sandbox of the separate distribution in
 ``plugins/docker``. A plugin that fails to import, or whose hook raises, is reported by
 ``GET companion/api/plugins`` and never stops the server. Hooks are called on the server's event
-loop: they must return quickly (start a task for slow work).
+loop: they must return quickly (start a task for slow work). Four may be coroutines, and are
+awaited: ``prepare_session``, ``validate_settings``, ``server_started`` and ``server_stopping``.
 
 Objects handed to hooks:
 
 - ``app``: the :class:`jupyter_companion.app.CompanionApp` (``app.config`` for traitlets
-  configuration, ``app.serverapp`` for the Jupyter server, ``app.store`` for persistence).
+  configuration, ``app.serverapp`` for the Jupyter server, ``app.store`` for persistence;
+  once the services are built, ``app.orchestrator.settings`` -- ``value(name)`` of a declared
+  setting, ``stored(key)``/``put_stored(key, value)`` for what a plugin keeps across restarts --
+  and ``app.orchestrator.agents.agents``, the agents by id).
 - ``session``: a :class:`jupyter_companion.sessions.session.Session` (``session.id``,
   ``session.info`` -- the session object of API.md as a dict --, ``session.cwd``,
-  ``session.backend_spec`` -- the :class:`~jupyter_companion.backends.base.BackendSpec` it runs).
+  ``session.backend_spec`` -- the :class:`~jupyter_companion.backends.base.BackendSpec` it runs,
+  ``session.orch`` -- its orchestrator --, ``session.update(fields)`` to change session-object
+  fields (subscribers are told) and ``session.emit({"type": "notice", "level", "code",
+  "message"})`` to tell the person something).
 - ``event``: a stored or transient event dict of API.md (``{seq, type, ts, session_id, ...}``).
 """
 
@@ -180,10 +187,11 @@ def register_ui(app: Any) -> list[dict[str, Any]] | None:
       button and a QR code). ``toggle`` POSTs ``{body_key: true|false}`` to its ``url``; the answer
       replaces the status; an ``error`` or ``warning`` in it is shown.
     - ``create_field``: a field of the new-session form sent as ``name`` in the create request,
-      ``{kind, name, label, placeholder?, search: {url, param, value, text, detail?}, create?: {url,
-      label, value, fields: [{name, label, multiline?, required?, options_url?, option_value?,
-      option_text?}]}}``: typing searches ``search.url?{param}=…&cwd=…`` (an answer's ``items``);
-      ``create`` makes a new item from a small form instead.
+      ``{kind, name, label, placeholder?, search: {url, param, list?, value, text, detail?},
+      create?: {url, label, value, fields: [{name, label, multiline?, required?, options_url?, list?,
+      option_value?, option_text?}]}}``: typing searches ``search.url?{param}=…&cwd=…`` and lists
+      the answer's ``list`` (default ``items``); ``create`` makes a new item from a small form
+      instead (its options come from ``options_url``; one with ``selected: true`` is preselected).
     - ``session_field``: a badge in the sessions sidebar and the chat header for sessions whose
       object has ``field``: ``{kind, field, text, title?, href?}``, templates with
       ``{dotted.keys}`` of that field's value (plain text; ``href`` only when it is http(s)).

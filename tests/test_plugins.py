@@ -130,3 +130,44 @@ async def test_plugin_routes_are_authorized_on_companion(api: Any, raw: Any) -> 
     assert status == 200
     status, body = await raw("POST", "companion/api/careless/data")
     assert status == 403 and "changed" not in str(body)
+
+
+async def test_a_plugin_prepares_or_refuses_a_session(api: Any, workdir: Path) -> None:
+    """``prepare_session`` reads its own create-request field, reports a step, sets a session field,
+    or refuses the creation with its own status and message, leaving nothing behind."""
+    status, lines = await api("POST", "sessions", body={"backend": "echo", "cwd": "project", "echo_ticket": "T-1"},
+                              headers={"Accept": "application/x-ndjson"})
+    assert status == 201 and lines[-1]["type"] == "done", lines
+    assert [line["status"] for line in lines if line.get("step") == "echo_ticket"] == ["in_progress", "done"]
+    session = lines[-1]["session"]
+    assert session["echo_ticket"] == {"id": "T-1", "url": "https://tickets.example/T-1"}
+    _, again = await api("GET", "sessions", session["id"])
+    assert again["echo_ticket"]["id"] == "T-1"
+    status, answer = await api("POST", "sessions", body={"backend": "echo", "cwd": "project", "echo_ticket": "refuse"})
+    assert status == 400 and answer["error"] == "the echo plugin refuses this ticket"
+    assert [s["id"] for s in (await api("GET", "sessions"))[1]["sessions"]] == [session["id"]]
+
+
+async def test_archive_options_and_settings_checks_reach_plugins(api: Any, workdir: Path) -> None:
+    from companion_echo.plugin import ARCHIVED
+
+    _, session = await api("POST", "sessions", body={"backend": "echo", "cwd": "project"})
+    assert (await api("POST", "sessions", session["id"], "archive", body={"echo_choice": "keep"}))[0] == 200
+    assert ARCHIVED[-1] == {"echo_choice": "keep"}
+    status, answer = await api("PATCH", "settings", body={"echo_prefix": "LOUD", "default_model": "haiku"})
+    assert status == 400 and answer["error"] == "the echo prefix may not shout"
+    _, settings = await api("GET", "settings")
+    assert settings["settings"]["default_model"] == ""  # refused as a whole: nothing stored
+    assert (await api("PATCH", "settings", body={"echo_prefix": "quiet"}))[0] == 200
+
+
+async def test_ui_contributions_are_checked(api: Any) -> None:
+    _, ui = await api("GET", "ui")
+    mine = [c for c in ui["contributions"] if c["plugin"] == "echo"]
+    assert mine == [{"kind": "session_field", "field": "echo_ticket", "text": "ticket {id}", "href": "{url}",
+                     "plugin": "echo"}]
+    _, data = await api("GET", "plugins")
+    errors = next(p for p in data["plugins"] if p["name"] == "echo")["errors"]
+    assert any("unknown UI contribution kind 'dashboard'" in e for e in errors)
+    assert any("is not a path under companion/api/" in e for e in errors)
+    assert any("the page contribution's id" in e for e in errors)

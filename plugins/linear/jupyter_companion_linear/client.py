@@ -58,6 +58,11 @@ def _reset_in(headers: httpx.Headers) -> float | None:
         return None
 
 
+def fingerprint(api_key: str, url: str) -> str:
+    """What tells one key and endpoint from another (the key itself is never kept in clear here)."""
+    return hashlib.sha256(f"{api_key}\0{url or DEFAULT_URL}".encode()).hexdigest()
+
+
 class LinearClient:
     """One API key's client; ``execute`` answers the ``data`` of a GraphQL response."""
 
@@ -69,7 +74,7 @@ class LinearClient:
                      "User-Agent": "jupyter-companion-linear"},
         )
         self._cache: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=256, ttl=cache_ttl)
-        self.fingerprint = hashlib.sha256(f"{api_key}\0{self.url}".encode()).hexdigest()
+        self.fingerprint = fingerprint(api_key, self.url)
 
     async def close(self) -> None:
         """Close the connection pool."""

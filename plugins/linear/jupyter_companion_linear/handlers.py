@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -19,8 +20,8 @@ from .webhook import LinearTrigger
 _LINEAR_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _MAX_TITLE = 255
 _MAX_DESCRIPTION = 100_000
-#: Webhook handlers per server (the trigger is registered before the routes are made).
-TRIGGERS: dict[int, LinearTrigger] = {}
+#: The trigger of each server's companion app (registered before the routes are made).
+TRIGGERS: weakref.WeakKeyDictionary[Any, LinearTrigger] = weakref.WeakKeyDictionary()
 
 
 def _linear_id(value: Any, what: str) -> str:
@@ -147,7 +148,8 @@ class WebhookHandler(LinearHandler):
 
     async def post(self) -> None:
         """200 at once for an authentic delivery (runs start after the answer); 403 otherwise."""
-        trigger = TRIGGERS.get(id(self.settings.get("companion_app")))
+        app = self.settings.get("companion_app")
+        trigger = TRIGGERS.get(app) if app is not None else None
         body = self.request.body or b""
         payload = trigger.accept(body, self.request.headers.get("Linear-Signature"),
                                  self.request.headers.get("Linear-Delivery")) if trigger else None

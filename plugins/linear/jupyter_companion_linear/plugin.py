@@ -68,7 +68,7 @@ def register_routes(app: Any) -> list[tuple[str, Any]]:
 @hookimpl
 def register_triggers(register: Any, app: Any) -> None:
     """The ``linear`` trigger: Linear's webhook starts agent runs."""
-    TRIGGERS[id(app)] = LinearTrigger(app, register("linear", "Linear"))
+    TRIGGERS[app] = LinearTrigger(app, register("linear", "Linear"))
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from typing import Any
 from jupyter_companion.errors import ApiError
 
 from . import queries
-from .client import DEFAULT_URL, LinearClient, LinearError
+from .client import DEFAULT_URL, LinearClient, LinearError, fingerprint
 
 #: Most comments quoted to an agent, and most characters of each.
 MAX_COMMENTS = 5
@@ -78,9 +78,8 @@ class LinearService:
         address = url or self.settings.value("linear_api_url") or DEFAULT_URL
         if api_key is not None:
             return LinearClient(key, address, cache_ttl=0.001)
-        fresh = LinearClient(key, address)
-        if self._client is None or self._client.fingerprint != fresh.fingerprint:
-            self._client = fresh
+        if self._client is None or self._client.fingerprint != fingerprint(key, address):
+            self._client = LinearClient(key, address)  # the old one's pool closes when it is collected
         return self._client
 
     async def call(self, document: str, variables: dict[str, Any] | None = None, cached: bool = False,

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import time
+import weakref
 from collections import deque
 from typing import Any
 
@@ -72,14 +73,17 @@ class LinearTrigger:
     """Turns verified deliveries into agent runs and remembers which issue each run answers."""
 
     def __init__(self, app: Any, start: Any):
-        self.app = app
+        self._app = weakref.ref(app)  # kept by the server, not by this trigger
         self.start = start
         self._deliveries: deque[str] = deque(maxlen=200)
 
     @property
     def orch(self) -> Any:
         """The server's orchestrator (made after the triggers are registered)."""
-        return self.app.orchestrator
+        app = self._app()
+        if app is None:
+            raise RuntimeError("the server of this trigger is gone")
+        return app.orchestrator
 
     def accept(self, body: bytes, signature: str | None, delivery: str | None) -> dict[str, Any] | None:
         """The delivery's payload when it is authentic, fresh and new; otherwise None."""

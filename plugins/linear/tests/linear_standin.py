@@ -10,12 +10,14 @@ for a wrong key, ``RATELIMITED`` with ``X-RateLimit-Requests-*`` headers when th
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -310,6 +312,19 @@ def signed(payload: dict[str, Any], secret: str) -> tuple[bytes, dict[str, str]]
     return body, {"Content-Type": "application/json; charset=utf-8", "Linear-Event": payload.get("type", "Issue"),
                   "Linear-Delivery": str(uuid.uuid4()),
                   "Linear-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """Poll ``predicate()`` (a value or a coroutine) until it is truthy; its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not reached in time")
 
 
 def _operation(document: str) -> str:

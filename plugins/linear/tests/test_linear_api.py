@@ -5,24 +5,10 @@ errors, sessions linked to an issue, the archive move, and the webhook trigger."
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from linear_standin import WEBHOOK_SECRET, LinearStandIn, signed
-
-
-async def _until(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not reached in time")
+from linear_standin import WEBHOOK_SECRET, LinearStandIn, signed, until
 
 
 async def test_a_key_is_checked_when_saved_and_never_read_back(api: Any, linear: LinearStandIn) -> None:
@@ -96,11 +82,11 @@ async def test_a_session_on_an_issue(api: Any, connected: LinearStandIn, workdir
     prompt = session["system_prompt"]
     assert "ENG-1: Login button does nothing on Safari" in prompt and "crypto.randomUUID" in prompt
     assert "Probably the polyfill" in prompt and "Labels: Bug" in prompt
-    await _until(lambda: issue["state"]["name"] == "In Progress")
-    _, again = await _until(lambda: _state_is(api, session["id"], "In Progress"))
+    await until(lambda: issue["state"]["name"] == "In Progress")
+    _, again = await until(lambda: _state_is(api, session["id"], "In Progress"))
     status, archived = await api("POST", "sessions", session["id"], "archive", body={"linear_transition": "configured"})
     assert status == 200, archived
-    await _until(lambda: issue["state"]["name"] == "In Review")
+    await until(lambda: issue["state"]["name"] == "In Review")
 
 
 async def _state_is(api: Any, session_id: str, state: str) -> Any:
@@ -121,11 +107,11 @@ async def test_archive_to_the_backlog_or_nowhere(api: Any, connected: LinearStan
     for ref in ("ENG-1", "ENG-2"):
         _, session = await api("POST", "sessions", body={"backend": "claude", "cwd": "project", "linear_issue": ref})
         ids.append(session["id"])
-    await _until(lambda: connected.by_identifier("ENG-2")["state"]["name"] == "In Progress")
-    await _until(lambda: connected.by_identifier("ENG-1")["state"]["name"] == "In Progress")
+    await until(lambda: connected.by_identifier("ENG-2")["state"]["name"] == "In Progress")
+    await until(lambda: connected.by_identifier("ENG-1")["state"]["name"] == "In Progress")
     await api("POST", "sessions", ids[0], "archive", body={"linear_transition": "backlog"})
     await api("POST", "sessions", ids[1], "archive", body={})  # no archive state set: it stays
-    await _until(lambda: connected.by_identifier("ENG-1")["state"]["name"] == "Backlog")
+    await until(lambda: connected.by_identifier("ENG-1")["state"]["name"] == "Backlog")
     await asyncio.sleep(0.5)
     assert connected.by_identifier("ENG-2")["state"]["name"] == "In Progress"
 
@@ -135,7 +121,7 @@ async def test_turn_summaries_are_commented_when_asked(api: Any, connected: Line
     _, session = await api("POST", "sessions", body={"backend": "claude", "cwd": "project", "linear_issue": "ENG-2"})
     await api("POST", "sessions", session["id"], "messages", body={"content": "hello there"})
     issue = connected.by_identifier("ENG-2")
-    comment = await _until(lambda: next((c for c in issue["comments"] if "finished a turn" in c["body"]), None))
+    comment = await until(lambda: next((c for c in issue["comments"] if "finished a turn" in c["body"]), None))
     assert "hello there" in comment["body"]
 
 
@@ -159,10 +145,10 @@ async def test_the_webhook_starts_the_labelled_agent_and_answers_on_the_issue(
     body, headers = signed(connected.issue_delivery(issue), WEBHOOK_SECRET)
     status, answer = await raw("POST", "companion/api/linear/webhook", body=body, auth=False, headers=headers)
     assert status == 200 and answer == {"ok": True}
-    _, runs = await _until(lambda: _runs(api, "linear"))
+    _, runs = await until(lambda: _runs(api, "linear"))
     run = runs["runs"][0]
     assert run["agent_id"] == agent["id"] and "Crash on empty cart" in run["input"]
-    comment = await _until(lambda: next((c for c in issue["comments"] if "Fixer" in c["body"]), None), timeout=60)
+    comment = await until(lambda: next((c for c in issue["comments"] if "Fixer" in c["body"]), None), timeout=60)
     assert "finished" in comment["body"] and "Fix this: Linear issue ENG-" in comment["body"]
     # the same delivery again (Linear retries): no second run
     status, _ = await raw("POST", "companion/api/linear/webhook", body=body, auth=False, headers=headers)

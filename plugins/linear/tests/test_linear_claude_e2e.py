@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from linear_standin import WEBHOOK_SECRET, LinearStandIn, signed
+from linear_standin import WEBHOOK_SECRET, LinearStandIn, signed, until
 
 from tests.support.anthropic_server import ScriptedAnthropic, Text
 from tests.support.clis import claude_cli_env, ensure_cli
@@ -44,18 +43,6 @@ def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnt
     return {**companion_config, "cli_env": claude_cli_env(model_server.base_url, tmp_path / "home")}
 
 
-async def _until(predicate: Callable[[], Any], timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError("condition not reached in time")
-
-
 def _system_text(request: Any) -> str:
     system = request.body.get("system") if isinstance(request.body, dict) else None
     return json.dumps(system) if system is not None else ""
@@ -67,18 +54,18 @@ async def test_a_session_on_an_issue_tells_the_model_and_moves_the_issue(
     status, session = await api("POST", "sessions", body={"backend": "claude", "cwd": "project", "linear_issue": "ENG-1"})
     assert status == 201, session
     issue = connected.by_identifier("ENG-1")
-    await _until(lambda: issue["state"]["name"] == "In Progress")
+    await until(lambda: issue["state"]["name"] == "In Progress")
     await api("POST", "sessions", session["id"], "messages", body={"content": "look at the login bug"})
-    await _until(lambda: model_server.main_requests)
+    await until(lambda: model_server.main_requests)
     system = _system_text(model_server.main_requests[-1])
     assert "ENG-1: Login button does nothing on Safari" in system and "crypto.randomUUID" in system
     assert "Probably the polyfill" in system  # a recent comment reached the model too
-    await _until(lambda: _has_result(api, session["id"]))
+    await until(lambda: _has_result(api, session["id"]))
     _, current = await api("GET", "sessions", session["id"])
     assert current["linear_issue"]["state"] == "In Progress"
     status, _ = await api("POST", "sessions", session["id"], "archive", body={"linear_transition": "configured"})
     assert status == 200
-    await _until(lambda: issue["state"]["name"] == "In Review")
+    await until(lambda: issue["state"]["name"] == "In Review")
 
 
 async def _has_result(api: Any, session_id: str) -> bool:
@@ -99,7 +86,7 @@ async def test_linears_webhook_starts_an_agent_whose_answer_lands_on_the_issue(
     assert (await api("GET", "runs", params={"trigger": "linear"}))[1]["total"] == 0
     body, headers = signed(payload, WEBHOOK_SECRET)
     assert (await raw("POST", "companion/api/linear/webhook", body=body, auth=False, headers=headers))[0] == 200
-    comment = await _until(lambda: next((c for c in issue["comments"] if "Fixer" in c["body"]), None))
+    comment = await until(lambda: next((c for c in issue["comments"] if "Fixer" in c["body"]), None))
     assert f"Fixed it. (Please fix: Linear issue {issue['identifier']}: Crash on empty cart)" in comment["body"]
     _, runs = await api("GET", "runs", params={"trigger": "linear"})
     assert [r["status"] for r in runs["runs"]] == ["success"]

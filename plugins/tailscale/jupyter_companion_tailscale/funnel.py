@@ -8,6 +8,7 @@ or on an address that 127.0.0.1 does not reach is said to be unreachable through
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
 
 from traitlets import Bool, Float, Unicode
@@ -48,11 +49,19 @@ class Funnel:
     """The funnel of one server (``app``: the companion extension app)."""
 
     def __init__(self, app: Any):
-        self.app = app
+        self._app = weakref.ref(app)  # kept by the server, not by this funnel
         self.config = TailscaleFunnel(config=app.config)
         self.cli = TailscaleCli(self.config.binary, self.config.timeout)
 
     # -- facts about this server -----------------------------------------------------------
+
+    @property
+    def app(self) -> Any:
+        """The companion extension app this funnel belongs to."""
+        app = self._app()
+        if app is None:
+            raise RuntimeError("the server of this funnel is gone")
+        return app
 
     @property
     def server(self) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -12,15 +13,15 @@ from jupyter_companion.handlers.base import EXECUTE, CompanionAPIHandler
 
 from .funnel import Funnel
 
-#: The funnel of each server (made when the routes are).
-FUNNELS: dict[int, Funnel] = {}
+#: The funnel of each server's companion app.
+FUNNELS: weakref.WeakKeyDictionary[Any, Funnel] = weakref.WeakKeyDictionary()
 
 
 def funnel_of(app: Any) -> Funnel:
     """The funnel of a server's companion app."""
-    funnel = FUNNELS.get(id(app))
+    funnel = FUNNELS.get(app)
     if funnel is None:
-        funnel = FUNNELS[id(app)] = Funnel(app)
+        funnel = FUNNELS[app] = Funnel(app)
     return funnel
 
 

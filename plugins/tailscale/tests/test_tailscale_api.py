@@ -57,6 +57,10 @@ async def test_no_binary_means_unavailable_with_a_reason(api: Any, jp_serverapp:
     assert "not installed" in answer["error"]
 
 
+class _App(SimpleNamespace):
+    """A stand-in for the companion app (a funnel only keeps a weak reference to its app)."""
+
+
 def _app(tailscale: Tailscale, auth: bool, **server: Any) -> Any:
     stored: dict[str, Any] = {}
     settings = SimpleNamespace(stored=stored.get, put_stored=stored.__setitem__)
@@ -65,20 +69,20 @@ def _app(tailscale: Tailscale, auth: bool, **server: Any) -> Any:
     from traitlets.config import Config
 
     config = Config({"TailscaleFunnel": {"binary": str(tailscale.path)}})
-    return SimpleNamespace(serverapp=serverapp, config=config, orchestrator=SimpleNamespace(settings=settings))
+    return _App(serverapp=serverapp, config=config, orchestrator=SimpleNamespace(settings=settings))
 
 
 async def test_a_server_without_authentication_is_never_funnelled(tailscale: Tailscale) -> None:
-    funnel = Funnel(_app(tailscale, auth=False))
+    app = _app(tailscale, auth=False)
+    funnel = Funnel(app)
     answer = await funnel.set_enabled(True)
     assert "no authentication" in answer["error"] and answer["funnel"]["enabled"] is False
     assert not any(c[:2] == ["funnel", "--bg"] for c in tailscale.calls())
 
 
 async def test_a_socket_or_another_address_is_warned_about(tailscale: Tailscale) -> None:
-    answer = await Funnel(_app(tailscale, auth=True, **{})).status()
-    assert "warning" not in answer
     app = _app(tailscale, auth=True)
+    assert "warning" not in await Funnel(app).status()
     app.serverapp.sock = "/run/jupyter.sock"
     assert "Unix socket" in (await Funnel(app).status())["warning"]
     app.serverapp.sock, app.serverapp.ip = "", "192.168.1.20"

@@ -150,3 +150,50 @@ def register_routes(app: Any) -> list[tuple[str, Any]]:
 def register_triggers(register: Any, app: Any) -> None:
     """A trigger of the kind an integration adds: the test calls ``app.echo_trigger(agent_id, input)``."""
     app.echo_trigger = register("echo_event", "Echo event")
+
+
+#: What ``session_archived`` saw (options of each archive), for the tests.
+ARCHIVED: list[dict[str, Any]] = []
+
+
+@hookimpl
+async def prepare_session(session: Any, request: dict[str, Any], progress: Any) -> None:
+    """Read this plugin's own create-request field ``echo_ticket`` (``refuse`` refuses)."""
+    from jupyter_companion.errors import ApiError
+
+    ticket = request.get("echo_ticket")
+    if ticket is None:
+        return
+    progress("echo_ticket", "Checking the echo ticket", "in_progress", str(ticket))
+    await asyncio.sleep(0)
+    if ticket == "refuse":
+        raise ApiError(400, "the echo plugin refuses this ticket")
+    session.info["echo_ticket"] = {"id": str(ticket), "url": f"https://tickets.example/{ticket}"}
+    progress("echo_ticket", "Checking the echo ticket", "done", None)
+
+
+@hookimpl
+async def validate_settings(changes: dict[str, Any], app: Any) -> None:
+    """Refuse an echo prefix that shouts."""
+    from jupyter_companion.errors import ApiError
+
+    prefix = changes.get("echo_prefix")
+    if isinstance(prefix, str) and prefix.isupper():
+        raise ApiError(400, "the echo prefix may not shout")
+
+
+@hookimpl
+def session_archived(session: Any, options: dict[str, Any]) -> None:
+    """Record the archive's options."""
+    ARCHIVED.append(dict(options))
+
+
+@hookimpl
+def register_ui(app: Any) -> list[Any]:
+    """One usable contribution and three that the core must drop."""
+    return [
+        {"kind": "session_field", "field": "echo_ticket", "text": "ticket {id}", "href": "{url}"},
+        {"kind": "page", "id": "Not An Id", "label": "Bad id"},
+        {"kind": "create_field", "name": "x", "label": "X", "search": {"url": "https://elsewhere.example/api"}},
+        {"kind": "dashboard"},
+    ]
