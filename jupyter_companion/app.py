@@ -7,7 +7,7 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Float, List, Unicode, default
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 
 from .backends.base import SERVER_CREDENTIALS
 from .errors import ApiError
@@ -36,6 +36,22 @@ class CompanionApp(ExtensionApp):
     @default("state_dir")
     def _default_state_dir(self) -> str:
         return os.path.join(os.path.dirname(os.path.abspath(self.db_path)), "sessions")
+
+    record = Bool(
+        True, help="Record the raw protocol of every CLI process (one JSONL file each; secrets redacted).",
+    ).tag(config=True)
+
+    recordings_dir = Unicode(help="Folder of the recordings. Default: beside the database.").tag(config=True)
+
+    @default("recordings_dir")
+    def _default_recordings_dir(self) -> str:
+        return os.path.join(os.path.dirname(os.path.abspath(self.db_path)), "recordings")
+
+    recordings_max_lines = Integer(
+        1_000_000, help="Lines kept across all recordings; the oldest files go first.").tag(config=True)
+    recordings_max_lines_per_file = Integer(
+        200_000, help="Lines one recording may hold; the rest of that process is not recorded.").tag(config=True)
+    recordings_max_age_days = Float(30.0, help="Recordings older than this are deleted.").tag(config=True)
 
     worktrees_dir = Unicode(
         "",
@@ -123,13 +139,14 @@ class CompanionApp(ExtensionApp):
         """Register REST and WebSocket routes (and those of plugins)."""
         from .handlers.agents import agents_handlers
         from .handlers.git import git_handlers
+        from .handlers.recordings import recordings_handlers
         from .handlers.rest import fallback_handlers, rest_handlers
         from .handlers.sandboxes import sandbox_handlers
         from .handlers.ws import ws_handlers
         from .plugin_routes import plugin_routes
 
         routes: list[Any] = [*rest_handlers(), *ws_handlers(), *git_handlers(self.orchestrator.session_folder),
-                             *sandbox_handlers(), *agents_handlers()]
+                             *sandbox_handlers(), *agents_handlers(), *recordings_handlers()]
         routes.extend(plugin_routes(self.plugins, self))
         routes.extend(fallback_handlers())  # last: a JSON 404 for any other companion path
         self.handlers.extend(routes)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .plugins import PluginManager
+from .recordings.recorder import RecorderConfig
 from .sessions.orchestrator import Orchestrator, OrchestratorConfig
 from .sessions.supervisor import SupervisorPolicy
 from .settings import SettingsService
@@ -46,6 +47,14 @@ def build_services(app: Any) -> Services:
         ),
         env=dict(app.cli_env),
         strip_env=list(app.cli_env_strip),
+        recorder=RecorderConfig(
+            folder=getattr(app, "recordings_dir", "") or os.path.join(os.path.dirname(os.path.abspath(app.db_path)),
+                                                                      "recordings"),
+            enabled=bool(getattr(app, "record", True)),
+            max_lines=int(getattr(app, "recordings_max_lines", 1_000_000)),
+            max_lines_per_file=int(getattr(app, "recordings_max_lines_per_file", 200_000)),
+            max_age_days=float(getattr(app, "recordings_max_age_days", 30.0)),
+        ),
     )
     schema: dict[str, Any] = {}
     for fragment in plugins.call_each("register_settings", app=app):

@@ -145,7 +145,7 @@ class AcpAdapter(BackendAdapter):
         pidfile = os.path.join(self.spec.state_dir, leftovers.PIDFILE) if self.spec.state_dir else None
         if pidfile:
             await asyncio.to_thread(leftovers.reap, pidfile)
-        proc = LineProcess(argv, cwd=cwd, env=env, on_message=transport.deliver, pidfile=pidfile,
+        proc = LineProcess(argv, cwd=cwd, env=env, on_message=transport.deliver, pidfile=pidfile, tap=self.spec.tap,
                            on_exit=lambda code, tail: self._on_exit(proc, code, tail))
         self._proc, self._transport, transport.proc = proc, transport, proc
         try:

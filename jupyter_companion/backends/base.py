@@ -39,6 +39,12 @@ class LaunchSpec:
     env: dict[str, str] = field(default_factory=dict)
     #: Private scratch folder owned by the session (e.g. for a per-session CODEX_HOME).
     state_dir: str = ""
+    #: Where the process's protocol is recorded: ``tap(direction, raw)`` per line and
+    #: ``tap.close(code)`` at its end (a :class:`~jupyter_companion.recordings.recorder.Tap`);
+    #: pass it to :class:`~jupyter_companion.backends.ndjson.LineProcess`. None: not recorded.
+    tap: Any = None
+    #: What the session's backend chose at creation (a replay's recording and speed).
+    backend_options: dict[str, Any] = field(default_factory=dict)
 
 
 class CommandWrapper(Protocol):
@@ -227,6 +233,12 @@ class BackendSpec:
     #: Optional: the agent's own modes as ``[{id, label}]``, as its sessions advertised them
     #: (``GET backends`` shows them after ``models``, which may have asked a probe session).
     agent_modes: Callable[[], list[dict[str, str]]] | None = None
+    #: Optional: an adapter for a replay of this backend's recording: like ``create_adapter``,
+    #: but its CLI is whatever ``wrap`` runs (the recording's player), so no binary is needed.
+    #: Without it, the backend's recordings cannot be replayed.
+    replay_adapter: Callable[[LaunchSpec, AdapterSink, CommandWrapper], BackendAdapter] | None = None
+    #: Fields of the session object a backend keeps per session (``backend_options``, set by its
+    #: plugin's ``prepare_session``) reach its adapter as ``LaunchSpec.backend_options``.
 
 
 #: Variables of the server's own environment that agent CLIs never inherit: the credentials of

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -130,7 +131,8 @@ class ClaudeAdapter(BackendAdapter):
                                        "using acceptEdits instead."})
             self.sink.update({"permission_mode": "acceptEdits"})
         argv, env, cwd = self.wrap(build_argv(binary, spec, self.config.extra_args), env, spec.cwd)
-        self.proc = LineProcess(argv, cwd=cwd, env=env, on_message=self._on_message, on_exit=self._on_exit)
+        self.proc = LineProcess(argv, cwd=cwd, env=env, on_message=self._on_message, on_exit=self._on_exit,
+                                tap=spec.tap)
         self.sink.set_phase("initializing")
         await self.proc.start()
         try:
@@ -457,5 +459,7 @@ def register_backends(register: Any, app: Any) -> None:
             applies_allowed_tools=True,
             check_credentials=check_credentials,
             protocol="claude-stream-json",
+            replay_adapter=lambda spec, sink, wrap: ClaudeAdapter(
+                spec, sink, wrap, ClaudeBackend(config=config.config, binary=sys.executable)),
         )
     )

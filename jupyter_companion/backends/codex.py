@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -275,8 +276,9 @@ def _client_version() -> str:
 def make_backend_spec(config: CodexBackend) -> BackendSpec:
     """The ``codex`` :class:`BackendSpec` for a configuration."""
 
-    def create_adapter(spec: LaunchSpec, sink: AdapterSink, wrap: CommandWrapper) -> BackendAdapter:
-        binary = config.resolve_binary()
+    def create_adapter(spec: LaunchSpec, sink: AdapterSink, wrap: CommandWrapper,
+                       binary: str | None = None) -> BackendAdapter:
+        binary = binary or config.resolve_binary()
         if binary is None:
             raise BackendError("The codex CLI was not found (set c.CodexBackend.binary or put codex on PATH)")
         return CodexAdapter(
@@ -326,6 +328,7 @@ def make_backend_spec(config: CodexBackend) -> BackendSpec:
         name="codex",
         label="Codex",
         create_adapter=create_adapter,
+        replay_adapter=lambda spec, sink, wrap: create_adapter(spec, sink, wrap, binary=sys.executable),
         check=check,
         models=list(STATIC_MODELS),
         list_models=list_models,

@@ -153,7 +153,7 @@ class CodexAdapter(BackendAdapter):
         """
         argv, env, cwd = self.wrap([self.binary, "app-server"], self._environment(), self.spec.cwd)
         self._proc = LineProcess(
-            argv, cwd=cwd, env=env, on_message=self.handle_message, on_exit=self._on_exit
+            argv, cwd=cwd, env=env, on_message=self.handle_message, on_exit=self._on_exit, tap=self.spec.tap
         )
         try:
             await self._proc.start()

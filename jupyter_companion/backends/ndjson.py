@@ -42,6 +42,7 @@ class LineProcess:
         on_bad_line: Callable[[str], None] | None = None,
         stderr_lines: int = 200,
         pidfile: str | None = None,
+        tap: Any = None,
     ):
         self.argv = argv
         self.cwd = cwd
@@ -53,6 +54,8 @@ class LineProcess:
         #: Where the running process is noted, so a later server can stop it if this one dies
         #: first (see :mod:`.leftovers`).
         self.pidfile = pidfile
+        #: Records every line both ways (``LaunchSpec.tap``), or None.
+        self.tap = tap
         self.proc: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._write_lock = asyncio.Lock()
@@ -93,6 +96,8 @@ class LineProcess:
             raise ConnectionError("the CLI process is not running")
         data = (json.dumps(message, separators=(",", ":")) + "\n").encode()
         async with self._write_lock:
+            if self.tap is not None:
+                self.tap("in", data[:-1])
             try:
                 self.proc.stdin.write(data)
                 await self.proc.stdin.drain()
@@ -139,6 +144,8 @@ class LineProcess:
             await self._finish()
 
     def _dispatch(self, raw: bytes) -> None:
+        if self.tap is not None:
+            self.tap("out", raw)
         line = raw.strip()
         if not line:
             return
@@ -184,6 +191,8 @@ class LineProcess:
             log.exception("stderr reader failed")
 
     def _keep_stderr_line(self, raw: bytes) -> None:
+        if self.tap is not None:
+            self.tap("err", raw)
         self.stderr_tail.append(raw.decode("utf-8", "replace").rstrip()[:STDERR_LINE_CHARS])
 
     async def _reap_group(self) -> None:
@@ -208,6 +217,8 @@ class LineProcess:
             await asyncio.wait_for(self._tasks[1], 2)
         if self.pidfile:
             leftovers.forget(self.pidfile)
+        if self.tap is not None:
+            self.tap.close(returncode)
         if not self._exited.is_set():
             self._exited.set()
             self.on_exit(returncode, self.stderr_text())

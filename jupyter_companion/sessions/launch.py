@@ -45,8 +45,12 @@ def state_dir(session: Session) -> str:
 
 
 def launch_spec(session: Session, resume_id: str | None) -> LaunchSpec:
-    """The launch of the session's CLI (conversation ``resume_id`` or a new one)."""
+    """The launch of the session's CLI (conversation ``resume_id`` or a new one), recorded when
+    recording is on."""
     info = session.info
+    env = {**session.orch.base_env(), **profile_env(session), **session.env}
+    tap = session.orch.recorder.open(session.id, str(info.get("backend")), session.cwd,
+                                     str(info.get("backend")), {**os.environ, **env})
     return LaunchSpec(
         session_id=session.id,
         cwd=session.cwd,
@@ -56,6 +60,8 @@ def launch_spec(session: Session, resume_id: str | None) -> LaunchSpec:
         system_prompt=info.get("system_prompt") or "",
         resume_id=resume_id,
         fork=session.fork_next and bool(resume_id),
-        env={**session.orch.base_env(), **profile_env(session), **session.env},
+        env=env,
         state_dir=state_dir(session),
+        tap=tap,
+        backend_options=dict(info.get("backend_options") or {}),
     )

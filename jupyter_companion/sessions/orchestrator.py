@@ -24,6 +24,8 @@ from ..backends.base import (
 from ..errors import ApiError
 from ..events import now_iso
 from ..plugins import PluginManager
+from ..recordings.library import RecordingLibrary
+from ..recordings.recorder import Recorder, RecorderConfig
 from ..sandboxes.base import SandboxError, SandboxSpec
 from ..sandboxes.manager import SandboxManager
 from ..settings import SettingsService
@@ -64,6 +66,7 @@ class OrchestratorConfig:
     policy: SupervisorPolicy = field(default_factory=SupervisorPolicy)
     env: dict[str, str] = field(default_factory=dict)
     strip_env: list[str] = field(default_factory=lambda: list(SERVER_CREDENTIALS))
+    recorder: RecorderConfig = field(default_factory=lambda: RecorderConfig(folder="", enabled=False))
 
 
 class Orchestrator:
@@ -80,6 +83,8 @@ class Orchestrator:
         self.sandboxing = SandboxManager(settings, config.state_root, config.default_sandbox)
         self.supervisor = Supervisor(self, config.policy)
         self.feed = SessionFeed(self)
+        self.recorder = Recorder(config.recorder)
+        self.recordings = RecordingLibrary(config.recorder.folder)
         self.stopping = False
         self._tasks: set[asyncio.Future[Any]] = set()
         self.status = BackendStatus(self.backends, self.base_env)
@@ -201,6 +206,7 @@ class Orchestrator:
             for record in records:  # a crash may have kept events whose record update was lost
                 record["last_seq"] = max(int(record.get("last_seq") or 0), stored_seqs.get(record.get("id", ""), 0))
             await asyncio.to_thread(self.settings.load)
+            await asyncio.to_thread(self.recorder.start)
             self.restore(records)
             self.track(asyncio.ensure_future(self.sandboxing.sweep(set(self.sessions))))
             self.track(asyncio.ensure_future(asyncio.to_thread(leftovers.reap_all, self.state_root)))
@@ -251,6 +257,7 @@ class Orchestrator:
             task.cancel()
         for session in self.sessions.values():
             session._save_now()
+        await asyncio.to_thread(self.recorder.stop)
         await self.store.aflush()
 
     # -- lookups ---------------------------------------------------------------------------

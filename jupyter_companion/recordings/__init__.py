@@ -1,0 +1,1 @@
+"""Recordings of the CLI protocol: the recorder, the library on disk, and the replay."""

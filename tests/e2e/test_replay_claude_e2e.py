@@ -1,0 +1,78 @@
+"""Record a REAL Claude Code session (scripted model server: text, a file read, a permission asked
+and allowed, an edit) and replay it through the real Claude adapter with no model server at all:
+the same texts, tool calls, permission request and results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.anthropic_server import ScriptedAnthropic, Text, ToolUse
+from tests.support.clis import claude_cli_env, ensure_cli
+from tests.support.conversation import conversation
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="module")
+def real_claude() -> str:
+    return ensure_cli("claude")
+
+
+@pytest.fixture
+def claude_binary(real_claude: str) -> str:
+    return real_claude
+
+
+@pytest.fixture
+def model_server(workdir: Path) -> Iterator[ScriptedAnthropic]:
+    with ScriptedAnthropic() as srv:
+        srv.on(r"read the notes", [Text("Reading them."), ToolUse("Read", {"file_path": str(workdir / "notes.txt")})])
+        srv.on(r"add a line", [Text("Adding it."),
+                               ToolUse("Bash", {"command": "echo replayed >> notes.txt", "description": "append"})])
+        srv.on_tool_result(Text("Done with that step."))
+        srv.on(None, lambda req: Text(f"You said: {req.last_user_text}", chunks=3))
+        yield srv
+
+
+@pytest.fixture
+def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnthropic, tmp_path: Path) -> dict[str, Any]:
+    return {**companion_config, "cli_env": claude_cli_env(model_server.base_url, tmp_path / "home")}
+
+
+async def _turn(api: Any, connect: Any, session_id: str, text: str, allow: bool = False) -> None:
+    stream = await connect(session_id)
+    await api("POST", "sessions", session_id, "messages", body={"content": text})
+    if allow:
+        request = await stream.until_type("permission_request", timeout=120)
+        await api("POST", "sessions", session_id, "permissions", request["request_id"], body={"behavior": "allow"})
+    await stream.until_type("result", timeout=120)
+
+
+async def test_a_real_claude_session_replays_without_a_model(api: Any, connect: Any, workdir: Path,
+                                                           model_server: ScriptedAnthropic) -> None:
+    (workdir / "notes.txt").write_text("first line\n")
+    _, original = await api("POST", "sessions", body={"backend": "claude", "cwd": "project"})
+    prompts = [("hello there", False), ("read the notes", False), ("add a line", True)]
+    for text, allow in prompts:
+        await _turn(api, connect, original["id"], text, allow)
+    assert (workdir / "notes.txt").read_text() == "first line\nreplayed\n"
+    _, listed = await api("GET", "recordings", params={"session_id": original["id"]})
+    rec_id = listed["recordings"][0]["id"]
+    requests_before = len(model_server.requests)
+
+    _, replay = await api("POST", "sessions", body={"backend": "replay", "recording": rec_id, "speed": 10,
+                                                    "cwd": "project"})
+    for text, allow in prompts:
+        await _turn(api, connect, replay["id"], text, allow)
+    _, replayed = await api("GET", "sessions", replay["id"], "events")
+    _, recorded = await api("GET", "sessions", original["id"], "events")
+    said = conversation(recorded["events"])
+    assert conversation(replayed["events"]) == said
+    assert ("permission", "Bash", {"command": "echo replayed >> notes.txt", "description": "append"}) in said
+    assert any(item[0] == "tool_use" and item[1] == "Read" for item in said)
+    assert len(model_server.requests) == requests_before  # the replay asked no model
+    assert (workdir / "notes.txt").read_text() == "first line\nreplayed\n"  # and ran nothing
