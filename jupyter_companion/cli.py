@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from .cli_agents import add_agent_commands, agents_command, prompts_command
+from .cli_recordings import add_recording_command, recording_command
 from .client import (
     CompanionClient,
     CompanionError,
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="at most LIMIT events")
     p.add_argument("-f", "--follow", action="store_true", help="keep following new events")
     add_agent_commands(add)
+    add_recording_command(add)
     return parser
 
 
@@ -305,6 +307,9 @@ class Cli:
 
     def cmd_prompts(self) -> int:
         return prompts_command(self)
+
+    def cmd_recording(self) -> int:
+        return recording_command(self)
 
     def cmd_list(self) -> int:
         if self.args.watch:

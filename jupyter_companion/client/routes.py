@@ -233,6 +233,11 @@ class Routes(ABC, Generic[R]):
         body = {"input": run_input} if run_input is not None else {}
         return self._call("POST", f"agents/{quote(agent_id)}/run", body=body)
 
+    def list_recordings(self, session_id: str | None = None) -> R:
+        """``GET recordings``: the CLI protocol recordings (``[{id, session_id, backend, ...}]``)."""
+        return self._call("GET", "recordings", query={"session_id": session_id} if session_id else None,
+                          key="recordings")
+
     def list_runs(self, agent_id: str | None = None, status: str | None = None, trigger: str | None = None,
                   limit: int | None = None, offset: int | None = None) -> R:
         """``GET runs``: ``{runs, total}``, newest first."""

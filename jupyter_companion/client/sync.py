@@ -115,6 +115,12 @@ class CompanionClient(Routes[Any]):
             raise CompanionProtocolError(f"{method} {path}: answer is not JSON: {raw[:200]!r}") from exc
         return decoded.get(key, []) if key is not None and isinstance(decoded, dict) else decoded
 
+    def download_recording(self, rec_id: str) -> bytes:
+        """``GET recordings/{id}``: the recording's JSON lines."""
+        with self._request("GET", f"recordings/{urllib.parse.quote(rec_id, safe='')}", None, None,
+                           "application/x-ndjson") as resp:
+            return bytes(resp.read())
+
     # -- sessions with progress ------------------------------------------------------------------
     def create_session(
         self,

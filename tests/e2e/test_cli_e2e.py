@@ -64,6 +64,15 @@ def test_cli_flow(tmp_path: Path, claude_bin: str) -> None:
             notebook = json.loads((project / "cli-e2e-transcript.ipynb").read_text())
             assert any(c["source"].endswith("touch y") for c in notebook["cells"] if c["cell_type"] == "code")
 
+            recorded = run_cli(server, "recording", "cli-e2e", "-o", str(tmp_path / "bug.jsonl"))
+            assert recorded.returncode == 0 and "written to" in recorded.stderr, recorded.stderr
+            header, *entries = [json.loads(line) for line in (tmp_path / "bug.jsonl").read_text().splitlines()]
+            assert header["session_id"] == sid and header["backend"] == "claude"
+            assert any(e.get("dir") == "in" and "Please create the file y" in e["raw"] for e in entries), entries[:3]
+            listed_recordings = run_cli(server, "recording", "--list", sid)
+            assert listed_recordings.returncode == 0 and header["id"] in listed_recordings.stdout
+            assert run_cli(server, "recording", "no-such-session").returncode != 0
+
             logs = run_cli(server, "logs", sid)
             assert logs.returncode == 0
             assert "> Please create the file y" in logs.stdout and "→ Bash: touch y" in logs.stdout
