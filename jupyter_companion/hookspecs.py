@@ -192,6 +192,7 @@ def register_ui(app: Any) -> list[dict[str, Any]] | None:
       option_value?, option_text?}]}}``: typing searches ``search.url?{param}=…&cwd=…`` and lists
       the answer's ``list`` (default ``items``); ``create`` makes a new item from a small form
       instead (its options come from ``options_url``; one with ``selected: true`` is preselected).
+      ``backends: [names]`` shows the field only for those backends.
     - ``session_field``: a badge in the sessions sidebar and the chat header for sessions whose
       object has ``field``: ``{kind, field, text, title?, href?}``, templates with
       ``{dotted.keys}`` of that field's value (plain text; ``href`` only when it is http(s)).

@@ -65,6 +65,17 @@ async def test_a_different_prompt_is_said_and_answered_as_recorded(api: Any, con
     assert result["text"] == "echo: the recorded prompt"
 
 
+async def test_the_new_session_form_gets_a_recording_picker(api: Any, connect: Any, workdir: Path) -> None:
+    _, ui = await api("GET", "ui")
+    picker = next(c for c in ui["contributions"] if c["plugin"] == "replay")
+    assert picker["kind"] == "create_field" and picker["name"] == "recording" and picker["backends"] == ["replay"]
+    _, original = await api("POST", "sessions", body={"backend": "claude", "cwd": "project"})
+    await _turn(api, connect, original["id"], "hello")
+    _, found = await api("GET", picker["search"]["url"], params={picker["search"]["param"]: "claude"})
+    assert [r["session_id"] for r in found["recordings"]] == [original["id"]]
+    assert (await api("GET", "recordings", params={"query": "codex"}))[1]["recordings"] == []
+
+
 async def test_replay_requests_are_checked(api: Any, workdir: Path) -> None:
     for body, words in (({}, "needs 'recording'"), ({"recording": "nope"}, "unknown recording"),
                         ({"recording": "x", "speed": 0}, "'speed'"), ({"recording": "x", "speed": True}, "'speed'")):

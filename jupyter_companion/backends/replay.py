@@ -152,6 +152,15 @@ def register_backends(register: Any, app: Any) -> None:
 
 
 @hookimpl
+def register_ui(app: Any) -> list[dict[str, Any]]:
+    """The recording picker of the New-session form, shown when the backend is ``replay``."""
+    return [{"kind": "create_field", "name": "recording", "label": "Recording", "backends": [NAME],
+             "placeholder": "Search recordings (claude, codex, a session id)…",
+             "search": {"url": "recordings", "param": "query", "list": "recordings", "value": "id",
+                        "text": "{backend} · {started_at}", "detail": "{lines} lines · {id}"}}]
+
+
+@hookimpl
 async def prepare_session(session: Any, request: dict[str, Any]) -> None:
     """A replay session names its recording (400 when it is missing, unknown or not replayable)."""
     if session.info.get("backend") != NAME:

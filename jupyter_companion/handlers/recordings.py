@@ -26,12 +26,15 @@ class RecordingsHandler(CompanionAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        """``{recordings: [{id, session_id, backend, started_at, lines, bytes}]}``, newest first."""
+        """``{recordings: [{id, session_id, backend, started_at, lines, bytes}]}``, newest first
+        (``query``: those whose id or backend contains it)."""
         session_id = self.get_argument("session_id", "") or None
         if session_id is not None and not _SESSION_ID.fullmatch(session_id):
             raise ApiError(400, "'session_id' must be a session id")
+        query = self.get_argument("query", "")[:200]
         await asyncio.to_thread(self.orch.recorder.flush)
-        self.send_json({"recordings": await asyncio.to_thread(self.orch.recordings.summaries, session_id)})
+        found = await asyncio.to_thread(self.orch.recordings.summaries, session_id, query)
+        self.send_json({"recordings": found})
 
     @web.authenticated
     @authorized

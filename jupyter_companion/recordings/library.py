@@ -50,8 +50,9 @@ class RecordingLibrary:
             raise ApiError(404, f"the recording {rec_id[:80]!r} has no header")
         return header
 
-    def summaries(self, session_id: str | None = None) -> list[dict[str, Any]]:
-        """``[{id, session_id, backend, started_at, lines, bytes}]``, newest first (blocking)."""
+    def summaries(self, session_id: str | None = None, query: str = "") -> list[dict[str, Any]]:
+        """``[{id, session_id, backend, started_at, lines, bytes}]``, newest first, those of a
+        session or whose id or backend contains ``query`` (blocking)."""
         try:
             names = [n for n in os.listdir(self.folder) if n.endswith(".jsonl")]
         except OSError:
@@ -61,6 +62,8 @@ class RecordingLibrary:
             path = os.path.join(self.folder, name)
             header = _header(path)
             if header is None or (session_id and header.get("session_id") != session_id):
+                continue
+            if query and query.casefold() not in f"{name} {header.get('backend')}".casefold():
                 continue
             try:
                 size = os.path.getsize(path)

@@ -209,6 +209,21 @@ export class CompanionApi {
     return this.request(['sessions', id, 'archive'], this.json('POST', force ? { ...choices, force: true } : choices));
   }
 
+  /** `GET recordings?session_id=`: a session's CLI recordings, newest first. */
+  async recordings(sessionId: string): Promise<{ id: string; backend: string; started_at?: string; lines: number }[]> {
+    return (await this.request<{ recordings?: any[] }>(['recordings'], {}, `?session_id=${encodeURIComponent(sessionId)}`))
+      .recordings ?? [];
+  }
+
+  /** `GET recordings/{id}`: the recording's JSON lines. */
+  async recordingText(id: string): Promise<string> {
+    const response = await ServerConnection.makeRequest(this.url('recordings', id), {}, this.settings);
+    if (!response.ok) {
+      throw new ApiError(response.statusText || 'could not read the recording', response.status);
+    }
+    return response.text();
+  }
+
   /** `GET ui`: what server plugins declared for the panel. */
   async contributions(): Promise<Contribution[]> {
     return (await this.request<{ contributions?: Contribution[] }>(['ui'])).contributions ?? [];

@@ -403,6 +403,7 @@ export class ChatPanel extends ReactWidget {
           onFork={this.actions.openSession ? this.fork : undefined}
           changes={this.changes}
           onExport={this.exportNotebook}
+          onDownloadRecording={this.downloadRecording}
         />
       </UiContext.Provider>
     );
@@ -437,6 +438,26 @@ export class ChatPanel extends ReactWidget {
       (this.services.ui.openNotebook ?? this.services.ui.openFile)?.(saved.file);
     } catch (err: any) {
       void showErrorMessage('Export the conversation', String(err?.message ?? err));
+    }
+  };
+
+  /** Download the session's newest CLI recording as a file. */
+  private downloadRecording = async (): Promise<void> => {
+    const api = this.services.api;
+    try {
+      const [newest] = await api.recordings(this.session.id);
+      if (!newest) {
+        void showErrorMessage('Download the recording', 'Nothing is recorded for this session yet (or recording is off).');
+        return;
+      }
+      const blob = new Blob([await api.recordingText(newest.id)], { type: 'application/x-ndjson' });
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(blob);
+      link.download = `${newest.id}.jsonl`;
+      link.click();
+      window.setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    } catch (err: any) {
+      void showErrorMessage('Download the recording', String(err?.message ?? err));
     }
   };
 

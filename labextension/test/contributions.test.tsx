@@ -8,9 +8,9 @@
 import * as React from 'react';
 import { act } from 'react';
 import { describe, expect, it } from 'vitest';
-import { mount, settle, useDomHarness } from './domHarness';
+import { mount, settle, unmount, useDomHarness } from './domHarness';
 import { Integrations } from '../src/components/Integrations';
-import { ArchiveChoices, CreateFieldPicker, SessionBadges } from '../src/components/PluginFields';
+import { ArchiveChoices, CreateFieldPicker, PluginCreateFields, SessionBadges } from '../src/components/PluginFields';
 import { UiContext, PlainMarkdown } from '../src/components/context';
 import {
   Contribution,
@@ -97,6 +97,21 @@ describe('plugin contributions', () => {
     await settle();
     expect(posts).toEqual([{ team_id: 'team-ops', title: 'Flaky test' }]);
     expect(chosen).toBe('OPS-2');
+  });
+
+  it('shows a field only for the backends it names', () => {
+    const recording: CreateFieldContribution = { ...PICKER, plugin: 'replay', name: 'recording', label: 'Recording',
+                                                 backends: ['replay'] };
+    const calls = { get: async () => ({}), post: async () => ({}) };
+    const labels = (backend: string) => {
+      const el = mount(<PluginCreateFields fields={[PICKER, recording]} backend={backend} cwd="" values={{}}
+                                           onChange={() => undefined} calls={calls} />);
+      const found = Array.from(el.querySelectorAll('input')).map(i => i.getAttribute('aria-label'));
+      unmount();
+      return found;
+    };
+    expect(labels('claude')).toEqual(['Linear issue']);
+    expect(labels('replay')).toEqual(['Linear issue', 'Recording']);
   });
 
   it('asks the archive question of a session that has the field', () => {

@@ -116,6 +116,8 @@ export interface ChatHeaderProps {
   changedCount: number | null;
   onFork?: () => void;
   onExport?: () => void;
+  /** Download the CLI protocol recording (for a bug report or a replay). */
+  onDownloadRecording?: () => void;
   onOpenTerminal?: () => void;
 }
 
@@ -189,6 +191,15 @@ export function ChatHeader(props: ChatHeaderProps): JSX.Element {
             title="Save the conversation as a notebook in the session's folder and open it"
             icon={downloadIcon}
             onClick={props.onExport}
+          />
+        ) : null}
+        {props.onDownloadRecording ? (
+          <HeaderAction
+            label="Download the recording of the session"
+            text="Recording"
+            title="Download what the agent's CLI and the server said to each other (JSONL), for a bug report or a replay"
+            icon={downloadIcon}
+            onClick={props.onDownloadRecording}
           />
         ) : null}
         {props.onOpenTerminal ? (

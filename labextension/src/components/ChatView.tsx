@@ -229,6 +229,8 @@ export interface ChatViewProps {
   changes?: ChangesModel;
   /** Save the conversation as a notebook (and open it); adds the "Export" button when given. */
   onExport?: () => void;
+  /** Download the session's CLI recording; adds the "Recording" button when given. */
+  onDownloadRecording?: () => void;
   /** Continue a copy of the conversation in a new session; adds the "Fork" button once the CLI has a conversation. */
   onFork?: () => void;
 }
@@ -325,6 +327,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
         changedCount={changedCount}
         onFork={props.onFork}
         onExport={props.onExport}
+        onDownloadRecording={props.onDownloadRecording}
         onOpenTerminal={props.onOpenTerminal}
       />
       {view === 'changes' && props.changes ? <ChangesView model={props.changes} /> : (

@@ -238,7 +238,9 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
       body.resume_session = resume;
       body.fork = fork;
     }
-    Object.assign(body, Object.fromEntries(Object.entries(pluginValues).filter(([, v]) => v)));
+    const shownFields = (choices?.fields ?? []).filter(f => !f.backends || f.backends.includes(backend));
+    Object.assign(body, Object.fromEntries(Object.entries(pluginValues)
+      .filter(([name, v]) => v && shownFields.some(f => f.name === name))));
     try {
       const session = await props.create(body, line => setSteps(current => applyProgress(current, line)));
       props.onCreated(session);
@@ -464,7 +466,7 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
           <input className="jp-mod-styled" aria-label="Session name" value={name} placeholder="(automatic)" onChange={e => setName(e.target.value)} />
         </label>
         {choices?.calls ? (
-          <PluginCreateFields fields={choices.fields ?? []} cwd={cwd} values={pluginValues} onChange={setPluginValues} calls={choices.calls} />
+          <PluginCreateFields fields={choices.fields ?? []} backend={backend} cwd={cwd} values={pluginValues} onChange={setPluginValues} calls={choices.calls} />
         ) : null}
         <label>
           <span>Git branch</span>

@@ -46,6 +46,7 @@ export function SessionBadges(props: { session: Record<string, unknown> }): JSX.
 /** Every `create_field` of the New-session form, each labelled. */
 export function PluginCreateFields(props: {
   fields: CreateFieldContribution[];
+  backend: string;
   cwd: string;
   values: Record<string, string>;
   onChange: (values: Record<string, string>) => void;
@@ -53,7 +54,7 @@ export function PluginCreateFields(props: {
 }): JSX.Element {
   return (
     <>
-      {props.fields.map(field => (
+      {props.fields.filter(f => !f.backends || f.backends.includes(props.backend)).map(field => (
         <div key={`${field.plugin}:${field.name}`} className="jp-Companion-pluginField">
           <span>{field.label}</span>
           <CreateFieldPicker field={field} cwd={props.cwd} value={props.values[field.name] ?? ''} calls={props.calls}

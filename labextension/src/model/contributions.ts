@@ -38,6 +38,8 @@ export interface CreateFieldContribution {
   name: string;
   label: string;
   placeholder?: string;
+  /** Shown only when one of these backends is chosen. */
+  backends?: string[];
   search: { url: string; param: string; list?: string; value: string; text: string; detail?: string };
   create?: { url: string; label: string; value: string; fields: CreateFieldSpec[] };
 }
