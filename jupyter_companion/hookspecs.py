@@ -222,6 +222,17 @@ def system_prompt(session: Any) -> str | None:
 
 
 @hookspec(firstresult=True)
+def session_title(session: Any, prompt: str) -> str | None:
+    """A short title for a session that was created without a name, from its first prompt.
+
+    Called once, when that prompt is sent; the first non-empty string wins (the builtin
+    ``titles`` plugin answers last, with the prompt's first line). A plugin that needs longer
+    (asking a model) returns None and later calls ``session.update({"name": ...})`` itself,
+    unless ``session.info["name_auto"]`` became false meanwhile (the user renamed it).
+    """
+
+
+@hookspec(firstresult=True)
 def permission_request(session: Any, request: dict[str, Any]) -> dict[str, Any] | None:
     """Decide a tool permission request instead of asking the user.
 

@@ -196,6 +196,12 @@ class PluginManager:
         if self._implementations(hook_name):
             self.call_each(hook_name, **kwargs)
 
+    def first_result(self, hook_name: str, **kwargs: Any) -> Any:
+        """The first non-None answer of a ``firstresult`` hook (failures isolated), or None."""
+        for _name, result in self.call_each_named(hook_name, **kwargs):
+            return result
+        return None
+
     def decide_permission(self, session: Any, request: dict[str, Any]) -> dict[str, Any] | None:
         """First non-None decision of the ``permission_request`` hook, if any."""
         for impl in self._implementations("permission_request"):

@@ -317,6 +317,7 @@ class Orchestrator:
             "worktree": workspace.get("worktree"),
             "cost_usd": 0.0,
             "num_turns": 0,
+            "name_auto": not opts["name"],
         }
         session = Session(self, record, env=opts["env"])
         session.fork_next = opts["fork"] and bool(opts["resume"])
@@ -375,7 +376,7 @@ class Orchestrator:
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise ApiError(400, "'name' must be a non-empty string of at most 200 characters")
         session = self.get(session_id)
-        session.update({"name": name.strip()})
+        session.update({"name": name.strip(), "name_auto": False})
         return session
 
     async def kill(self, session_id: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..backends.base import BackendError
 from ..errors import ApiError
 from ..events import now_iso
+from .naming import distinct_name
 from .recap import RECAP_EVENT_WINDOW, build_recap, with_recap
 
 if TYPE_CHECKING:
@@ -72,8 +73,20 @@ class Prompts:
                 self.turn_ended()  # idle with prompts left from before (a crash): start them
             return "queued"
         session.remember(client_msg_id)
+        self.name_after(content)
         self.dispatch(prompt)
         return "sent"
+
+    def name_after(self, content: str) -> None:
+        """The first prompt of a session created without a name names it (``session_title``)."""
+        session = self.session
+        if not session.info.get("name_auto"):
+            return
+        session.info["name_auto"] = False
+        title = session.orch.plugins.first_result("session_title", session=session, prompt=content)
+        if isinstance(title, str) and title.strip():
+            taken = (s.info.get("name") or "" for s in session.orch.sessions.values() if s is not session)
+            session.update({"name": distinct_name(title.strip()[:200], taken)})
 
     def dispatch(self, prompt: dict[str, Any]) -> None:
         """Store a prompt's ``user_message`` and hand it to the CLI (a turn starts)."""
