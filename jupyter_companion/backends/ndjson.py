@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,9 @@ MAX_LINE_BYTES = 256 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
 #: A stderr line is kept up to this many characters.
 STDERR_LINE_CHARS = 2000
+#: ``time.perf_counter()`` when the CLI line being handled now was read (0.0 between lines): the
+#: start of the relay time the metrics measure.
+line_started = 0.0
 
 
 class LineProcess:
@@ -144,6 +148,14 @@ class LineProcess:
             await self._finish()
 
     def _dispatch(self, raw: bytes) -> None:
+        global line_started
+        line_started = time.perf_counter()
+        try:
+            self._handle_line(raw)
+        finally:
+            line_started = 0.0
+
+    def _handle_line(self, raw: bytes) -> None:
         if self.tap is not None:
             self.tap("out", raw)
         line = raw.strip()

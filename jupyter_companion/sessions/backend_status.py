@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
+from .. import metrics
 from ..backends.base import BackendSpec
 from ..events import now_iso
 from ..timed_answers import TimedAnswers
@@ -108,6 +109,7 @@ class BackendStatus:
     def note_drift(self, backend: str, what: str, detail: str, session_id: str) -> bool:
         """Count one unknown message kind; True the first time this process sees it."""
         key = (backend, what)
+        metrics.drifted(backend)
         entry = self._drift.get(key)
         now = now_iso()
         if entry is None:

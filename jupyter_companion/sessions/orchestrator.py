@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import metrics
 from ..backends import leftovers
 from ..backends.base import (
     SERVER_CREDENTIALS,
@@ -84,6 +85,7 @@ class Orchestrator:
         self.supervisor = Supervisor(self, config.policy)
         self.feed = SessionFeed(self)
         self.recorder = Recorder(config.recorder)
+        metrics.watch(self)
         self.recordings = RecordingLibrary(config.recorder.folder)
         self.stopping = False
         self._tasks: set[asyncio.Future[Any]] = set()

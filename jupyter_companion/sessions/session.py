@@ -18,6 +18,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import metrics
 from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec
 from ..events import TRANSIENT_TYPES, add_cost, add_usage, now_iso
 from ..sandboxes.base import SandboxError
@@ -247,6 +248,7 @@ class Session(AdapterSink):
             self.orch.feed.touch(self.id)
         if self.info.get("run_id") and envelope["type"] in ("result", "phase", "error"):
             self.orch.agents.runs.observe(self, envelope)
+        metrics.observe(self, envelope)
         self.orch.plugins.notify("session_event", session=self, event=envelope)
 
     def _before_emit(self, kind: str, event: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import metrics
 from ..backends.base import BackendError
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ class Supervisor:
                                          "Relaunch it manually or send a message to try once more."})
             return
         session.relaunch_attempts = attempt + 1
+        metrics.restarted(str(session.info.get("backend")))
         delay = self.policy.relaunch_delays[attempt]
         if session.relaunch_task is not None:
             session.relaunch_task.cancel()
