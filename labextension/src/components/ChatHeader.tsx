@@ -88,13 +88,15 @@ function HeaderAction(props: {
   title?: string;
   icon: LabIcon;
   disabled?: boolean;
+  /** Hidden when the panel is narrow (a secondary action). */
+  secondary?: boolean;
   onClick: () => void;
 }): JSX.Element {
   const Icon = props.icon.react;
   return (
     <button
       type="button"
-      className="jp-Button jp-mod-styled jp-Companion-headerAction"
+      className={`jp-Button jp-mod-styled jp-Companion-headerAction${props.secondary ? ' jp-mod-secondary' : ''}`}
       aria-label={props.label}
       title={props.title ?? props.label}
       disabled={props.disabled}
@@ -199,6 +201,7 @@ export function ChatHeader(props: ChatHeaderProps): JSX.Element {
             text="Recording"
             title="Download what the agent's CLI and the server said to each other (JSONL), for a bug report or a replay"
             icon={downloadIcon}
+            secondary
             onClick={props.onDownloadRecording}
           />
         ) : null}
