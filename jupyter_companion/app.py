@@ -53,6 +53,14 @@ class CompanionApp(ExtensionApp):
         200_000, help="Lines one recording may hold; the rest of that process is not recorded.").tag(config=True)
     recordings_max_age_days = Float(30.0, help="Recordings older than this are deleted.").tag(config=True)
 
+    demo_recordings = List(
+        Unicode(), default_value=[],
+        help="Recordings (JSONL files; relative paths from the server's root) that become replay sessions "
+        "when the server starts, once each: a demo with no CLI and no API key (binder/, scripts/demo).",
+    ).tag(config=True)
+    demo_folder = Unicode("", help="Folder of the demo sessions, relative to the server's root.").tag(config=True)
+    demo_speed = Float(0.5, help="How fast the demo sessions replay (1: as recorded).").tag(config=True)
+
     worktrees_dir = Unicode(
         "",
         help="Folder where session worktrees are created (one sub-folder per repository). Default: "
@@ -154,6 +162,11 @@ class CompanionApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Restore sessions as soon as the event loop runs."""
         await self.orchestrator.ensure_active()
+        if self.demo_recordings:
+            from .recordings.demo import ensure_demo_sessions
+
+            await ensure_demo_sessions(self.orchestrator, list(self.demo_recordings), self.demo_folder,
+                                       self.demo_speed)
         try:
             await self.plugins.call_async("server_started", app=self)
         except ApiError as exc:  # a refusal means nothing here

@@ -90,6 +90,9 @@ def build_parser() -> MagicArgumentParser:
     new.add_argument("--name", help="session name")
     new.add_argument("--resume", metavar="CONVERSATION", help="continue an earlier conversation of the CLI")
     new.add_argument("--fork", action="store_true", help="with --resume: continue a copy of it")
+    new.add_argument("--recording", help="replay this recording (backend replay; see GET recordings)")
+    new.add_argument("--field", action="append", default=[], metavar="NAME=VALUE",
+                     help="a field a plugin reads, e.g. linear_issue=ENG-12 (repeatable)")
     new.add_argument("--no-widget", action="store_true", help="plain text instead of the chat widget")
 
     lst = sub.add_parser("list", help="list sessions")
@@ -287,9 +290,13 @@ class CompanionMagics(Magics):
         cwd = args.cwd if args.cwd is not None else client.server.relative_cwd(os.getcwd())
         widgets = self.use_widgets() and not args.no_widget
         progress = CreationProgress(widgets)
+        fields = dict(field.split("=", 1) for field in args.field if "=" in field)
+        if args.recording:
+            fields["recording"] = args.recording
         try:
             session = client.create_session(
-                args.backend,
+                "replay" if args.recording else args.backend,
+                **fields,
                 on_progress=progress,
                 cwd=cwd,
                 model=args.model,

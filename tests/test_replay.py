@@ -56,13 +56,16 @@ async def test_a_different_prompt_is_said_and_answered_as_recorded(api: Any, con
     _, original = await api("POST", "sessions", body={"backend": "claude", "cwd": "project"})
     await _turn(api, connect, original["id"], "the recorded prompt")
     rec_id = (await api("GET", "recordings", params={"session_id": original["id"]}))[1]["recordings"][0]["id"]
-    _, replay = await api("POST", "sessions", body={"backend": "replay", "recording": rec_id, "cwd": "project"})
+    (workdir.parent / "elsewhere").mkdir()
+    _, replay = await api("POST", "sessions", body={"backend": "replay", "recording": rec_id, "cwd": "elsewhere"})
     stream = await connect(replay["id"])
     await api("POST", "sessions", replay["id"], "messages", body={"content": "something else"})
     notice = await stream.until(lambda e: e["type"] == "notice")
     assert notice["code"] == "replay_prompt_differs" and "the recorded prompt" in notice["message"]
     result = await stream.until_type("result")
     assert result["text"] == "echo: the recorded prompt"
+    init = next(e for e in stream.events if e["type"] == "session_init")
+    assert init["cwd"] == str((workdir.parent / "elsewhere").resolve())  # the recorded folder, shown as this one
 
 
 async def test_the_new_session_form_gets_a_recording_picker(api: Any, connect: Any, workdir: Path) -> None:

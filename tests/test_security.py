@@ -56,7 +56,7 @@ def companion_routes(web_app: web.Application) -> list[tuple[Rule, type]]:
 #: Values for the path arguments of companion routes.
 ARGUMENTS = {"session_id": None, "action": "kill", "request_id": "r1", "name": "p1", "backend": "claude", "queued_id": "q1",
              "agent_id": "0123456789ab", "run_id": "0" * 32, "prompt_id": "0123456789ab",
-             "issue_id": "ENG-1"}  # issue_id: the Linear plugin's route
+             "issue_id": "ENG-1", "rec_id": "no-such-recording"}  # issue_id: the Linear plugin's route
 
 
 def concrete_paths(rule: Rule, session_id: str) -> list[str]:

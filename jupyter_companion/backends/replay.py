@@ -140,7 +140,7 @@ def register_backends(register: Any, app: Any) -> None:
 
         def player(argv: list[str], env: dict[str, str], cwd: str) -> tuple[list[str], dict[str, str], str]:
             return ([sys.executable, "-m", "jupyter_companion.recordings.player", path, "--speed", speed,
-                     "--from-turn", turn], env, cwd)
+                     "--from-turn", turn, "--cwd", spec.cwd], env, cwd)
 
         return ReplayAdapter(spec, sink, recorded.replay_adapter(spec, sink, player), recorded_prompts(path))
 

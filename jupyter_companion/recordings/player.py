@@ -6,6 +6,8 @@ printed (``out``) is printed again with its timing (gaps scaled by ``--speed``, 
 instead. Request ids the adapter chose afresh (``id``, ``request_id``) are mapped onto the
 recorded ones, so the recorded answers reach the requests they answer. ``--from-turn N`` replays
 the start-up exchange, then continues at the N-th prompt (a relaunched replay session).
+``--cwd FOLDER`` puts the replay session's folder wherever the recorded one appears in what is
+printed (a recording from someone else's machine then shows paths in yours).
 
 A line of a kind the recording does not expect at that point is not answered (noted on stderr).
 When the recording ends, the player waits for its input to close, as an idle CLI does.
@@ -73,10 +75,10 @@ def _set(message: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     message[path[-1]] = value
 
 
-def load(path: str) -> list[dict[str, Any]]:
-    """The ``in``/``out`` entries of a recording, in order."""
+def load(path: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The header and the ``in``/``out`` entries of a recording, in order."""
     with open(path, encoding="utf-8") as handle:
-        lines = handle.read().splitlines()[1:]
+        header, *lines = handle.read().splitlines()
     entries = []
     for line in lines:
         entry = json.loads(line)
@@ -86,14 +88,17 @@ def load(path: str) -> list[dict[str, Any]]:
             except ValueError:
                 entry["message"] = None
             entries.append(entry)
-    return entries
+    return json.loads(header), entries
 
 
 class Player:
     """Plays one recording over stdin/stdout."""
 
-    def __init__(self, entries: list[dict[str, Any]], speed: float, stdin: Any, stdout: Any, stderr: Any):
+    def __init__(self, entries: list[dict[str, Any]], speed: float, stdin: Any, stdout: Any, stderr: Any,
+                 folders: tuple[str, str] | None = None):
         self.entries = entries
+        #: ``(recorded cwd, replay cwd)`` as they appear inside JSON strings.
+        self.folders = tuple(json.dumps(f)[1:-1] for f in folders) if folders and folders[0] != folders[1] else None
         self.speed = max(speed, 0.01)
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.ids: dict[Any, Any] = {}
@@ -155,6 +160,8 @@ class Player:
                     changed = True
             if changed:
                 raw = json.dumps(message, separators=(",", ":"))
+        if self.folders and self.folders[0] in raw:
+            raw = raw.replace(self.folders[0], self.folders[1])
         self.stdout.write(raw + "\n")
         self.stdout.flush()
 
@@ -165,8 +172,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("recording")
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--from-turn", type=int, default=0)
+    parser.add_argument("--cwd", help="the replay session's folder, shown where the recorded one was")
     args, _unknown = parser.parse_known_args(argv)
-    Player(load(args.recording), args.speed, sys.stdin, sys.stdout, sys.stderr).run(args.from_turn)
+    header, entries = load(args.recording)
+    recorded = header.get("cwd")
+    folders = (str(recorded), args.cwd) if recorded and args.cwd else None
+    Player(entries, args.speed, sys.stdin, sys.stdout, sys.stderr, folders).run(args.from_turn)
 
 
 if __name__ == "__main__":
