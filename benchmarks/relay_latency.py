@@ -99,6 +99,8 @@ def start(args: argparse.Namespace, base: Path, instrument: dict[str, str]) -> S
     extra = [f"--ClaudeBackend.binary={binary}"]
     if not args.with_test_plugins:
         extra += disabled_plugin_args(TEST_PLUGINS)
+    if args.no_record:
+        extra.append("--CompanionApp.record=False")
     entry = [str(HERE / "_server_wrapper.py")] if instrument else None
     return start_server(base=base, extra_args=extra, entry=entry, env_extra=instrument)
 
@@ -386,6 +388,8 @@ def main() -> int:
     parser.add_argument("--max-runs", type=int, default=6, help="give up looking for clean runs after this many")
     parser.add_argument("--max-foreign", type=float, default=15.0,
                         help="a run is clean when other processes used at most this %% of one core")
+    parser.add_argument("--no-record", action="store_true",
+                        help="turn the protocol recording off (the default records every CLI line)")
     parser.add_argument("--with-test-plugins", action="store_true",
                         help="keep the test-suite's companion-echo plugins (one raises in every session_event)")
     args = parser.parse_args()

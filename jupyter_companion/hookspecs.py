@@ -209,7 +209,9 @@ def register_ui(app: Any) -> list[dict[str, Any]] | None:
 def session_event(session: Any, event: dict[str, Any]) -> None:
     """Observe every event of every session (stored and transient), right after fan-out.
 
-    Called very often: do not block and do not raise.
+    Called very often: do not block and do not raise. An implementation that needs only some
+    event types says which in an ``event_types`` attribute (``session_event.event_types =
+    ("result",)``) and is called for those alone -- most events are ``stream_delta``.
     """
 
 

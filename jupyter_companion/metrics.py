@@ -2,20 +2,23 @@
 ``/metrics`` (Jupyter's authentication applies unless ``c.ServerApp.authenticate_prometheus`` is
 off).
 
-Cheap on the hot path: an event costs one dict lookup and one counter increment (labelled children
-are cached); the relay histogram is observed only for events emitted while a CLI line is being
-handled and someone is subscribed; the per-phase gauge is computed when ``/metrics`` is read.
+Cheap on the hot path: the two per-event metrics (``companion_events_total`` and
+``companion_relay_seconds``) are plain integers in this module, with no lock -- the event loop is
+their only writer -- and become Prometheus families only when ``/metrics`` is read, like the
+per-phase gauge; the rarer ones (turns, permissions, cost, relaunches, drift) are ordinary
+``prometheus_client`` metrics.
 """
 
 from __future__ import annotations
 
+import bisect
 import time
 import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import REGISTRY, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from .backends import ndjson
 
@@ -26,9 +29,8 @@ if TYPE_CHECKING:
 PHASES = ("starting", "initializing", "ready", "streaming", "awaiting_permission", "compacting",
           "reconnecting", "terminated")
 
-EVENTS = Counter("companion_events", "Session events, by backend and type", ["backend", "type"])
-RELAY = Histogram("companion_relay_seconds", "From a CLI line read to its event handed to the WebSockets",
-                  buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25))
+#: Upper bounds of the relay histogram's buckets (seconds).
+RELAY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 TURNS = Histogram("companion_turn_seconds", "From a prompt sent to the CLI to the end of its turn, by backend",
                   ["backend"], buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800))
 CLI_RESTARTS = Counter("companion_cli_restarts", "CLIs relaunched after they died, by backend", ["backend"])
@@ -37,7 +39,10 @@ PERMISSION_WAIT = Histogram("companion_permission_wait_seconds", "From a permiss
 COST = Counter("companion_cost_usd", "What the turns cost, by backend (USD, as the CLIs report it)", ["backend"])
 DRIFT = Counter("companion_protocol_drift", "CLI messages of an unknown kind or shape, by backend", ["backend"])
 
-_event_counters: dict[tuple[str, str], Any] = {}
+_events: dict[tuple[str, str], int] = {}
+#: Observations per relay bucket (the last one: above every bound), their sum.
+_relay_counts = [0] * (len(RELAY_BUCKETS) + 1)
+_relay_sum = [0.0]
 _turn_started: dict[str, float] = {}
 _asked: dict[tuple[str, str], float] = {}
 _orchestrators: weakref.WeakSet[Orchestrator] = weakref.WeakSet()
@@ -46,7 +51,7 @@ _orchestrators: weakref.WeakSet[Orchestrator] = weakref.WeakSet()
 class _SessionsCollector:
     """``companion_sessions{phase}``: the live sessions of every orchestrator in this process."""
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         """One gauge per phase, counted when read."""
         counts = dict.fromkeys(PHASES, 0)
         for orchestrator in list(_orchestrators):
@@ -57,6 +62,18 @@ class _SessionsCollector:
         for phase, count in counts.items():
             family.add_metric([phase], count)
         yield family
+        events = CounterMetricFamily("companion_events", "Session events, by backend and type",
+                                     labels=["backend", "type"])
+        for (backend, kind), count in list(_events.items()):
+            events.add_metric([backend, kind], count)
+        yield events
+        cumulative, buckets = 0, []
+        for bound, count in zip((*RELAY_BUCKETS, float("inf")), list(_relay_counts), strict=True):
+            cumulative += count
+            buckets.append(("+Inf" if bound == float("inf") else str(bound), cumulative))
+        yield HistogramMetricFamily("companion_relay_seconds",
+                                    "From a CLI line read to its event handed to the WebSockets",
+                                    buckets=buckets, sum_value=_relay_sum[0])
 
 
 REGISTRY.register(_SessionsCollector())
@@ -70,16 +87,15 @@ def watch(orchestrator: Orchestrator) -> None:
 def observe(session: Session, envelope: dict[str, Any]) -> None:
     """Count one event that was just handed to the session's subscribers."""
     kind = envelope["type"]
-    backend = session.info.get("backend") or ""
-    counter = _event_counters.get((backend, kind))
-    if counter is None:
-        counter = _event_counters[(backend, kind)] = EVENTS.labels(backend, kind)
-    counter.inc()
+    key = (session.info.get("backend") or "", kind)
+    _events[key] = _events.get(key, 0) + 1
     started = ndjson.line_started
     if started and session.subscribers:
-        RELAY.observe(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        _relay_counts[bisect.bisect_left(RELAY_BUCKETS, took)] += 1
+        _relay_sum[0] += took
     if kind in _SLOW_PATH:
-        _SLOW_PATH[kind](session, envelope, backend)
+        _SLOW_PATH[kind](session, envelope, key[0])
 
 
 def _prompt(session: Session, envelope: dict[str, Any], backend: str) -> None:

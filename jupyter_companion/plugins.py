@@ -70,6 +70,8 @@ class PluginManager:
         self.status: dict[str, PluginStatus] = {}
         self._reported: set[tuple[str, str]] = set()
         self._impl_cache: dict[str, list[Any]] = {}
+        #: ``session_event`` implementations by the event type they want.
+        self._event_impls: dict[str, list[Any]] = {}
         self._failures: dict[tuple[str, str], int] = {}
         self._muted: set[tuple[str, str]] = set()
 
@@ -94,6 +96,7 @@ class PluginManager:
                 plugin = ep.load()
                 self.pm.register(plugin, name=ep.name)
                 self._impl_cache.clear()
+                self._event_impls.clear()
                 status.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
             except BaseException as exc:  # SystemExit at import time included
                 if isinstance(exc, KeyboardInterrupt):
@@ -107,6 +110,7 @@ class PluginManager:
         try:
             self.pm.register(plugin, name=name)
             self._impl_cache.clear()
+            self._event_impls.clear()
             status.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         except Exception as exc:
             self._fail(status, exc, "failed to register")
@@ -135,6 +139,7 @@ class PluginManager:
         if self._failures[key] >= MAX_CONSECUTIVE_FAILURES:
             self._muted.add(key)
             self._impl_cache.pop(hook_name, None)
+            self._event_impls.clear()
             status.failed(f"{status.error} (hook disabled after {MAX_CONSECUTIVE_FAILURES} failures in a row)")
             log.error("plugin %s: %s disabled after %d failures in a row", impl.plugin_name, hook_name,
                       MAX_CONSECUTIVE_FAILURES)
@@ -195,6 +200,27 @@ class PluginManager:
         """Call an observer hook; failures are logged and reported, never raised."""
         if self._implementations(hook_name):
             self.call_each(hook_name, **kwargs)
+
+    def notify_event(self, session: Any, event: dict[str, Any]) -> None:
+        """``session_event`` for one event, only to the implementations that want its type (an
+        implementation may list them in an ``event_types`` attribute; without it, every type)."""
+        kind = event["type"]
+        impls = self._event_impls.get(kind)
+        if impls is None:
+            impls = self._event_impls[kind] = [
+                i for i in self._implementations("session_event")
+                if getattr(i.function, "event_types", None) is None or kind in i.function.event_types]
+        for impl in impls:
+            try:
+                impl.function(*[{"session": session, "event": event}[a] for a in impl.argnames])
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                self._hook_failed(impl, "session_event", exc)
+                self._event_impls.clear()
+                continue
+            if self._failures:
+                self._failures.pop((impl.plugin_name, "session_event"), None)
 
     def first_result(self, hook_name: str, **kwargs: Any) -> Any:
         """The first non-None answer of a ``firstresult`` hook (failures isolated), or None."""

@@ -23,7 +23,7 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger("jupyter_companion.recordings")
@@ -34,6 +34,12 @@ SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
 MIN_SECRET_CHARS = 8
 RECORDING_ID = re.compile(r"[A-Za-z0-9_.-]{1,160}")
 ROTATE_EVERY = 300.0
+#: Most queued entries encoded before one write per file.
+MAX_BATCH = 5000
+#: The writer's pause after a batch (seconds).
+BATCH_PAUSE = 0.05
+#: A str as a JSON string (the C encoder json.dumps uses).
+_json_string = json.encoder.encode_basestring
 
 
 @dataclass
@@ -55,6 +61,8 @@ class _File:
     lines: int = 0
     closed: bool = False
     handle: Any = None
+    #: Encoded lines not written yet.
+    pending: list[str] = field(default_factory=list)
 
 
 class Tap:
@@ -77,7 +85,7 @@ class Tap:
         file = self.file
         if file is None:
             file = self.file = self._new_file()
-        self.recorder._queue.put((file, time.monotonic() - file.started, direction, bytes(raw)))
+        self.recorder._queue.put((file, time.monotonic() - file.started, direction, raw))
 
     def close(self, code: int | None = None) -> None:
         """The process ended: note it and close its file."""
@@ -141,56 +149,87 @@ class Recorder:
 
     def _write_loop(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
+            batch = [self._queue.get()]
+            while len(batch) < MAX_BATCH:  # what queued meanwhile goes out with one write per file
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            written: dict[str, _File] = {}
+            stop = False
+            for item in batch:
+                if item is None:
+                    stop = True
+                    continue
+                file, t, direction, payload = item
+                if file is None:  # a flush marker: everything before it is written
+                    self._write_out(written)
+                    for open_file in list(self._open.values()):
+                        open_file.handle.flush()
+                    payload.set()
+                    continue
+                try:
+                    self._add(file, t, direction, payload)
+                    written[file.path] = file
+                except Exception:  # a full disk must not stop the recorder for the other sessions
+                    log.exception("recording write failed")
+            self._write_out(written)
+            if stop:
                 break
-            file, t, direction, payload = item
-            if file is None:  # a flush marker: everything before it is written
-                for open_file in list(self._open.values()):
-                    open_file.handle.flush()
-                payload.set()
-                continue
-            try:
-                self._write(file, t, direction, payload)
-            except Exception:  # a full disk must not stop the recorder for the other sessions
-                log.exception("recording write failed")
+            time.sleep(BATCH_PAUSE)  # let lines gather: fewer, larger batches take the GIL less often
             if time.monotonic() - self._last_rotation > ROTATE_EVERY:
                 self.rotate()
         for file in list(self._open.values()):
             self._close(file)
 
-    def _write(self, file: _File, t: float, direction: str, payload: Any) -> None:
+    def _write_out(self, files: dict[str, _File]) -> None:
+        for file in files.values():
+            if file.pending and file.handle is not None:
+                try:
+                    file.handle.write("".join(file.pending))
+                except (OSError, ValueError):
+                    log.exception("recording write failed")
+            file.pending.clear()
+            if file.closed and file.handle is not None:
+                file.handle.close()
+                file.handle = None
+        files.clear()
+
+    def _add(self, file: _File, t: float, direction: str, payload: Any) -> None:
+        """Encode one entry onto its file's pending lines (written by :meth:`_write_out`)."""
         if file.closed:
             return
         if direction == "header":
             fd = os.open(file.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             file.handle = os.fdopen(fd, "w", encoding="utf-8")
             self._open[file.path] = file
-            entry: dict[str, Any] = payload
-        elif direction == "exit":
-            entry = {"t": round(t, 6), "event": "exit", "code": payload}
+            line = json.dumps(payload, ensure_ascii=False)
+        elif file.lines >= self.config.max_lines_per_file or direction == "exit":
+            if direction == "exit":
+                line = json.dumps({"t": round(t, 6), "event": "exit", "code": payload})
+            else:
+                line = json.dumps({"t": round(t, 6), "event": "truncated", "limit": self.config.max_lines_per_file})
+            direction = "exit"
         else:
             raw = payload
             for secret, replacement in file.redactions:
                 if secret in raw:
                     raw = raw.replace(secret, replacement)
-            entry = {"t": round(t, 6), "dir": direction, "raw": raw.decode("utf-8", "replace")}
-        if file.handle is None:
-            return
-        if file.lines >= self.config.max_lines_per_file and direction != "exit":
-            entry = {"t": round(t, 6), "event": "truncated", "limit": self.config.max_lines_per_file}
-            direction = "exit"
-        file.handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            line = f'{{"t": {t:.6f}, "dir": "{direction}", "raw": {_json_string(raw.decode("utf-8", "replace"))}}}'
+        file.pending.append(line + "\n")
         file.lines += 1
         if direction == "exit":
-            self._close(file)
-        elif file.lines % 200 == 0:
-            file.handle.flush()
+            file.closed = True
+            self._open.pop(file.path, None)
 
     def _close(self, file: _File) -> None:
         file.closed = True
         if file.handle is not None:
+            if file.pending:
+                file.handle.write("".join(file.pending))
+                file.pending.clear()
             file.handle.close()
+            file.handle = None
         self._open.pop(file.path, None)
 
     def flush(self, timeout: float = 10.0) -> None:

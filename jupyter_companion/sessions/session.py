@@ -249,7 +249,7 @@ class Session(AdapterSink):
         if self.info.get("run_id") and envelope["type"] in ("result", "phase", "error"):
             self.orch.agents.runs.observe(self, envelope)
         metrics.observe(self, envelope)
-        self.orch.plugins.notify("session_event", session=self, event=envelope)
+        self.orch.plugins.notify_event(self, envelope)
 
     def _before_emit(self, kind: str, event: dict[str, Any]) -> None:
         """Keep the session object in step with what the CLI reports."""

@@ -102,6 +102,9 @@ def session_event(session: Any, event: dict[str, Any]) -> None:
         sessions.spawn(service_for(session.orch).comment(issue_id, body), session, "post the run's result")
 
 
+session_event.event_types = ("result",)  # type: ignore[attr-defined]  # the only events it reads
+
+
 @hookimpl
 def session_archived(session: Any, options: dict[str, Any]) -> None:
     """Move the linked issue as the archive request chose."""
