@@ -58,3 +58,27 @@ def test_the_demo_session_plays_to_its_end(tmp_path: Path) -> None:
     assert "len(values) - 1" in (root / "binder" / "demo" / "stats.py").read_text()  # a replay edits nothing
     with JupyterServerProcess(root, tmp_path / "state", env=env) as server:  # a restart makes no second one
         assert [s["name"] for s in server.request("GET", "companion/api/sessions")[1]["sessions"]] == ["Demo: fix the mean"]
+
+
+def test_the_demo_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """binder/demo.ipynb, executed in a real kernel against the demo server: a replay session of
+    its own, both turns, the permission approved with %companion approve."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = tmp_path / "root"
+    shutil.copytree(BINDER, root / "binder")
+    env = {"JUPYTER_CONFIG_PATH": str(root / "binder" / "config")}
+    with JupyterServerProcess(root, tmp_path / "state", env=env) as server:
+        wait_until(lambda: server.request("GET", "companion/api/sessions")[1]["sessions"], timeout=30)
+        monkeypatch.setenv("JUPYTER_COMPANION_URL", server.url)
+        monkeypatch.setenv("JUPYTER_COMPANION_TOKEN", server.token)
+        notebook = nbformat.read(root / "binder" / "demo.ipynb", as_version=4)
+        NotebookClient(notebook, timeout=120, kernel_name="python3",
+                       resources={"metadata": {"path": str(root / "binder")}}).execute()
+        printed = "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                            for output in cell.get("outputs", []))
+        assert "Demo: fix the mean" in printed  # %companion list
+        assert "tiny statistics module" in printed and "now divides by" in printed, printed[-2000:]
+        names = sorted(s["name"] for s in server.request("GET", "companion/api/sessions")[1]["sessions"])
+        assert names == ["Demo: fix the mean", "Replay in the notebook"]

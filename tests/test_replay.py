@@ -10,18 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.conversation import conversation
+from tests.support.conversation import conversation, play_turn
 
 pytestmark = pytest.mark.timeout(120)
-
-
-async def _turn(api: Any, connect: Any, session_id: str, text: str, allow: bool = False) -> None:
-    stream = await connect(session_id)
-    await api("POST", "sessions", session_id, "messages", body={"content": text})
-    if allow:
-        request = await stream.until_type("permission_request")
-        await api("POST", "sessions", session_id, "permissions", request["request_id"], body={"behavior": "allow"})
-    await stream.until_type("result")
 
 
 async def _events(api: Any, session_id: str) -> list[dict[str, Any]]:
@@ -31,8 +22,8 @@ async def _events(api: Any, session_id: str) -> list[dict[str, Any]]:
 
 async def test_a_recorded_session_replays_with_the_same_events(api: Any, connect: Any, workdir: Path) -> None:
     _, original = await api("POST", "sessions", body={"backend": "claude", "cwd": "project"})
-    await _turn(api, connect, original["id"], "hello replay")
-    await _turn(api, connect, original["id"], "touch made-by-original.txt", allow=True)
+    await play_turn(api, connect, original["id"], "hello replay")
+    await play_turn(api, connect, original["id"], "touch made-by-original.txt", allow=True)
     _, listed = await api("GET", "recordings", params={"session_id": original["id"]})
     rec_id = listed["recordings"][0]["id"]
 
@@ -40,8 +31,8 @@ async def test_a_recorded_session_replays_with_the_same_events(api: Any, connect
                                                          "cwd": "project"})
     assert status == 201, replay
     assert replay["backend_options"]["recorded_backend"] == "claude"
-    await _turn(api, connect, replay["id"], "hello replay")
-    await _turn(api, connect, replay["id"], "touch made-by-original.txt", allow=True)
+    await play_turn(api, connect, replay["id"], "hello replay")
+    await play_turn(api, connect, replay["id"], "touch made-by-original.txt", allow=True)
     assert conversation(await _events(api, replay["id"])) == conversation(await _events(api, original["id"]))
 
     stream = await connect(replay["id"])
@@ -54,7 +45,7 @@ async def test_a_recorded_session_replays_with_the_same_events(api: Any, connect
 
 async def test_a_different_prompt_is_said_and_answered_as_recorded(api: Any, connect: Any, workdir: Path) -> None:
     _, original = await api("POST", "sessions", body={"backend": "claude", "cwd": "project"})
-    await _turn(api, connect, original["id"], "the recorded prompt")
+    await play_turn(api, connect, original["id"], "the recorded prompt")
     rec_id = (await api("GET", "recordings", params={"session_id": original["id"]}))[1]["recordings"][0]["id"]
     (workdir.parent / "elsewhere").mkdir()
     _, replay = await api("POST", "sessions", body={"backend": "replay", "recording": rec_id, "cwd": "elsewhere"})
@@ -73,7 +64,7 @@ async def test_the_new_session_form_gets_a_recording_picker(api: Any, connect: A
     picker = next(c for c in ui["contributions"] if c["plugin"] == "replay")
     assert picker["kind"] == "create_field" and picker["name"] == "recording" and picker["backends"] == ["replay"]
     _, original = await api("POST", "sessions", body={"backend": "claude", "cwd": "project"})
-    await _turn(api, connect, original["id"], "hello")
+    await play_turn(api, connect, original["id"], "hello")
     _, found = await api("GET", picker["search"]["url"], params={picker["search"]["param"]: "claude"})
     assert [r["session_id"] for r in found["recordings"]] == [original["id"]]
     assert (await api("GET", "recordings", params={"query": "codex"}))[1]["recordings"] == []

@@ -52,10 +52,11 @@ def recorded_prompts(path: str) -> list[str]:
 class ReplayAdapter(BackendAdapter):
     """The recorded backend's own adapter, its CLI stood in for by the player."""
 
-    def __init__(self, spec: LaunchSpec, sink: AdapterSink, inner: BackendAdapter, prompts: list[str]):
+    def __init__(self, spec: LaunchSpec, sink: AdapterSink, inner: BackendAdapter, path: str):
         super().__init__(spec, sink)
         self.inner = inner
-        self.prompts = prompts
+        self.path = path
+        self.prompts: list[str] = []
         self.played = int(spec.backend_options.get("turns_played") or 0)
 
     @property
@@ -70,6 +71,7 @@ class ReplayAdapter(BackendAdapter):
 
     async def start(self) -> None:
         """Start the player through the recorded backend's adapter (its handshake included)."""
+        self.prompts = await asyncio.to_thread(recorded_prompts, self.path)
         await self.inner.start()
 
     async def send_user_message(self, content: str, images: list[dict[str, Any]]) -> None:
@@ -142,7 +144,7 @@ def register_backends(register: Any, app: Any) -> None:
             return ([sys.executable, "-m", "jupyter_companion.recordings.player", path, "--speed", speed,
                      "--from-turn", turn, "--cwd", spec.cwd], env, cwd)
 
-        return ReplayAdapter(spec, sink, recorded.replay_adapter(spec, sink, player), recorded_prompts(path))
+        return ReplayAdapter(spec, sink, recorded.replay_adapter(spec, sink, player), path)
 
     async def available() -> Availability:
         return Availability(True, version="recordings")

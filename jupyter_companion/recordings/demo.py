@@ -11,7 +11,7 @@ import shutil
 from typing import TYPE_CHECKING
 
 from ..errors import ApiError
-from .library import _header
+from .library import read_header
 
 if TYPE_CHECKING:
     from ..sessions.orchestrator import Orchestrator
@@ -24,7 +24,7 @@ def _import(orch: Orchestrator, path: str) -> str | None:
     if not os.path.isfile(path):
         log.warning("demo recording %s not found; skipped", path)
         return None
-    header = _header(path)
+    header = read_header(path)
     if header is None:
         log.warning("demo recording %s has no recording header; skipped", path)
         return None

@@ -17,7 +17,8 @@ MAX_UPLOAD = 64 * 1024 * 1024
 DIRECTIONS = ("in", "out", "err")
 
 
-def _header(path: str) -> dict[str, Any] | None:
+def read_header(path: str) -> dict[str, Any] | None:
+    """A recording file's header line, or None when it has none (blocking)."""
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             first = handle.readline(1_000_000)
@@ -45,7 +46,7 @@ class RecordingLibrary:
 
     def header(self, rec_id: str) -> dict[str, Any]:
         """A recording's header (404 when there is none such or it has none; blocking)."""
-        header = _header(self.path(rec_id))
+        header = read_header(self.path(rec_id))
         if header is None:
             raise ApiError(404, f"the recording {rec_id[:80]!r} has no header")
         return header
@@ -60,7 +61,7 @@ class RecordingLibrary:
         found = []
         for name in names:
             path = os.path.join(self.folder, name)
-            header = _header(path)
+            header = read_header(path)
             if header is None or (session_id and header.get("session_id") != session_id):
                 continue
             if query and query.casefold() not in f"{name} {header.get('backend')}".casefold():

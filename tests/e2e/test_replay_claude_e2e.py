@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.anthropic_server import ScriptedAnthropic, Text, ToolUse
 from tests.support.clis import claude_cli_env, ensure_cli
-from tests.support.conversation import conversation
+from tests.support.conversation import conversation, play_turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -43,22 +43,13 @@ def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnt
     return {**companion_config, "cli_env": claude_cli_env(model_server.base_url, tmp_path / "home")}
 
 
-async def _turn(api: Any, connect: Any, session_id: str, text: str, allow: bool = False) -> None:
-    stream = await connect(session_id)
-    await api("POST", "sessions", session_id, "messages", body={"content": text})
-    if allow:
-        request = await stream.until_type("permission_request", timeout=120)
-        await api("POST", "sessions", session_id, "permissions", request["request_id"], body={"behavior": "allow"})
-    await stream.until_type("result", timeout=120)
-
-
 async def test_a_real_claude_session_replays_without_a_model(api: Any, connect: Any, workdir: Path,
                                                            model_server: ScriptedAnthropic) -> None:
     (workdir / "notes.txt").write_text("first line\n")
     _, original = await api("POST", "sessions", body={"backend": "claude", "cwd": "project"})
     prompts = [("hello there", False), ("read the notes", False), ("add a line", True)]
     for text, allow in prompts:
-        await _turn(api, connect, original["id"], text, allow)
+        await play_turn(api, connect, original["id"], text, allow)
     assert (workdir / "notes.txt").read_text() == "first line\nreplayed\n"
     _, listed = await api("GET", "recordings", params={"session_id": original["id"]})
     rec_id = listed["recordings"][0]["id"]
@@ -67,7 +58,7 @@ async def test_a_real_claude_session_replays_without_a_model(api: Any, connect: 
     _, replay = await api("POST", "sessions", body={"backend": "replay", "recording": rec_id, "speed": 10,
                                                     "cwd": "project"})
     for text, allow in prompts:
-        await _turn(api, connect, replay["id"], text, allow)
+        await play_turn(api, connect, replay["id"], text, allow)
     _, replayed = await api("GET", "sessions", replay["id"], "events")
     _, recorded = await api("GET", "sessions", original["id"], "events")
     said = conversation(recorded["events"])

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.clis import ensure_cli
 from tests.support.codex_env import codex_env, write_codex_home
-from tests.support.conversation import conversation
+from tests.support.conversation import conversation, play_turn
 from tests.support.openai_server import Rule, ScriptedOpenAI
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -45,21 +45,12 @@ def jp_server_config(jp_server_config: dict[str, Any], real_codex: str) -> dict[
     return {**jp_server_config, "CodexBackend": {"binary": real_codex}}
 
 
-async def _turn(api: Any, connect: Any, session_id: str, text: str, allow: bool = False) -> None:
-    stream = await connect(session_id)
-    await api("POST", "sessions", session_id, "messages", body={"content": text})
-    if allow:
-        request = await stream.until_type("permission_request", timeout=120)
-        await api("POST", "sessions", session_id, "permissions", request["request_id"], body={"behavior": "allow"})
-    await stream.until_type("result", timeout=120)
-
-
 async def test_a_real_codex_session_replays_without_a_model(api: Any, connect: Any, workdir: Path,
                                                           openai_server: ScriptedOpenAI) -> None:
     _, original = await api("POST", "sessions", body={"backend": "codex", "cwd": "project"})
     prompts = [("hello codex", False), ("run the command", True)]
     for text, allow in prompts:
-        await _turn(api, connect, original["id"], text, allow)
+        await play_turn(api, connect, original["id"], text, allow)
     marker = workdir / "replay-marker.txt"
     assert marker.read_text() == "replayed\n"
     marker.unlink()
@@ -71,7 +62,7 @@ async def test_a_real_codex_session_replays_without_a_model(api: Any, connect: A
                                                          "cwd": "project"})
     assert status == 201, replay
     for text, allow in prompts:
-        await _turn(api, connect, replay["id"], text, allow)
+        await play_turn(api, connect, replay["id"], text, allow)
     _, replayed = await api("GET", "sessions", replay["id"], "events")
     _, recorded = await api("GET", "sessions", original["id"], "events")
     said = conversation(recorded["events"])

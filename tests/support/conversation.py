@@ -27,3 +27,15 @@ def conversation(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         elif kind == "result":
             said.append(("result", bool(event.get("is_error")), event.get("text")))
     return said
+
+
+async def play_turn(api: Any, connect: Any, session_id: str, text: str, allow: bool = False,
+                    timeout: float = 120.0) -> None:
+    """Send a prompt over the API and wait for its ``result``, allowing the one permission request
+    it makes when ``allow``."""
+    stream = await connect(session_id)
+    await api("POST", "sessions", session_id, "messages", body={"content": text})
+    if allow:
+        request = await stream.until_type("permission_request", timeout=timeout)
+        await api("POST", "sessions", session_id, "permissions", request["request_id"], body={"behavior": "allow"})
+    await stream.until_type("result", timeout=timeout)
