@@ -70,6 +70,10 @@ def validate_create(orch: Orchestrator, body: Any) -> dict[str, Any]:
         if body.get(flag) is not None and not isinstance(body.get(flag), bool):
             raise ApiError(400, f"'{flag}' must be true or false")
     branch = _string(body, "branch", "a string")
+    _string(body, "recording", "the id of a recording")  # the replay backend's; checked further there
+    speed = body.get("speed")
+    if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float))):
+        raise ApiError(400, "'speed' must be a number")
     profile = _string(body, "env_profile", "the name of an env profile")
     if profile:
         orch.settings.profile_env(profile)  # 400 when unknown; its values are read at each launch
