@@ -16,20 +16,11 @@ from typing import Any
 import pytest
 
 from tests.support.anthropic_server import ScriptedAnthropic, Stall, Text, ToolUse
-from tests.support.clis import claude_cli_env, ensure_cli
+from tests.support.clis import claude_cli_env
+from tests.support.real_claude import claude_binary, companion_config, real_claude  # noqa: F401 - shared fixtures
 from tests.support.server import JupyterServerProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-
-@pytest.fixture(scope="module")
-def real_claude() -> str:
-    return ensure_cli("claude")
-
-
-@pytest.fixture
-def claude_binary(real_claude: str) -> str:
-    return real_claude
 
 
 @pytest.fixture
@@ -41,11 +32,6 @@ def model_server() -> Iterator[ScriptedAnthropic]:
         srv.on(r"wait forever", [Text("starting"), Stall()])
         srv.on(None, lambda req: Text(f"Agent says: {req.last_user_text}", chunks=3))
         yield srv
-
-
-@pytest.fixture
-def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnthropic, tmp_path: Path) -> dict[str, Any]:
-    return {**companion_config, "cli_env": claude_cli_env(model_server.base_url, tmp_path / "home")}
 
 
 async def _agent(api: Any, **fields: Any) -> dict[str, Any]:
@@ -127,7 +113,7 @@ async def test_a_run_waits_for_a_permission_and_finishes_once_allowed(api: Any, 
     assert (workdir / "agent-marker.txt").exists()
 
 
-def test_a_server_killed_during_a_run_leaves_a_record_that_says_so(tmp_path: Path, real_claude: str,
+def test_a_server_killed_during_a_run_leaves_a_record_that_says_so(tmp_path: Path, real_claude: str,  # noqa: F811
                                                                    model_server: ScriptedAnthropic) -> None:
     root, state = tmp_path / "root", tmp_path / "state"
     (root / "proj").mkdir(parents=True)

@@ -11,21 +11,11 @@ from typing import Any
 import pytest
 
 from tests.support.anthropic_server import ScriptedAnthropic, Text, ToolUse
-from tests.support.clis import claude_env, ensure_cli
+from tests.support.clis import claude_env
+from tests.support.real_claude import claude_binary, real_claude  # noqa: F401 - shared fixtures
 from tests.test_git import exists, git, isolated_git, make_repos  # noqa: F401 - autouse git isolation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
-
-
-@pytest.fixture(scope="module")
-def real_claude() -> str:
-    """The pinned claude binary (installed into the test cache on first use)."""
-    return ensure_cli("claude")
-
-
-@pytest.fixture
-def claude_binary(real_claude: str) -> str:
-    return real_claude
 
 
 @pytest.fixture

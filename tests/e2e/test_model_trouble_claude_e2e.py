@@ -15,19 +15,10 @@ from typing import Any
 import pytest
 
 from tests.support.anthropic_server import HttpError, ScriptedAnthropic, Text
-from tests.support.clis import claude_env, ensure_cli
+from tests.support.clis import claude_env
+from tests.support.real_claude import claude_binary, real_claude  # noqa: F401 - shared fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
-
-
-@pytest.fixture(scope="module")
-def real_claude() -> str:
-    return ensure_cli("claude")
-
-
-@pytest.fixture
-def claude_binary(real_claude: str) -> str:
-    return real_claude
 
 
 @pytest.fixture

@@ -11,20 +11,10 @@ from typing import Any
 import pytest
 
 from tests.support.anthropic_server import ScriptedAnthropic, Text, ToolUse
-from tests.support.clis import claude_cli_env, ensure_cli
 from tests.support.conversation import conversation, play_turn
+from tests.support.real_claude import claude_binary, companion_config, real_claude  # noqa: F401 - shared fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-
-@pytest.fixture(scope="module")
-def real_claude() -> str:
-    return ensure_cli("claude")
-
-
-@pytest.fixture
-def claude_binary(real_claude: str) -> str:
-    return real_claude
 
 
 @pytest.fixture
@@ -36,11 +26,6 @@ def model_server(workdir: Path) -> Iterator[ScriptedAnthropic]:
         srv.on_tool_result(Text("Done with that step."))
         srv.on(None, lambda req: Text(f"You said: {req.last_user_text}", chunks=3))
         yield srv
-
-
-@pytest.fixture
-def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnthropic, tmp_path: Path) -> dict[str, Any]:
-    return {**companion_config, "cli_env": claude_cli_env(model_server.base_url, tmp_path / "home")}
 
 
 async def test_a_real_claude_session_replays_without_a_model(api: Any, connect: Any, workdir: Path,

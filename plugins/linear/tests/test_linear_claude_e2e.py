@@ -15,19 +15,9 @@ import pytest
 from linear_standin import WEBHOOK_SECRET, LinearStandIn, signed, until
 
 from tests.support.anthropic_server import ScriptedAnthropic, Text
-from tests.support.clis import claude_cli_env, ensure_cli
+from tests.support.real_claude import claude_binary, companion_config, real_claude  # noqa: F401 - shared fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-
-@pytest.fixture(scope="module")
-def real_claude() -> str:
-    return ensure_cli("claude")
-
-
-@pytest.fixture
-def claude_binary(real_claude: str) -> str:
-    return real_claude
 
 
 @pytest.fixture
@@ -36,11 +26,6 @@ def model_server() -> Iterator[ScriptedAnthropic]:
         srv.on(r"Linear issue", lambda req: Text(f"Fixed it. ({req.last_user_text.splitlines()[0]})", chunks=2))
         srv.on(None, lambda req: Text(f"Working on: {req.last_user_text}", chunks=2))
         yield srv
-
-
-@pytest.fixture
-def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnthropic, tmp_path: Path) -> dict[str, Any]:
-    return {**companion_config, "cli_env": claude_cli_env(model_server.base_url, tmp_path / "home")}
 
 
 def _system_text(request: Any) -> str:
