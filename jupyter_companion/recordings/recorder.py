@@ -274,13 +274,28 @@ class Recorder:
             _remove(path)
 
 
+_line_counts: dict[str, tuple[int, int, int]] = {}
+_counts_lock = threading.Lock()
+
+
 def count_lines(path: str) -> int:
-    """Lines in a file (0 when it cannot be read)."""
+    """Lines in a file (0 when it cannot be read); a file unchanged since it was last counted
+    (same size and mtime) is not read again -- listings and rotation count every recording."""
     try:
+        stat = os.stat(path)
+        with _counts_lock:
+            known = _line_counts.get(path)
+        if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
+            return known[2]
         with open(path, "rb") as handle:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
     except OSError:
         return 0
+    with _counts_lock:
+        if len(_line_counts) > 10_000:
+            _line_counts.clear()
+        _line_counts[path] = (stat.st_size, stat.st_mtime_ns, lines)
+    return lines
 
 
 def _remove(path: str) -> None:
