@@ -52,8 +52,8 @@ exit codes:
      could not be answered (not interactive: use `jupyter companion approve`)
   130 interrupted with Ctrl-C
 
-server discovery: --url/--token, else JUPYTER_COMPANION_URL/JUPYTER_COMPANION_TOKEN,
-else the running Jupyter servers whose root contains the current folder.
+server discovery: --url/--token, else JUPYTER_COMPANION_URL/JUPYTER_COMPANION_TOKEN, else (in a
+JupyterHub server) its JUPYTERHUB_* variables, else the running servers whose root holds the folder.
 """
 
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")

@@ -355,6 +355,28 @@ def test_env_used_when_no_explicit_url() -> None:
     assert (info.url, info.token, info.source) == ("http://127.0.0.1:8888/", "envtok", "env")
 
 
+def test_inside_a_jupyterhub_server_the_hub_token_and_service_url_are_used(tmp_path: Path) -> None:
+    """A kernel of a hub's single-user server: no JUPYTER_COMPANION_* variables, only what the
+    spawner gave the server; its runtime entry (empty token: the hub authenticates) gives the root."""
+    listed = [
+        {"url": "http://127.0.0.1:9/", "token": "t", "base_url": "/", "root_dir": "/"},
+        {"url": "http://127.0.0.1:41234/user/ada/", "token": "", "base_url": "/user/ada/",
+         "root_dir": str(tmp_path)},
+    ]
+    env = {"JUPYTERHUB_API_TOKEN": "hubtok", "JUPYTERHUB_SERVICE_PREFIX": "/user/ada/",
+           "JUPYTERHUB_SERVICE_URL": "http://0.0.0.0:41234/user/ada/"}
+    info = discover(cwd=tmp_path, environ=env, servers=listed, probe=lambda u, t: (False, "not probed"))
+    assert (info.url, info.token, info.root_dir, info.source) == (
+        "http://127.0.0.1:41234/user/ada/", "hubtok", str(tmp_path), "jupyterhub")
+    # an older hub without JUPYTERHUB_SERVICE_URL: the runtime entry under the prefix
+    del env["JUPYTERHUB_SERVICE_URL"]
+    info = discover(cwd=tmp_path, environ=env, servers=listed)
+    assert (info.url, info.token) == ("http://127.0.0.1:41234/user/ada/", "hubtok")
+    # the explicit settings still win
+    info = discover(environ={**env, ENV_URL: "http://env:1/", ENV_TOKEN: "e"}, servers=listed)
+    assert (info.url, info.token, info.source) == ("http://env:1/", "e", "env")
+
+
 def test_runtime_servers_filtered_by_root_and_probe(tmp_path: Path) -> None:
     project = tmp_path / "a" / "b"
     project.mkdir(parents=True)

@@ -2,7 +2,10 @@
 
 1. an explicit ``connect(url, token)``;
 2. the environment variables ``JUPYTER_COMPANION_URL`` / ``JUPYTER_COMPANION_TOKEN``;
-3. the running Jupyter servers of the runtime directory whose ``root_dir`` contains the working
+3. inside a JupyterHub single-user server (a notebook's kernel, a terminal there): that server,
+   from ``JUPYTERHUB_SERVICE_URL`` (or the runtime directory's server under
+   ``JUPYTERHUB_SERVICE_PREFIX``), authenticated with the hub token ``JUPYTERHUB_API_TOKEN``;
+4. the running Jupyter servers of the runtime directory whose ``root_dir`` contains the working
    directory and that answer ``GET companion/api/status`` (the deepest root first).
 
 With the environment variables, the optional ``JUPYTER_COMPANION_ROOT`` names the server's root
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,6 +28,10 @@ from .errors import CompanionNotFound
 
 ENV_URL = "JUPYTER_COMPANION_URL"
 ENV_TOKEN = "JUPYTER_COMPANION_TOKEN"
+#: What JupyterHub's spawner gives a single-user server (and so its kernels and terminals).
+HUB_TOKEN = "JUPYTERHUB_API_TOKEN"
+HUB_SERVICE_URL = "JUPYTERHUB_SERVICE_URL"
+HUB_PREFIX = "JUPYTERHUB_SERVICE_PREFIX"
 STATUS_PATH = "companion/api/status"
 
 
@@ -119,9 +127,13 @@ def discover(
     if env.get(ENV_URL):
         tok = token if token is not None else env.get(ENV_TOKEN, "")
         return ServerInfo(env[ENV_URL], tok, root_dir=env.get("JUPYTER_COMPANION_ROOT") or None, source="env")
+    listed = list(servers) if servers is not None else running_servers(runtime_dir)
+    if env.get(HUB_TOKEN) and (env.get(HUB_SERVICE_URL) or env.get(HUB_PREFIX)):
+        hub = hub_server(env, listed, token)
+        if hub is not None:
+            return hub
 
     here = Path(cwd if cwd is not None else os.getcwd()).resolve()
-    listed = list(servers) if servers is not None else running_servers(runtime_dir)
     candidates = [s for s in listed if s.get("url") and _contains(str(s.get("root_dir", "")), here)]
     # the deepest root first: the server that serves this very folder wins over a parent's
     candidates.sort(key=lambda s: len(str(Path(str(s.get("root_dir", "/"))).expanduser())), reverse=True)
@@ -141,6 +153,33 @@ def discover(
     if not listed:
         raise CompanionNotFound("No running Jupyter server was found (and JUPYTER_COMPANION_URL is not set).")
     raise CompanionNotFound("No running Jupyter server with jupyter-companion serves this folder.", tried)
+
+
+def hub_server(env: Any, listed: list[dict[str, Any]], token: str | None) -> ServerInfo | None:
+    """The JupyterHub single-user server this process runs under, with the hub token; None when
+    neither ``JUPYTERHUB_SERVICE_URL`` nor a listed server under ``JUPYTERHUB_SERVICE_PREFIX`` says
+    where it is."""
+    prefix = "/" + str(env.get(HUB_PREFIX) or "").strip("/") + "/"
+    same_prefix = [s for s in listed if "/" + str(s.get("base_url") or "/").strip("/") + "/" == prefix]
+    url = local_url(str(env.get(HUB_SERVICE_URL) or "")) if env.get(HUB_SERVICE_URL) else ""
+    if not url and same_prefix:
+        url = str(same_prefix[0].get("url") or "")
+    if not url:
+        return None
+    root = env.get("JUPYTERHUB_ROOT_DIR") or (str(same_prefix[0].get("root_dir")) if same_prefix else None)
+    tok = token if token is not None else str(env[HUB_TOKEN])
+    return ServerInfo(url, tok, root_dir=root or None, source="jupyterhub")
+
+
+def local_url(url: str) -> str:
+    """``JUPYTERHUB_SERVICE_URL`` is where the server binds; an all-interfaces bind is reached on
+    127.0.0.1."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - a bind address, turned into loopback
+        netloc = "127.0.0.1" + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=netloc)
+    return urllib.parse.urlunsplit(parts)
 
 
 def _token_for(url: str, env: Any, runtime_dir: str | None, servers: Iterable[dict[str, Any]] | None) -> str:

@@ -22,6 +22,8 @@ CODEX_PACKAGE = "@openai/codex@0.169.0"
 #: installed ``package.json`` is checked instead.
 CLAUDE_ACP_PACKAGE = "@zed-industries/claude-agent-acp@0.23.1"
 CODEX_ACP_PACKAGE = "@zed-industries/codex-acp@0.16.0"
+#: JupyterHub's proxy (issue 16), for the tests that run a real JupyterHub.
+PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +34,7 @@ _PINNED: dict[str, tuple[str, str | None]] = {
     "codex": (CODEX_PACKAGE, "codex-cli " + CODEX_PACKAGE.rsplit("@", 1)[1]),
     "claude-agent-acp": (CLAUDE_ACP_PACKAGE, None),
     "codex-acp": (CODEX_ACP_PACKAGE, None),
+    "configurable-http-proxy": (PROXY_PACKAGE, None),
 }
 
 _INSTALL_TIMEOUT = 900  # seconds; the claude package carries a ~250 MB native binary
