@@ -31,6 +31,7 @@ from ..sandboxes.base import SandboxError, SandboxSpec
 from ..sandboxes.manager import SandboxManager
 from ..settings import SettingsService
 from ..store import Store
+from . import held
 from .backend_status import BackendStatus
 from .create_request import validate_create
 from .feed import SessionFeed
@@ -224,9 +225,15 @@ class Orchestrator:
             env = record.pop("env", None) or {}
             session = Session(self, record, env=env)
             self.sessions[session.id] = session
-            for request_id in list(session.pending):
-                session.emit({"type": "permission_resolved", "request_id": request_id,
-                              "behavior": "cancelled", "by": "cli"})
+            if session.phase in held.TURN_PHASES:  # the server died mid-turn (no orderly stop)
+                report = held.hold(session)
+                if report is not None:
+                    session.emit(report)
+            for request_id, request in list(session.pending.items()):
+                if not request.get("held"):
+                    session.pending.pop(request_id)
+                    session.emit({"type": "permission_resolved", "request_id": request_id,
+                                  "behavior": "cancelled", "by": "cli"})
             if session.phase != "terminated":
                 previous = session.phase
                 session.info["phase"] = "terminated"
@@ -252,8 +259,13 @@ class Orchestrator:
         await self.supervisor.stop()
         if self._git is not None:
             await self._git.stop()
+        # a turn in progress is reported interrupted and its pending requests held (sessions/held.py)
+        interrupted = [(s, held.hold(s)) for s in self.sessions.values() if s.adapter is not None]
         await asyncio.gather(*(s.stop_cli(intentional=True) for s in self.sessions.values() if s.adapter is not None),
                              return_exceptions=True)
+        for session, report in interrupted:
+            if report is not None:
+                session.emit(report)
         await self.sandboxing.stop([s for s in self.sessions.values() if not s.archived])
         for task in list(self._tasks):
             task.cancel()

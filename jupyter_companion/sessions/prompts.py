@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..backends.base import BackendError
 from ..errors import ApiError
 from ..events import now_iso
+from . import held
 from .naming import distinct_name
 from .recap import RECAP_EVENT_WINDOW, build_recap, with_recap
 
@@ -98,6 +99,10 @@ class Prompts:
         )
         session.orch.track(task)
 
+    async def deliver_text(self, content: str) -> None:
+        """Hand the CLI a prompt that is not the user's (no ``user_message`` is stored): a turn starts."""
+        await self._deliver(content, [], self.session.last_seq)
+
     async def _deliver(self, content: str, images: list[dict[str, Any]], prompt_seq: int) -> None:
         session = self.session
         async with self._send_lock:
@@ -105,6 +110,7 @@ class Prompts:
                 await session.ensure_running()
                 if session.info.get("recap_pending"):
                     content = await self._with_recap(content, prompt_seq)
+                content = held.with_note(session, content)
                 assert session.adapter is not None
                 session.last_output_at = time.monotonic()
                 session.set_phase("streaming")

@@ -24,6 +24,7 @@ from ..events import TRANSIENT_TYPES, add_cost, add_usage, now_iso
 from ..sandboxes.base import SandboxError
 from ..sandboxes.manager import sandbox_of
 from ..store import Store
+from . import held
 from .client_ids import ClientMessageIds
 from .feed import FEED_EVENT_TYPES
 from .launch import checked_folder, launch_spec, state_dir
@@ -107,6 +108,8 @@ class Session(AdapterSink):
         #: Why the CLI's last model request failed while it retries (``model_retrying``), until
         #: the model answers or the turn ends.
         self.model_trouble: str | None = None
+        #: Held requests (:mod:`.held`) the user allowed after a restart, to allow when asked again.
+        self.held_approvals: set[str] = set()
 
     # -- the session object ---------------------------------------------------------------
 
@@ -138,6 +141,7 @@ class Session(AdapterSink):
         data["pid"] = self.adapter.pid if self.adapter and self.adapter.running else None
         data["env_keys"] = sorted(set(self.env) | set(self.orch.settings.profile_keys(self.info.get("env_profile"))))
         data["subscribers"] = len(self.subscribers)
+        data.pop("held_note", None)
         data["sandbox"] = sandbox = dict(sandbox_of(self.info, self.orch.config.default_sandbox))
         shell = self.orch.sandboxing.shell(self) if sandbox.get("container_id") else None
         if shell:
@@ -199,7 +203,11 @@ class Session(AdapterSink):
         """Let a ``permission_request`` plugin decide before the user is asked."""
         if self.phase != "awaiting_permission" and self.phase in ("streaming", "ready"):
             self.set_phase("awaiting_permission")
-        decision = self.orch.plugins.decide_permission(self, request)
+        if held.allowed_again(self, request):
+            decision: dict[str, Any] | None = {"behavior": "allow"}
+            by = "held"
+        else:
+            decision, by = self.orch.plugins.decide_permission(self, request), "plugin"
         if not decision or decision.get("behavior") not in ("allow", "deny"):
             return
         with contextlib.suppress(NotPending, BackendError, ConnectionError):
@@ -208,7 +216,7 @@ class Session(AdapterSink):
                 decision["behavior"],
                 updated_input=decision.get("updated_input"),
                 message=decision.get("message"),
-                by="plugin",
+                by=by,
             )
 
     def _committed(self, seq: int) -> None:
@@ -334,8 +342,10 @@ class Session(AdapterSink):
         decide what next."""
         answering = self.phase in ("streaming", "awaiting_permission", "compacting")
         self._keep_partial_answer()
-        for request_id in list(self.pending):
-            self.emit({"type": "permission_resolved", "request_id": request_id, "behavior": "cancelled", "by": "cli"})
+        for request_id, request in list(self.pending.items()):
+            if not request.get("held"):  # a held request outlives its CLI (the server stopped)
+                self.emit({"type": "permission_resolved", "request_id": request_id, "behavior": "cancelled",
+                           "by": "cli"})
         self.set_phase("terminated")
         self.save_soon()
         if not self._launching:  # a failed start is reported to (and retried by) whoever launched
@@ -504,6 +514,9 @@ class Session(AdapterSink):
         request = self.pending.get(request_id)
         if request is None:
             raise NotPending(request_id)
+        if request.get("held"):
+            await held.answer(self, request_id, behavior, message, by)
+            return
         if not self.running or self.adapter is None:
             raise BackendError("the CLI that asked is no longer running")
         await self.adapter.respond_permission(
