@@ -128,3 +128,27 @@ def test_a_turn_cut_by_a_crash_is_reported_at_restore_with_retry(servers: Any) -
         report = next(e for e in _events(again, sid) if e["type"] == "error" and e.get("code") == "server_stopped")
         assert report["retry"] is True and "interrupted" in report["message"]
         assert again.request("GET", f"companion/api/sessions/{sid}")[1]["phase"] == "terminated"
+
+
+async def test_an_agent_at_work_is_server_activity_but_a_waiting_request_is_not(
+    jp_serverapp: Any, api: Any, connect: Any, workdir: Path
+) -> None:
+    """Jupyter's ``last_activity`` (what JupyterHub's idle culler reads) moves while an agent works."""
+    import asyncio
+
+    settings = jp_serverapp.web_app.settings
+    status, session = await api("POST", "sessions", body={"backend": "claude", "cwd": "project"})
+    assert status == 201, session
+    stream = await connect(session["id"])
+    settings.pop("companion_last_activity", None)
+    await stream.send({"type": "user_message", "content": "slow"})
+    await stream.until_type("result", timeout=60)
+    noted = settings["companion_last_activity"]
+    assert jp_serverapp.web_app.last_activity() >= noted
+    await stream.send({"type": "user_message", "content": "touch waiting.txt"})
+    await stream.until_type("permission_request", timeout=30)
+    await asyncio.sleep(0.2)
+    settings.pop("companion_last_activity", None)
+    await asyncio.sleep(1.5)
+    assert "companion_last_activity" not in settings  # a human is awaited: the server may be culled
+    stream.close()

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .. import metrics
@@ -52,6 +54,27 @@ def _no_progress(step: str, label: str, status: str, detail: str | None = None) 
     return None
 
 
+class ActivityClock:
+    """The time an agent last worked, as Jupyter counts activity: any ``web_app.settings`` key ending
+    in ``_last_activity`` takes part in ``GET api/status``'s ``last_activity``, which JupyterHub's
+    single-user server reports to the hub and its idle culler reads. A turn that runs for an hour
+    while nobody clicks keeps the server alive; a permission request waiting for a human does not."""
+
+    KEY = "companion_last_activity"
+
+    def __init__(self) -> None:
+        self.settings: dict[str, Any] | None = None
+        self._noted = 0.0
+
+    def note(self) -> None:
+        """An agent did something now (recorded at most once a second)."""
+        now = time.monotonic()
+        if self.settings is None or now - self._noted < 1.0:
+            return
+        self._noted = now
+        self.settings[self.KEY] = datetime.now(timezone.utc)
+
+
 @dataclass
 class OrchestratorConfig:
     """What the orchestrator needs from the server's configuration."""
@@ -89,6 +112,8 @@ class Orchestrator:
         metrics.watch(self)
         self.recordings = RecordingLibrary(config.recorder.folder)
         self.stopping = False
+        #: Agents at work count as the server's activity (JupyterHub's idle culler sees it).
+        self.activity = ActivityClock()
         self._tasks: set[asyncio.Future[Any]] = set()
         self.status = BackendStatus(self.backends, self.base_env)
         self._active = False

@@ -262,6 +262,8 @@ class Session(AdapterSink):
     def _before_emit(self, kind: str, event: dict[str, Any]) -> None:
         """Keep the session object in step with what the CLI reports."""
         self.last_output_at = time.monotonic()
+        if self.phase in ("streaming", "compacting"):  # an agent at work keeps the server active
+            self.orch.activity.note()
         if kind == "notice" and event.get("code") == "model_retrying":
             self.model_trouble = str(event.get("detail") or event.get("message") or "")
         elif kind in ("stream_delta", "assistant", "tool_result", "result"):
