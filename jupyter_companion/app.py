@@ -142,7 +142,8 @@ class CompanionApp(ExtensionApp):
         self.plugins = services.plugins
         self.orchestrator = services.orchestrator
         self.settings.update({"companion_orchestrator": self.orchestrator, "companion_app": self})
-        self.orchestrator.activity.settings = self.serverapp.web_app.settings
+        if self.serverapp is not None:
+            self.orchestrator.activity.settings = self.serverapp.web_app.settings
 
     def initialize_handlers(self) -> None:
         """Register REST and WebSocket routes (and those of plugins)."""

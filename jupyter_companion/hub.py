@@ -56,7 +56,7 @@ def has_custom_scopes(hub_user: dict[str, Any]) -> bool:
     return any(str(scope).startswith(SCOPE_PREFIX) for scope in hub_user.get("scopes") or ())
 
 
-class CompanionHubAuthorizer(JupyterHubAuthorizer):  # type: ignore[misc]
+class CompanionHubAuthorizer(JupyterHubAuthorizer):
     """Allow an action when the hub granted it: the owner always; a visitor by their scopes."""
 
     grant_all_without_custom_scopes = Bool(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,6 +28,14 @@ AUTH_RESOURCE = "companion"
 #: The action that runs code: starting a CLI, prompting it, answering its permission requests,
 #: changing its permission mode (as Jupyter requires for kernels and terminals).
 EXECUTE = "execute"
+#: Jupyter's actions, each allowing more than the one before.
+ACTIONS = ("read", "write", EXECUTE)
+#: What a user is told when an action is refused (``action`` is the one they lack).
+REFUSED = ("Not authorized to {action} on '{resource}'. Watch-only (read) access lets you list sessions and "
+           "follow their events; starting, prompting, approving, renaming or archiving needs 'write' or "
+           "'execute' (this needs '{action}'). Under JupyterHub the server's owner grants it with the scope "
+           "custom:jupyter_server:{action}:* (see docs/deployment.md).")
+_JUPYTER_REFUSAL = re.compile(r"^User is not authorized to (\w+) on resource: (\w+)\.$")
 #: Largest JSON body accepted (images included).
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
@@ -52,6 +61,12 @@ class CompanionAPIHandler(ExtensionHandlerMixin, APIHandler):
         allowed = await ensure_async(self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE))
         if not allowed:
             raise web.HTTPError(403, f"User is not authorized to {action} on resource: {AUTH_RESOURCE}.")
+
+    async def access(self) -> dict[str, bool]:
+        """What this user may do on ``companion``: ``{read, write, execute}`` (a watch-only user:
+        read alone). Clients show or hide their controls by it."""
+        return {action: bool(await ensure_async(self.authorizer.is_authorized(
+            self, self.current_user, action, AUTH_RESOURCE))) for action in ACTIONS}
 
     @property
     def orch(self) -> Orchestrator:
@@ -138,7 +153,11 @@ def write_json_error(handler: Any, status_code: int, exc_info: Any) -> None:
         handler.set_status(exc.status)  # type: ignore[union-attr]
         body = {"error": exc.message}  # type: ignore[union-attr]
     elif isinstance(exc, web.HTTPError):
-        body = {"error": exc.log_message or _phrase(status_code)}
+        refusal = _JUPYTER_REFUSAL.match(exc.log_message or "") if status_code == 403 else None
+        if refusal:  # Jupyter's @authorized (and require()) refusal, said so that a user can act on it
+            body = {"error": REFUSED.format(action=refusal.group(1), resource=refusal.group(2))}
+        else:
+            body = {"error": exc.log_message or _phrase(status_code)}
     else:
         if exc is not None:
             log.error("unexpected error in %s %s", handler.request.method, handler.request.path, exc_info=exc_info)

@@ -51,6 +51,7 @@ class StatusHandler(CompanionAPIHandler):
             "sandboxes": sandboxes,
             "plugins": self.orch.plugins.report(),
             "protocol_drift": self.orch.status.drift(),
+            "access": await self.access(),
         })
 
 

@@ -53,7 +53,8 @@ def hub_config(hub: Hub) -> str:
             "load_roles": [
                 {"name": "tester", "services": ["tester"],
                  "scopes": ["admin:users", "admin:servers", "tokens", "shares", "list:users", "read:users"]},
-                {"name": "user", "scopes": ["self", "read:users:name", "custom:jupyter_server:execute:*!user"]},
+                {"name": "user", "scopes": ["self", "shares!user", "read:users:name",
+                                             "custom:jupyter_server:execute:*!user"]},
             ],
             "cleanup_servers": True,
         },
@@ -79,7 +80,8 @@ def server_config(settings: dict[str, Any]) -> str:
     """A single-user server's ``jupyter_server_config.py``: the extension, the hub authorizer and
     ``settings`` (``{section: {name: value}}``)."""
     base = {"ServerApp": {"authorizer_class": "jupyter_companion.hub.CompanionHubAuthorizer",
-                          "jpserver_extensions": {"jupyter_companion": True}}}
+                          "jpserver_extensions": {"jupyter_companion": True},
+                          "allow_root": os.geteuid() == 0}}  # the test machines run as root
     for section, values in settings.items():
         base.setdefault(section, {}).update(values)
     return _python_config(base)
