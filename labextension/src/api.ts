@@ -45,6 +45,8 @@ export interface SandboxInfo {
 export interface ServerStatus {
   version?: string;
   sandboxes?: SandboxInfo[];
+  /** What the requesting user may do (a watch-only user: read alone). */
+  access?: { read: boolean; write: boolean; execute: boolean };
   [key: string]: unknown;
 }
 

@@ -48,6 +48,7 @@ import { Runs } from './components/Runs';
 import { SavedPrompts } from './components/SavedPrompts';
 import { askArchive, integrationsPage, loadContributions } from './integrations';
 import type { Contribution } from './model/contributions';
+import type { Access } from './components/context';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { shellCommand } from './model/values';
@@ -103,6 +104,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return backendCache.list;
     };
     const contributions: Contribution[] = [];
+    const access: Access = { read: true, write: true, execute: true }; // filled from GET status below
     const services: CompanionServices = {
       api,
       settings: () => settings,
@@ -126,7 +128,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
             }
           : undefined,
         savedPrompts: () => api.prompts(),
-        contributions
+        contributions,
+        access
       }
     };
 
@@ -455,6 +458,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => showSingleton('jupyter-companion-integrations', 'Integrations', () => integrationsPage(api, contributions), true)
     });
     void loadContributions(api, contributions).then(() => sidebar.update()).catch(() => undefined);
+    void api.status().then(status => {
+      Object.assign(access, status.access ?? {});
+      sidebar.update();
+    }).catch(() => undefined);
 
     if (palette) {
       const category = 'Agent Sessions';

@@ -13,6 +13,7 @@ import { Composer } from '../src/components/Composer';
 import { NewSessionForm, SessionChoices } from '../src/components/NewSessionForm';
 import { VirtualList, visibleRange } from '../src/components/VirtualList';
 import { ChatModel } from '../src/model/chatModel';
+import { PlainMarkdown, UiContext } from '../src/components/context';
 import { BackendInfo, CompanionEvent } from '../src/model/types';
 
 useDomHarness();
@@ -326,5 +327,38 @@ describe('stopping a turn', () => {
     expect(resultLabel({ ...base, isError: true, interrupted: true })).toBe('Stopped');
     expect(resultLabel({ ...base, isError: true, interrupted: false })).toBe('Turn failed');
     expect(resultLabel({ ...base, isError: false, interrupted: false })).toBe('Turn done');
+  });
+});
+
+describe('watch-only access', () => {
+  const request = { seq: 2, type: 'permission_request', request_id: 'r1', tool_name: 'Bash',
+                    input: { command: 'touch x' } } as CompanionEvent;
+
+  it('shows no composer and no answer buttons to a user without execute, and says why', () => {
+    const model = new ChatModel({ sessionId: 's', wsUrl: 'ws://x/', schedule: fn => fn(), socketFactory: () => ({}) as any });
+    model.receive({ seq: 1, type: 'user_message', content: 'hello' });
+    model.receive(request);
+    const watcher = { Markdown: PlainMarkdown, access: { read: true, write: false, execute: false } };
+    const el = mount(<UiContext.Provider value={watcher}><ChatView model={model} /></UiContext.Provider>);
+    expect(el.querySelector('.jp-Companion-watchOnly')?.textContent).toContain('Watch-only');
+    expect(el.querySelector('textarea')).toBeNull();
+    expect(el.querySelector('[aria-label="Allow Bash"]')).toBeNull();
+    expect(el.textContent).toContain('Waiting for someone who may run the agent here to answer.');
+    unmount();
+    const owner = { Markdown: PlainMarkdown, access: { read: true, write: true, execute: true } };
+    const again = mount(<UiContext.Provider value={owner}><ChatView model={model} /></UiContext.Provider>);
+    expect(again.querySelector('.jp-Companion-watchOnly')).toBeNull();
+    expect(again.querySelector('[aria-label="Allow Bash"]')).not.toBeNull();
+  });
+
+  it('marks a request held over a server restart and keeps it answerable', () => {
+    const model = new ChatModel({ sessionId: 's', wsUrl: 'ws://x/', schedule: fn => fn(), socketFactory: () => ({}) as any });
+    model.receive(request);
+    model.receive({ seq: 3, type: 'error', code: 'server_stopped', held_requests: ['r1'],
+                    message: 'The Jupyter server stopped while the agent waited for your permission (Bash).' });
+    expect(model.state.pending.r1.held).toBe(true);
+    const el = mount(<ChatView model={model} />);
+    expect(el.textContent).toContain('Kept over a server restart');
+    expect(el.querySelector('[aria-label="Allow Bash"]')).not.toBeNull();
   });
 });

@@ -21,7 +21,7 @@ import { ToolCard } from './cards';
 import { ChatHeader } from './ChatHeader';
 import { ChangesView } from './ChangesView';
 import { Composer } from './Composer';
-import { UiContext } from './context';
+import { canRun, UiContext } from './context';
 import { PermissionBanner } from './PermissionBanner';
 import { QueuedPrompts } from './QueuedPrompts';
 import { VirtualList } from './VirtualList';
@@ -376,6 +376,13 @@ export function ChatView(props: ChatViewProps): JSX.Element {
           ))}
         </div>
       ) : null}
+      {!canRun(ui) ? (
+        <div className="jp-Companion-watchOnly" role="status">
+          {ui.access?.write
+            ? 'You can follow and tidy this session, but not prompt the agent: that runs code and needs the "execute" permission here.'
+            : 'Watch-only: you can follow this session live. Prompting, approving and changing it are up to the server\'s owner.'}
+        </div>
+      ) : (
       <Composer
         busy={busy}
         commands={commands}
@@ -396,6 +403,7 @@ export function ChatView(props: ChatViewProps): JSX.Element {
         onModel={m => model.setModel(m)}
         onMode={m => model.setPermissionMode(m)}
       />
+      )}
     </div>
   );
 }

@@ -7,7 +7,7 @@ import * as React from 'react';
 import { PermissionAnswer } from '../model/chatModel';
 import { PermissionRequest } from '../model/types';
 import { ToolInputPreview, toolTitle } from './cards';
-import { UiContext } from './context';
+import { canRun, UiContext } from './context';
 
 type Input = Record<string, unknown>;
 
@@ -154,7 +154,7 @@ export function PermissionBanner(props: {
         <div className="jp-Companion-muted">{String(request.description)}</div>
       ) : null}
       {isQuestion ? (
-        <AskUserQuestionForm request={request} respond={respond} busy={busy} />
+        <AskUserQuestionForm request={request} respond={respond} busy={busy || !canRun(ui)} />
       ) : isPlan ? (
         <div className="jp-Companion-plan">
           <ui.Markdown source={String(request.input.plan ?? '')} />
@@ -162,6 +162,14 @@ export function PermissionBanner(props: {
       ) : (
         <ToolInputPreview name={request.tool_name} input={request.input} />
       )}
+      {request.held ? (
+        <div className="jp-Companion-muted">
+          Kept over a server restart: the agent that asked has stopped; answering resumes it.
+        </div>
+      ) : null}
+      {!canRun(ui) ? (
+        <div className="jp-Companion-muted">Waiting for someone who may run the agent here to answer.</div>
+      ) : (
       <div className="jp-Companion-permissionButtons">
         {!isQuestion ? (
           <button
@@ -199,6 +207,7 @@ export function PermissionBanner(props: {
           {isPlan ? 'Reject' : 'Deny'}
         </button>
       </div>
+      )}
       {showDeny ? (
         <div className="jp-Companion-denyRow">
           <input

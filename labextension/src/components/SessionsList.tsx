@@ -8,6 +8,7 @@ import { archiveIcon, branchIcon, unarchiveIcon } from '../icons';
 import { formatCost, phaseClass, phaseLabel } from '../model/labels';
 import { SessionInfo } from '../model/types';
 import { SandboxBadge } from './SandboxBadge';
+import { canRun, UiContext } from './context';
 import { SessionBadges } from './PluginFields';
 
 export interface SessionsListProps {
@@ -174,6 +175,7 @@ function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.El
 }
 
 export function SessionsList(props: SessionsListProps): JSX.Element {
+  const ui = React.useContext(UiContext);
   const [collapsed, setCollapsed] = React.useState<Record<string, boolean>>({});
   const [query, setQuery] = React.useState('');
   const shown = props.sessions ? filterSessions(props.sessions, query) : null;
@@ -182,9 +184,13 @@ export function SessionsList(props: SessionsListProps): JSX.Element {
     <div className="jp-Companion-sidebar">
       <div className="jp-Companion-sidebarHeader">
         <h2 className="jp-Companion-sidebarTitle">Agent sessions</h2>
-        <button type="button" className="jp-Button jp-mod-styled jp-mod-accept" aria-label="New session" onClick={props.onNew}>
-          + New session
-        </button>
+        {canRun(ui) ? (
+          <button type="button" className="jp-Button jp-mod-styled jp-mod-accept" aria-label="New session" onClick={props.onNew}>
+            + New session
+          </button>
+        ) : (
+          <span className="jp-Companion-muted" title="You may watch the sessions here, not start them">Watch-only</span>
+        )}
       </div>
       <div className="jp-Companion-sidebarTools">
         <label className="jp-Companion-check">

@@ -16,6 +16,20 @@ export interface UiServices {
   savedPrompts?: () => Promise<{ name: string; text: string }[]>;
   /** What server plugins declared for the panel (`GET ui`), once loaded. */
   contributions?: Contribution[];
+  /** What this user may do here (`GET status` → `access`); absent: everything. */
+  access?: Access;
+}
+
+/** Jupyter's actions on the `companion` resource (a watch-only user has `read` alone). */
+export interface Access {
+  read: boolean;
+  write: boolean;
+  execute: boolean;
+}
+
+/** True when this user may run the agent here: start sessions, prompt, answer permissions. */
+export function canRun(ui: UiServices): boolean {
+  return ui.access?.execute !== false;
 }
 
 /** Plain-text fallback used in tests and before JupyterLab is available. */

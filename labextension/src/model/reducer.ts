@@ -241,6 +241,15 @@ function applyEvent(draft: ChatState, ev: CompanionEvent): void {
         return;
       }
       draft.items.push({ kind: 'error', key: `e-${seq}`, seq, message, code: asString(ev.code), retry: ev.retry === true });
+      if (Array.isArray(ev.held_requests)) {
+        // the server stopped while these waited: they stay answerable (held over the restart)
+        for (const id of ev.held_requests) {
+          const request = typeof id === 'string' ? draft.pending[id] : undefined;
+          if (request) {
+            draft.pending[id as string] = { ...request, held: true };
+          }
+        }
+      }
       return;
     }
   }

@@ -22,6 +22,8 @@ export interface PermissionRequest {
   request_id: string;
   tool_name: string;
   input: Record<string, unknown>;
+  /** Kept over a server restart: the agent that asked is gone; answering it resumes the agent. */
+  held?: boolean;
   description?: string | null;
   suggestions?: unknown[] | null;
   tool_use_id?: string | null;
