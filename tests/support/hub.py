@@ -67,13 +67,25 @@ def hub_config(hub: Hub) -> str:
             "args": [f"--config={hub.root / 'jupyter_server_config.py'}"],
             "default_url": "/lab",
             "environment": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **hub.server_env},
-            "oauth_client_allowed_scopes": [f"custom:jupyter_server:{a}:*!server" for a in ACTIONS],
             "start_timeout": 90, "http_timeout": 90,
+            # the server's own token: JupyterHub's defaults, and reading its shares (the authorizer)
+            "server_token_scopes": ["users:activity!user", "access:servers!server", "read:shares!user"],
         },
         "LocalProcessSpawner": {"interrupt_timeout": 10, "term_timeout": 5},
         **hub.extra_config,
     }
-    return _python_config(settings)
+    # what a browser's token for a user's server may carry: this server's own action scopes, written
+    # out per server ("!server" alone would name the *visitor's* server). JupyterHub 6.1 allows a
+    # callable here but also json.dumps() it into the server's environment, so the callable is a
+    # list too (docs/deployment.md gives the same lines)
+    allowed = (
+        "class ServerActionScopes(list):\n"
+        "    def __call__(self, spawner):\n"
+        "        return [f'{scope}={spawner.user.name}/{spawner.name}' for scope in self]\n"
+        f"c.Spawner.oauth_client_allowed_scopes = ServerActionScopes("
+        f"{[f'custom:jupyter_server:{a}:*!server' for a in ACTIONS]!r})\n"
+    )
+    return _python_config(settings) + allowed
 
 
 def server_config(settings: dict[str, Any]) -> str:
