@@ -3,9 +3,8 @@
 local process spawner (each user's server a process with a home of its own under the test's
 folder), every single-user server running this extension with :class:`CompanionHubAuthorizer`.
 
-Scopes as docs/deployment.md gives them: JupyterHub's documented ``custom:jupyter_server:<action>:*``
-scopes, every user holding ``execute`` on their own servers, and the servers' OAuth clients allowed
-to pass the three on. A ``tester`` service holds an admin token for the test's own calls.
+The scopes, roles and token settings are ``deploy/hub/companion_scopes.py``, loaded as
+docs/deployment.md says. A ``tester`` service holds an admin token for the test's own calls.
 """
 
 from __future__ import annotations
@@ -25,19 +24,9 @@ from typing import Any
 from .clis import ensure_cli
 from .server import free_port, wait_until
 
+#: The hub configuration of docs/deployment.md (scopes, roles, token settings).
+HUB_SNIPPET = Path(__file__).resolve().parents[2] / "deploy" / "hub" / "companion_scopes.py"
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the dummy authenticator's test password
-ACTIONS = ("read", "write", "execute")
-
-
-def custom_scopes() -> dict[str, Any]:
-    """JupyterHub's documented scopes for Jupyter Server's actions, each implying the lesser."""
-    return {
-        "custom:jupyter_server:read:*": {"description": "Watch: list and follow what runs on the server."},
-        "custom:jupyter_server:write:*": {"description": "Change files and tidy sessions; run nothing.",
-                                          "subscopes": ["custom:jupyter_server:read:*"]},
-        "custom:jupyter_server:execute:*": {"description": "Run code: kernels, terminals, agents.",
-                                            "subscopes": ["custom:jupyter_server:write:*"]},
-    }
 
 
 def hub_config(hub: Hub) -> str:
@@ -48,13 +37,10 @@ def hub_config(hub: Hub) -> str:
             "db_url": f"sqlite:///{hub.root / 'jupyterhub.sqlite'}",
             "cookie_secret_file": str(hub.root / "cookie_secret"), "pid_file": str(hub.root / "hub.pid"),
             "authenticator_class": "dummy", "spawner_class": "simple",
-            "custom_scopes": custom_scopes(),
             "services": [{"name": "tester", "api_token": hub.admin_token}],
             "load_roles": [
                 {"name": "tester", "services": ["tester"],
                  "scopes": ["admin:users", "admin:servers", "tokens", "shares", "list:users", "read:users"]},
-                {"name": "user", "scopes": ["self", "shares!user", "read:users:name",
-                                             "custom:jupyter_server:execute:*!user"]},
             ],
             "cleanup_servers": True,
         },
@@ -68,24 +54,12 @@ def hub_config(hub: Hub) -> str:
             "default_url": "/lab",
             "environment": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **hub.server_env},
             "start_timeout": 90, "http_timeout": 90,
-            # the server's own token: JupyterHub's defaults, and reading its shares (the authorizer)
-            "server_token_scopes": ["users:activity!user", "access:servers!server", "read:shares!user"],
         },
         "LocalProcessSpawner": {"interrupt_timeout": 10, "term_timeout": 5},
         **hub.extra_config,
     }
-    # what a browser's token for a user's server may carry: this server's own action scopes, written
-    # out per server ("!server" alone would name the *visitor's* server). JupyterHub 6.1 allows a
-    # callable here but also json.dumps() it into the server's environment, so the callable is a
-    # list too (docs/deployment.md gives the same lines)
-    allowed = (
-        "class ServerActionScopes(list):\n"
-        "    def __call__(self, spawner):\n"
-        "        return [f'{scope}={spawner.user.name}/{spawner.name}' for scope in self]\n"
-        f"c.Spawner.oauth_client_allowed_scopes = ServerActionScopes("
-        f"{[f'custom:jupyter_server:{a}:*!server' for a in ACTIONS]!r})\n"
-    )
-    return _python_config(settings) + allowed
+    # the scopes, roles and token settings exactly as docs/deployment.md gives them
+    return _python_config(settings) + f"load_subconfig({str(HUB_SNIPPET)!r})\n"
 
 
 def server_config(settings: dict[str, Any]) -> str:
