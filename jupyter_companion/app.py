@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
@@ -22,11 +23,16 @@ class CompanionApp(ExtensionApp):
 
     db_path = Unicode(
         help="Path of the SQLite database holding sessions, events and settings. "
-        "Default: <jupyter data dir>/companion/companion.db."
+        "Default: <jupyter data dir>/companion/companion.db (a JupyterHub named server: "
+        "<jupyter data dir>/companion/servers/<server name>/companion.db)."
     ).tag(config=True)
 
     @default("db_path")
     def _default_db_path(self) -> str:
+        # a JupyterHub *named* server shares its user's home with the default server: its own folder
+        server_name = re.sub(r"[^A-Za-z0-9._-]", "_", os.environ.get("JUPYTERHUB_SERVER_NAME", "")).strip(".")
+        if server_name:
+            return os.path.join(jupyter_data_dir(), "companion", "servers", server_name, "companion.db")
         return os.path.join(jupyter_data_dir(), "companion", "companion.db")
 
     state_dir = Unicode(

@@ -152,3 +152,14 @@ async def test_an_agent_at_work_is_server_activity_but_a_waiting_request_is_not(
     await asyncio.sleep(1.5)
     assert "companion_last_activity" not in settings  # a human is awaited: the server may be culled
     stream.close()
+
+
+def test_a_jupyterhub_named_server_gets_a_database_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's named servers share the home; each keeps its sessions apart from the others'."""
+    from jupyter_companion.app import CompanionApp
+
+    monkeypatch.setenv("JUPYTERHUB_SERVER_NAME", "gpu/../x")
+    named = Path(CompanionApp().db_path)
+    assert named.parts[-4:] == ("companion", "servers", "gpu_.._x", "companion.db")
+    monkeypatch.setenv("JUPYTERHUB_SERVER_NAME", "")
+    assert Path(CompanionApp().db_path).parts[-2:] == ("companion", "companion.db")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -19,23 +18,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.server import free_port
+from tests.support.server import copy_repository, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
-
-
-def _copy_repository(target: Path) -> None:
-    """The tracked files, plus the JupyterLab extension built by the suite's own install (so the
-    copy builds no JavaScript again: the build is skipped when it exists)."""
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
-    for name in tracked.decode().split("\0"):
-        if name and (REPO / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, target / name)
-    built = REPO / "jupyter_companion" / "labextension"
-    if (built / "package.json").exists():
-        shutil.copytree(built, target / "jupyter_companion" / "labextension")
 
 
 def _request(url: str, token: str, method: str = "GET", body: Any = None) -> Any:
@@ -49,7 +35,7 @@ def _request(url: str, token: str, method: str = "GET", body: Any = None) -> Any
 
 def test_the_binder_steps_install_and_serve_the_demo(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    _copy_repository(repo)
+    copy_repository(repo)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     env = {"PATH": f"{venv / 'bin'}:{os.defpath}", "HOME": str(tmp_path / "home"), "LANG": "C.UTF-8",

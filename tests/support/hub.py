@@ -56,8 +56,9 @@ def hub_config(hub: Hub) -> str:
             "start_timeout": 90, "http_timeout": 90,
         },
         "LocalProcessSpawner": {"interrupt_timeout": 10, "term_timeout": 5},
-        **hub.extra_config,
     }
+    for section, values in hub.extra_config.items():
+        settings.setdefault(section, {}).update(values)
     # the scopes, roles and token settings exactly as docs/deployment.md gives them
     return _python_config(settings) + f"load_subconfig({str(HUB_SNIPPET)!r})\n"
 

@@ -117,6 +117,24 @@ class JupyterServerProcess:
         self.stop()
 
 
+def copy_repository(target: Path) -> None:
+    """The repository's tracked files, plus the JupyterLab extension built by the suite's own install
+    (so that building a wheel of the copy builds no JavaScript again: the build is skipped when it
+    exists). The build folder's ``install.json`` is left out: the wheel maps the source's own."""
+    import shutil
+
+    repo = Path(__file__).resolve().parents[2]
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=repo, capture_output=True, check=True).stdout
+    for name in tracked.decode().split("\0"):
+        if name and (repo / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo / name, target / name)
+    built = repo / "jupyter_companion" / "labextension"
+    if (built / "package.json").exists():
+        shutil.copytree(built, target / "jupyter_companion" / "labextension",
+                        ignore=shutil.ignore_patterns("install.json"))
+
+
 def wait_until(predicate: Any, timeout: float = 90.0, interval: float = 0.2) -> None:
     """Poll ``predicate()`` until it is true; AssertionError after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
