@@ -14,8 +14,8 @@ from ..backends.base import BackendError
 from ..errors import ApiError
 from ..events import parse_client_msg_id, parse_permission_response, parse_user_message
 from ..export import content_disposition
+from ..sessions.permissions import NotPending
 from ..sessions.retry import retry_last_prompt
-from ..sessions.session import NotPending
 from .base import EXECUTE, CompanionAPIHandler
 
 _MAX_INT64 = 2**63 - 1

@@ -18,8 +18,9 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from ..backends.base import BackendError
 from ..errors import ApiError
 from ..events import CommandError, has_lone_surrogate, parse_command
+from ..sessions.permissions import NotPending
 from ..sessions.retry import retry_last_prompt
-from ..sessions.session import NotPending, Session, Subscriber
+from ..sessions.session import Session, Subscriber
 from .base import AUTH_RESOURCE, EXECUTE
 from .frames import FrameBatcher
 

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from .. import metrics
 from ..backends.base import AdapterSink, BackendAdapter, BackendError, BackendSpec
-from ..events import TRANSIENT_TYPES, add_cost, add_usage, now_iso
+from ..events import TRANSIENT_TYPES, now_iso
 from ..sandboxes.base import SandboxError
 from ..sandboxes.manager import sandbox_of
 from ..store import Store
-from . import held
+from . import permissions, tracking
 from .client_ids import ClientMessageIds
 from .feed import FEED_EVENT_TYPES
 from .launch import checked_folder, launch_spec, state_dir
@@ -50,10 +50,6 @@ RECORD_FIELDS = (
 _RECORD_ONLY = frozenset({"env", "pending_permissions", "pid", "env_keys", "subscribers"})
 #: Fields an adapter's ``update`` may not overwrite.
 _PROTECTED_FIELDS = frozenset({"id", "backend", "created_at", "cwd", "phase", "archived", "last_seq"})
-
-
-class NotPending(LookupError):
-    """A permission response names a request that is not pending."""
 
 
 class Session(AdapterSink):
@@ -197,27 +193,7 @@ class Session(AdapterSink):
             request = self.pending.get(str(event["request_id"]))
             if request is not None:
                 request.update(seq=seq, ts=envelope["ts"])
-            self.orch.track(asyncio.ensure_future(self._ask_plugins(envelope)))
-
-    async def _ask_plugins(self, request: dict[str, Any]) -> None:
-        """Let a ``permission_request`` plugin decide before the user is asked."""
-        if self.phase != "awaiting_permission" and self.phase in ("streaming", "ready"):
-            self.set_phase("awaiting_permission")
-        if held.allowed_again(self, request):
-            decision: dict[str, Any] | None = {"behavior": "allow"}
-            by = "held"
-        else:
-            decision, by = self.orch.plugins.decide_permission(self, request), "plugin"
-        if not decision or decision.get("behavior") not in ("allow", "deny"):
-            return
-        with contextlib.suppress(NotPending, BackendError, ConnectionError):
-            await self.respond_permission(
-                str(request["request_id"]),
-                decision["behavior"],
-                updated_input=decision.get("updated_input"),
-                message=decision.get("message"),
-                by=by,
-            )
+            self.orch.track(asyncio.ensure_future(permissions.ask_first(self, envelope)))
 
     def _committed(self, seq: int) -> None:
         self._committed_seq = max(self._committed_seq, seq)
@@ -260,49 +236,8 @@ class Session(AdapterSink):
         self.orch.plugins.notify_event(self, envelope)
 
     def _before_emit(self, kind: str, event: dict[str, Any]) -> None:
-        """Keep the session object in step with what the CLI reports."""
-        self.last_output_at = time.monotonic()
-        if self.phase in ("streaming", "compacting"):  # an agent at work keeps the server active
-            self.orch.activity.note()
-        if kind == "notice" and event.get("code") == "model_retrying":
-            self.model_trouble = str(event.get("detail") or event.get("message") or "")
-        elif kind in ("stream_delta", "assistant", "tool_result", "result"):
-            self.model_trouble = None
-        if kind == "session_init":
-            for field in ("model", "tools", "slash_commands", "skills", "backend_version"):
-                if event.get(field) is not None:
-                    self.info[field] = event[field]
-            if event.get("permission_mode"):
-                self.info["permission_mode"] = event["permission_mode"]
-        elif kind == "permission_request":
-            request = {k: v for k, v in event.items() if k != "type"}
-            self.pending[str(event["request_id"])] = request
-        elif kind == "permission_resolved":
-            self.pending.pop(str(event.get("request_id")), None)
-        elif kind == "result":
-            self.prompts.turn_ended()
-            self.partial.clear()
-            if self.interrupt_requested and event.get("is_error"):
-                event.setdefault("interrupted", True)  # stopped on request: not a failure
-            self.interrupt_requested = False
-            self.info["num_turns"] = (self.info.get("num_turns") or 0) + 1
-            self.info["cost_usd"] = add_cost(self.info.get("cost_usd"), event.get("cost_usd"))
-            self.info["usage"] = add_usage(self.info.get("usage"), event.get("usage"))
-            if not event.get("is_error"):
-                self.relaunch_attempts = 0
-                self.crash_exhausted = False
-            self.orch.after_turn(self)
-        elif kind == "error" and event.get("code") == "context_lost":
-            self.info["recap_pending"] = True  # the next prompt carries a recap (kept across restarts)
-        elif kind == "assistant":
-            model = (event.get("message") or {}).get("model")
-            if not event.get("parent_tool_use_id"):
-                self.partial.clear()  # what was streamed arrives whole now
-                if model:
-                    self.info["model"] = model
-        elif kind == "phase" and event.get("phase") == "terminated":
-            self.partial.clear()
-            self.prompts.turn_open = False  # waiting prompts go with the next launch
+        """Keep the session object in step with what the CLI reports (:mod:`.tracking`)."""
+        tracking.follow(self, kind, event)
 
     # AdapterSink -------------------------------------------------------------------------
 
@@ -512,32 +447,10 @@ class Session(AdapterSink):
         updated_permissions: list[dict[str, Any]] | None = None,
         by: str = "user",
     ) -> None:
-        """Answer a pending permission request; raise NotPending when there is none."""
-        request = self.pending.get(request_id)
-        if request is None:
-            raise NotPending(request_id)
-        if request.get("held"):
-            await held.answer(self, request_id, behavior, message, by)
-            return
-        if not self.running or self.adapter is None:
-            raise BackendError("the CLI that asked is no longer running")
-        await self.adapter.respond_permission(
-            request_id,
-            behavior,
-            updated_input=updated_input,
-            message=message,
-            updated_permissions=updated_permissions,
-            original=request,
-        )
-        if request_id not in self.pending:  # resolved meanwhile (cancelled by the CLI)
-            return
-        resolved: dict[str, Any] = {"type": "permission_resolved", "request_id": request_id, "behavior": behavior, "by": by}
-        if message:
-            resolved["message"] = message
-        self.emit(resolved)
-        if not self.pending and self.phase == "awaiting_permission":
-            self.last_output_at = time.monotonic()
-            self.set_phase("streaming")
+        """Answer a pending permission request; raise NotPending when there is none
+        (:func:`.permissions.respond`)."""
+        await permissions.respond(self, request_id, behavior, updated_input=updated_input, message=message,
+                                  updated_permissions=updated_permissions, by=by)
 
     async def interrupt(self) -> None:
         """Stop the running turn (its ``result`` then says ``interrupted: true``)."""
