@@ -437,20 +437,8 @@ class Session(AdapterSink):
         """
         return await self.prompts.send(content, images, client_msg_id, retry_of=retry_of)
 
-    async def respond_permission(
-        self,
-        request_id: str,
-        behavior: str,
-        *,
-        updated_input: dict[str, Any] | None = None,
-        message: str | None = None,
-        updated_permissions: list[dict[str, Any]] | None = None,
-        by: str = "user",
-    ) -> None:
-        """Answer a pending permission request; raise NotPending when there is none
-        (:func:`.permissions.respond`)."""
-        await permissions.respond(self, request_id, behavior, updated_input=updated_input, message=message,
-                                  updated_permissions=updated_permissions, by=by)
+    #: Answer a pending permission request; raise NotPending when there is none.
+    respond_permission = permissions.respond
 
     async def interrupt(self) -> None:
         """Stop the running turn (its ``result`` then says ``interrupted: true``)."""

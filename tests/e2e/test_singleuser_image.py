@@ -6,7 +6,6 @@ server in the container answering ``companion/api/status`` with Claude Code avai
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.request
 import uuid
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.docker_engine import DockerUnavailable, docker, docker_engine
+from tests.support.docker_engine import docker, engine_or_skip
 from tests.support.singleuser_image import build
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
@@ -24,12 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """``(engine url, tag)`` of the image, built for this module and removed after it."""
-    try:
-        url = docker_engine()
-    except DockerUnavailable as exc:
-        if os.environ.get("COMPANION_REQUIRE_DOCKER"):
-            pytest.fail(f"no Docker engine: {exc}")
-        pytest.skip(f"no Docker engine: {exc}")
+    url = engine_or_skip()
     tag = f"companion-test/singleuser:{uuid.uuid4().hex[:8]}"
     build(url, tmp_path_factory.mktemp("context"), tag)
     try:

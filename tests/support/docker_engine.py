@@ -45,6 +45,19 @@ def _answers(url: str) -> bool:
     return out.returncode == 0 and bool(out.stdout.strip())
 
 
+def engine_or_skip() -> str:
+    """:func:`docker_engine` for a test: skipped (naming what is missing) when there is none, failed
+    instead where ``COMPANION_REQUIRE_DOCKER`` is set (``scripts/test`` sets it)."""
+    import pytest
+
+    try:
+        return docker_engine()
+    except DockerUnavailable as exc:
+        if os.environ.get("COMPANION_REQUIRE_DOCKER"):
+            pytest.fail(f"no Docker engine: {exc}")
+        pytest.skip(f"no Docker engine: {exc}")
+
+
 def docker_engine() -> str:
     """The URL of a running engine (started when needed)."""
     url = os.environ.get("COMPANION_TEST_DOCKER_HOST")

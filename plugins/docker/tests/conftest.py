@@ -3,7 +3,6 @@ test images imported from a local root filesystem, and the core's server fixture
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,10 @@ from tests.conftest import (  # noqa: F401 - the core's server fixtures, shared
     workdir,
 )
 from tests.support.docker_engine import (
-    DockerUnavailable,
     base_image,
     claude_image,
     docker,
-    docker_engine,
+    engine_or_skip,
     our_containers,
 )
 
@@ -35,12 +33,7 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 @pytest.fixture(scope="session")
 def docker_url() -> Iterator[str]:
     """A running engine; after the whole suite no container of the companion may be left on it."""
-    try:
-        url = docker_engine()
-    except DockerUnavailable as exc:
-        if os.environ.get("COMPANION_REQUIRE_DOCKER"):
-            pytest.fail(f"no Docker engine: {exc}")
-        pytest.skip(f"no Docker engine: {exc}")
+    url = engine_or_skip()
     for name in our_containers(url):  # left by an aborted earlier run
         docker(url, "rm", "-f", name)
     yield url
