@@ -92,6 +92,7 @@ def test_the_panel_under_a_hub_and_a_watch_only_teammate(hub: Hub, browser: Any,
     sidebar = bob.locator("#jupyter-companion-sessions")
     sidebar.locator(".jp-Companion-sessionRow:has-text('hub flow')").wait_for()
     assert sidebar.get_by_role("button", name="New session").count() == 0
+    assert sidebar.get_by_role("button", name="Archive hub flow").count() == 0  # nor tidy it
     assert "Watch-only" in sidebar.inner_text()
     sidebar.locator(".jp-Companion-sessionRow:has-text('hub flow')").click()
     chat = bob.locator(".jp-Companion-chat")

@@ -8,7 +8,7 @@ import { archiveIcon, branchIcon, unarchiveIcon } from '../icons';
 import { formatCost, phaseClass, phaseLabel } from '../model/labels';
 import { SessionInfo } from '../model/types';
 import { SandboxBadge } from './SandboxBadge';
-import { canRun, UiContext } from './context';
+import { canRun, canWrite, UiContext } from './context';
 import { SessionBadges } from './PluginFields';
 
 export interface SessionsListProps {
@@ -76,6 +76,7 @@ function baseName(path: string): string {
 
 function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.Element {
   const { session } = props;
+  const ui = React.useContext(UiContext);
   const [editing, setEditing] = React.useState(false);
   const [name, setName] = React.useState(session.name);
   const pending = session.pending_permissions?.length ?? 0;
@@ -122,7 +123,7 @@ function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.El
           aria-label={`Open session ${session.name}`}
           title={`${session.name} — ${session.backend}${session.model ? ' · ' + session.model : ''} — ${session.cwd}`}
           onClick={() => props.onOpen(session)}
-          onDoubleClick={() => setEditing(true)}
+          onDoubleClick={() => canWrite(ui) && setEditing(true)}
         >
           <span className="jp-Companion-sessionName">{session.name}</span>
           <span className="jp-Companion-muted jp-Companion-sessionMeta">
@@ -148,11 +149,12 @@ function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.El
         </span>
       ) : null}
       {session.cost_usd ? <span className="jp-Companion-cost">{formatCost(session.cost_usd)}</span> : null}
+      {canWrite(ui) ? (
       <span className="jp-Companion-rowActions">
         <button type="button" className="jp-Companion-iconButton" aria-label={`Rename ${session.name}`} title="Rename" onClick={() => setEditing(true)}>
           <editIcon.react tag="span" className="jp-Companion-inlineIcon" />
         </button>
-        {session.phase === 'terminated' ? (
+        {session.phase === 'terminated' && canRun(ui) ? (
           <button type="button" className="jp-Companion-iconButton" aria-label={`Relaunch ${session.name}`} title="Relaunch" onClick={() => props.onRelaunch(session)}>
             <runIcon.react tag="span" className="jp-Companion-inlineIcon" />
           </button>
@@ -170,6 +172,7 @@ function SessionRow(props: SessionsListProps & { session: SessionInfo }): JSX.El
           <deleteIcon.react tag="span" className="jp-Companion-inlineIcon" />
         </button>
       </span>
+      ) : null}
     </li>
   );
 }

@@ -27,6 +27,11 @@ export interface Access {
   execute: boolean;
 }
 
+/** True when this user may tidy sessions here: rename, archive, delete (a watch-only user may not). */
+export function canWrite(ui: UiServices): boolean {
+  return ui.access?.write !== false;
+}
+
 /** True when this user may run the agent here: start sessions, prompt, answer permissions. */
 export function canRun(ui: UiServices): boolean {
   return ui.access?.execute !== false;
