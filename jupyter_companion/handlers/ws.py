@@ -181,7 +181,7 @@ class SessionWebSocket(CompanionSocket):
     def _refusal(self, kind: str) -> str | None:
         """Why this user may not send a command of this kind (None when they may)."""
         if not self._can_write:
-            return ("watch-only access: you can follow this session but not drive it (needs 'write' on "
+            return ("not authorized to drive this session: watch-only access follows it (needs 'write' on "
                     f"'{AUTH_RESOURCE}'; under JupyterHub the scope custom:jupyter_server:write:*)")
         if kind in EXECUTE_COMMANDS and not self._can_execute:
             return f"not authorized to {kind.replace('_', ' ')} here: it runs code (needs '{EXECUTE}' on '{AUTH_RESOURCE}')"
