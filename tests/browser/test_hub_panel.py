@@ -99,5 +99,6 @@ def test_the_panel_under_a_hub_and_a_watch_only_teammate(hub: Hub, browser: Any,
     chat.locator(".jp-Companion-assistant:has-text('The file is there.')").wait_for()
     chat.locator(".jp-Companion-watchOnly").wait_for()
     assert bob.get_by_label("Message to the agent").count() == 0
+    assert chat.get_by_role("button", name="Fork the session").count() == 0  # it would run an agent
     bob.screenshot(path=str(artifacts / "hub-watch-only.png"))
     assert ada.errors == [] and bob.errors == []

@@ -12,6 +12,7 @@ import { ChatState } from '../model/chatState';
 import { formatCost, phaseClass, phaseLabel } from '../model/labels';
 import { isBusy, sessionCost } from '../model/selectors';
 import { GitInfo, PullRequestInfo } from '../model/types';
+import { canRun, UiContext } from './context';
 import { SandboxBadge } from './SandboxBadge';
 import { SessionBadges } from './PluginFields';
 
@@ -127,6 +128,7 @@ export function ChatHeader(props: ChatHeaderProps): JSX.Element {
   const { model, state, connection, view, onView, changedCount } = props;
   const session = state.session;
   const cost = sessionCost(state);
+  const runs = canRun(React.useContext(UiContext)); // forking and a terminal run code
   return (
       <div className="jp-Companion-chatHeader">
         <span className={`jp-Companion-dot ${phaseClass(state.phase)}`} title={phaseLabel(state.phase)} aria-hidden="true" />
@@ -176,7 +178,7 @@ export function ChatHeader(props: ChatHeaderProps): JSX.Element {
             Reconnect
           </button>
         ) : null}
-        {props.onFork && session.cli_session_id ? (
+        {props.onFork && runs && session.cli_session_id ? (
           <HeaderAction
             label="Fork the session"
             text="Fork"
@@ -205,7 +207,7 @@ export function ChatHeader(props: ChatHeaderProps): JSX.Element {
             onClick={props.onDownloadRecording}
           />
         ) : null}
-        {props.onOpenTerminal ? (
+        {props.onOpenTerminal && runs ? (
           <HeaderAction
             label="Open a terminal in the session folder"
             text="Terminal"
