@@ -163,3 +163,24 @@ def test_a_jupyterhub_named_server_gets_a_database_of_its_own(monkeypatch: pytes
     assert named.parts[-4:] == ("companion", "servers", "gpu_.._x", "companion.db")
     monkeypatch.setenv("JUPYTERHUB_SERVER_NAME", "")
     assert Path(CompanionApp().db_path).parts[-2:] == ("companion", "companion.db")
+
+
+def test_a_held_request_allowed_while_a_newer_turn_runs_is_told_after_it(servers: Any) -> None:
+    first = servers().start()
+    try:
+        sid, request, _ = _waiting_for_permission(first)
+    finally:
+        first.stop()
+    with servers(first.token) as again:
+        again.request("POST", f"companion/api/sessions/{sid}/messages", {"content": "slow"})
+        wait_until(lambda: again.request("GET", f"companion/api/sessions/{sid}")[1]["phase"] == "streaming")
+        status, _ = again.request("POST", f"companion/api/sessions/{sid}/permissions/{request['request_id']}",
+                                  {"behavior": "allow"})
+        assert status == 200
+        notice = next(e for e in _events(again, sid) if e.get("code") == "held_permission_allowed")
+        assert "told with your next message" in notice["message"]
+        wait_until(lambda: any(e["type"] == "result" for e in _events(again, sid)), timeout=60)
+        again.request("POST", f"companion/api/sessions/{sid}/messages", {"content": "go on"})
+        wait_until(lambda: len([e for e in _events(again, sid) if e["type"] == "result"]) == 2, timeout=60)
+        last = [e for e in _events(again, sid) if e["type"] == "result"][-1]["text"]
+        assert "The user has now allowed it" in last and last.endswith("go on")

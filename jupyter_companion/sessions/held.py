@@ -69,11 +69,17 @@ async def answer(session: Session, request_id: str, behavior: str, message: str 
         session.save_soon()
         return
     session.held_approvals.add(signature(request))
-    session.emit({"type": "notice", "level": "info", "code": "held_permission_allowed",
-                  "message": f"You allowed {tool} after the restart; the agent is resumed and carries on."})
     text = (f"[The Jupyter server restarted while you waited for permission to use {tool} with input "
             f"{json.dumps(request.get('input'), default=str)[:2000]}. The user has now allowed it: please "
             "carry on with what you were doing.]")
+    if session.prompts.turn_open or session.phase in TURN_PHASES:  # a newer turn runs: told after it
+        session.info["held_note"] = text
+        session.save_soon()
+        session.emit({"type": "notice", "level": "info", "code": "held_permission_allowed",
+                      "message": f"You allowed {tool}; the agent is told with your next message."})
+        return
+    session.emit({"type": "notice", "level": "info", "code": "held_permission_allowed",
+                  "message": f"You allowed {tool} after the restart; the agent is resumed and carries on."})
     session.prompts.turn_open = True
     session.orch.track(asyncio.ensure_future(session.prompts.deliver_text(text)))
 
