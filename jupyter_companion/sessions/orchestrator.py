@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .. import metrics
@@ -34,6 +32,7 @@ from ..sandboxes.manager import SandboxManager
 from ..settings import SettingsService
 from ..store import Store
 from . import held
+from .activity import ActivityClock
 from .backend_status import BackendStatus
 from .create_request import validate_create
 from .feed import SessionFeed
@@ -52,27 +51,6 @@ Progress = Callable[[str, str, str, "str | None"], None]
 
 def _no_progress(step: str, label: str, status: str, detail: str | None = None) -> None:
     return None
-
-
-class ActivityClock:
-    """The time an agent last worked, as Jupyter counts activity: any ``web_app.settings`` key ending
-    in ``_last_activity`` takes part in ``GET api/status``'s ``last_activity``, which JupyterHub's
-    single-user server reports to the hub and its idle culler reads. A turn that runs for an hour
-    while nobody clicks keeps the server alive; a permission request waiting for a human does not."""
-
-    KEY = "companion_last_activity"
-
-    def __init__(self) -> None:
-        self.settings: dict[str, Any] | None = None
-        self._noted = 0.0
-
-    def note(self) -> None:
-        """An agent did something now (recorded at most once a second)."""
-        now = time.monotonic()
-        if self.settings is None or now - self._noted < 1.0:
-            return
-        self._noted = now
-        self.settings[self.KEY] = datetime.now(timezone.utc)
 
 
 @dataclass
