@@ -59,11 +59,6 @@ def required_scopes(action: str, resource: str, owner: str, server_name: str) ->
     }
 
 
-def has_custom_scopes(hub_user: dict[str, Any]) -> bool:
-    """True when the visitor's token carries any ``custom:jupyter_server:`` scope."""
-    return any(str(scope).startswith(SCOPE_PREFIX) for scope in hub_user.get("scopes") or ())
-
-
 class CompanionHubAuthorizer(JupyterHubAuthorizer):
     """Allow an action when the hub granted it: the owner always; a visitor by their scopes."""
 
@@ -76,8 +71,8 @@ class CompanionHubAuthorizer(JupyterHubAuthorizer):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        #: ``(expires at, share items)`` of this server, as the hub listed them.
-        self._shares: tuple[float, list[dict[str, Any]]] = (0.0, [])
+        #: ``(fetched at, share items)`` of this server, as the hub listed them.
+        self._shares: tuple[float, list[dict[str, Any]]] = (float("-inf"), [])
 
     async def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
         """Whether ``user`` may ``action`` on ``resource`` of this server."""
@@ -103,19 +98,30 @@ class CompanionHubAuthorizer(JupyterHubAuthorizer):
 
     async def shared_scopes(self, hub_user: dict[str, Any]) -> set[str]:
         """The scopes of this server's shares with the visitor or one of their groups (the hub's
-        ``GET shares/<owner>/<server>``, which needs ``read:shares!user`` in the server's token;
-        kept for ``HubAuth.cache_max_age`` seconds). Empty when the hub cannot say."""
-        expires, items = self._shares
-        if time.monotonic() >= expires:
+        ``GET shares/<owner>/<server>``, which needs ``read:shares!user`` in the server's token).
+        The list is kept for ``HubAuth.cache_max_age`` seconds, but asked again (at most once a
+        second) for a visitor it does not name, so that a share made a moment ago is never taken
+        for no share at all (which would mean everything). Empty when the hub cannot say."""
+        fetched_at, items = self._shares
+        now = time.monotonic()
+        found = self._match(items, hub_user)
+        stale = now - fetched_at >= float(self.hub_auth.cache_max_age)
+        if (found is None and now - fetched_at >= 1.0) or stale:
             items = await self._fetch_shares()
-            self._shares = (time.monotonic() + float(self.hub_auth.cache_max_age), items)
+            self._shares = (time.monotonic(), items)
+            found = self._match(items, hub_user)
+        return found or set()
+
+    @staticmethod
+    def _match(items: list[dict[str, Any]], hub_user: dict[str, Any]) -> set[str] | None:
+        """The scopes of the shares naming the visitor or their groups; None when none names them."""
         name, groups = hub_user.get("name"), set(hub_user.get("groups") or ())
-        found: set[str] = set()
+        found: set[str] | None = None
         for share in items:
             with_user = (share.get("user") or {}).get("name")
             with_group = (share.get("group") or {}).get("name")
             if (with_user and with_user == name) or (with_group and with_group in groups):
-                found.update(str(s) for s in share.get("scopes") or ())
+                found = (found or set()) | {str(s) for s in share.get("scopes") or ()}
         return found
 
     async def _fetch_shares(self) -> list[dict[str, Any]]:
