@@ -19,9 +19,9 @@ class ActivityClock:
         self.settings: dict[str, Any] | None = None
         self._noted = 0.0
 
-    def note(self) -> None:
-        """An agent did something now (recorded at most once a second)."""
-        now = time.monotonic()
+    def note(self, now: float | None = None) -> None:
+        """An agent did something at ``now`` (``time.monotonic()``; recorded at most once a second)."""
+        now = time.monotonic() if now is None else now
         if self.settings is None or now - self._noted < 1.0:
             return
         self._noted = now

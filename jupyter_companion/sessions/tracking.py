@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 
 def follow(session: Session, kind: str, event: dict[str, Any]) -> None:
     """Apply ``event`` (of type ``kind``, about to be stored) to ``session``."""
-    session.last_output_at = time.monotonic()
+    now = session.last_output_at = time.monotonic()
     if session.phase in ("streaming", "compacting"):  # an agent at work keeps the server active
-        session.orch.activity.note()
+        session.orch.activity.note(now)
     if kind == "notice" and event.get("code") == "model_retrying":
         session.model_trouble = str(event.get("detail") or event.get("message") or "")
     elif kind in ("stream_delta", "assistant", "tool_result", "result"):
