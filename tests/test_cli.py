@@ -144,6 +144,18 @@ def test_tool_summary_and_table() -> None:
 
 
 # -- commands against the fake server -----------------------------------------------------------------
+def test_new_takes_plugin_fields_and_a_recording(fake: FakeCompanion) -> None:
+    """``new --field NAME=VALUE`` passes a plugin's create field (as ``%companion new`` does);
+    ``--recording`` replays one; a field without ``=`` is a usage error."""
+    code, out, _ = cli(fake, "new", "-q", "--field", "linear_issue=ENG-12", "--field", "note=a=b",
+                       "--recording", "rec-1", "--cwd", "proj")
+    assert code == EXIT_OK
+    body = json.loads(next(b for m, path, b in reversed(fake.requests) if m == "POST" and path.endswith("/sessions")))
+    assert (body["backend"], body["linear_issue"], body["note"], body["recording"]) == (
+        "replay", "ENG-12", "a=b", "rec-1")
+    assert main(["new", "--field", "no-equals-sign"]) == EXIT_USAGE
+
+
 def test_flow_new_send_approve_logs(fake: FakeCompanion) -> None:
     code, out, _ = cli(fake, "new", "-q", "--name", "c1", "--cwd", "proj")
     assert code == EXIT_OK
