@@ -3,7 +3,8 @@
  * model, permission mode, folder, git branch / new branch / worktree, env
  * profile, sandbox and sandbox profile (when the server has them; an
  * unavailable sandbox is disabled with its reason), then the creation progress
- * streamed live from the NDJSON answer.
+ * streamed live from the NDJSON answer. The sections themselves are in
+ * NewSessionSections.tsx; this component holds the state and builds the request.
  *
  * Model and permission mode are preselected from the user's JupyterLab
  * settings when set there, else from the server's settings
@@ -12,6 +13,7 @@
 import * as React from 'react';
 import { CreateSessionRequest, ProgressLine, SandboxInfo } from '../api';
 import type { CreateFieldContribution } from '../model/contributions';
+import { BackendChoices, CreationSteps, GitFields, SandboxFields, Step, useBranches } from './NewSessionSections';
 import { PluginCalls, PluginCreateFields } from './PluginFields';
 import { modeDescription, modeLabel, modelMenu, modelValue, timeAgo } from '../model/labels';
 import { BackendInfo, ConversationInfo, PERMISSION_MODES, SandboxProfile, SessionInfo } from '../model/types';
@@ -77,13 +79,6 @@ export function preferredMode(user: string | undefined, server: string | undefin
   return 'default';
 }
 
-interface Step {
-  step: string;
-  label: string;
-  status: string;
-  detail?: string;
-}
-
 /** Fold one progress line into the step list (a step updates in place). */
 export function applyProgress(steps: Step[], line: ProgressLine): Step[] {
   if (line.type !== 'progress') {
@@ -115,25 +110,7 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
   const [name, setName] = React.useState('');
   const [branch, setBranch] = React.useState('');
   const [createBranch, setCreateBranch] = React.useState(false);
-  const [branches, setBranches] = React.useState<string[]>([]);
-  // the branches of the chosen folder's repository, once the folder stops changing
-  React.useEffect(() => {
-    if (!props.loadBranches) {
-      return;
-    }
-    let current = true;
-    const timer = window.setTimeout(() => {
-      props.loadBranches?.(cwd.trim()).then(
-        list => current && setBranches(list),
-        () => current && setBranches([])
-      );
-    }, 250);
-    return () => {
-      current = false;
-      window.clearTimeout(timer);
-    };
-  }, [cwd, props.loadBranches]);
-  const newBranch = branch.trim() !== '' && branches.length > 0 && !branches.includes(branch.trim());
+  const branches = useBranches(cwd, props.loadBranches);
   const [worktree, setWorktree] = React.useState(false);
   const [conversations, setConversations] = React.useState<ConversationInfo[] | null>(null);
   const [resume, setResume] = React.useState('');
@@ -269,36 +246,15 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
       {loadError ? <div className="jp-Companion-error" role="alert">Could not list backends: {loadError}</div> : null}
       {backends === null && !loadError ? <div className="jp-Companion-muted">Loading backends…</div> : null}
       {backends ? (
-        <fieldset className="jp-Companion-backends" disabled={creating}>
-          <legend>Backend</legend>
-          {backends.map(b => (
-            <label key={b.name} className={`jp-Companion-backend ${b.available ? '' : 'jp-mod-disabled'}`} data-backend={b.name}>
-              <input
-                type="radio"
-                name="companion-backend"
-                value={b.name}
-                disabled={!b.available}
-                checked={backend === b.name}
-                onChange={() => {
-                  setBackend(b.name);
-                  touched.current.model = false;
-                }}
-              />
-              <span>{b.label || b.name}</span>
-              {b.version ? <span className="jp-Companion-muted"> {b.version}</span> : null}
-              {!b.available ? (
-                <span className="jp-Companion-reason"> — unavailable: {b.reason ?? 'not installed'}</span>
-              ) : null}
-              {b.available && b.credentials && !b.credentials.configured ? (
-                <span className="jp-Companion-reason jp-mod-warning" role="note">
-                  {' '}
-                  — no credentials found. {b.credentials.hint ?? ''}
-                </span>
-              ) : null}
-            </label>
-          ))}
-          {backends.length === 0 ? <div className="jp-Companion-muted">No backend is installed.</div> : null}
-        </fieldset>
+        <BackendChoices
+          backends={backends}
+          chosen={backend}
+          disabled={creating}
+          onChoose={name => {
+            setBackend(name);
+            touched.current.model = false;
+          }}
+        />
       ) : null}
       <fieldset disabled={creating} className="jp-Companion-fieldsGrid">
         <label>
@@ -423,43 +379,15 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
             </select>
           </label>
         ) : null}
-        {choices && choices.sandboxes.length ? (
-          <label>
-            <span>Sandbox</span>
-            <select className="jp-mod-styled" aria-label="Sandbox" value={sandbox} onChange={e => setSandbox(e.target.value)}>
-              <option value="">server default</option>
-              {choices.sandboxes.map(s => (
-                <option key={s.name} value={s.name} disabled={s.available === false} title={s.reason ?? s.description}>
-                  {s.label || s.name}
-                  {s.available === false ? ` — unavailable: ${s.reason ?? ''}` : ''}
-                </option>
-              ))}
-            </select>
-          </label>
-        ) : null}
-        {sandboxChoice?.profiles ? (
-          <label>
-            <span>Sandbox profile</span>
-            {profilesOfSandbox.length ? (
-              <select
-                className="jp-mod-styled"
-                aria-label="Sandbox profile"
-                value={sandboxProfile}
-                onChange={e => setSandboxProfile(e.target.value)}
-              >
-                {profilesOfSandbox.map(p => (
-                  <option key={p.name} value={p.name} title={p.description ?? p.image ?? ''}>
-                    {p.name}
-                    {p.image ? ` (${p.image})` : p.dockerfile ? ' (Dockerfile)' : ''}
-                  </option>
-                ))}
-              </select>
-            ) : (
-              <span className="jp-Companion-reason jp-mod-warning" role="note">
-                No {sandboxChoice.label ?? sandbox} profile yet: create one with the command “Sandbox Profiles…”.
-              </span>
-            )}
-          </label>
+        {choices ? (
+          <SandboxFields
+            sandboxes={choices.sandboxes}
+            chosen={sandbox}
+            onChoose={setSandbox}
+            profiles={profilesOfSandbox}
+            profile={sandboxProfile}
+            onProfile={setSandboxProfile}
+          />
         ) : null}
         <label>
           <span>Name</span>
@@ -468,51 +396,17 @@ export function NewSessionForm(props: NewSessionFormProps): JSX.Element {
         {choices?.calls ? (
           <PluginCreateFields fields={choices.fields ?? []} backend={backend} cwd={cwd} values={pluginValues} onChange={setPluginValues} calls={choices.calls} />
         ) : null}
-        <label>
-          <span>Git branch</span>
-          <input
-            className="jp-mod-styled"
-            aria-label="Git branch"
-            value={branch}
-            placeholder={branches.length ? `(current: ${branches[0]})` : '(current)'}
-            list={branches.length ? 'jp-Companion-branches' : undefined}
-            onChange={e => setBranch(e.target.value)}
-          />
-          {branches.length ? (
-            <datalist id="jp-Companion-branches">
-              {branches.map(b => (
-                <option key={b} value={b} />
-              ))}
-            </datalist>
-          ) : null}
-        </label>
-        {newBranch && !createBranch ? (
-          <div className="jp-Companion-muted jp-Companion-modeHelp">
-            No branch of that name yet: tick “create this branch” to start it.
-          </div>
-        ) : null}
-        <label className="jp-Companion-check">
-          <input type="checkbox" checked={createBranch} onChange={e => setCreateBranch(e.target.checked)} aria-label="Create the branch" />
-          <span>create this branch</span>
-        </label>
-        <label className="jp-Companion-check">
-          <input type="checkbox" checked={worktree} onChange={e => setWorktree(e.target.checked)} aria-label="Use a git worktree" />
-          <span>in a separate git worktree</span>
-        </label>
+        <GitFields
+          branches={branches}
+          branch={branch}
+          onBranch={setBranch}
+          createBranch={createBranch}
+          onCreateBranch={setCreateBranch}
+          worktree={worktree}
+          onWorktree={setWorktree}
+        />
       </fieldset>
-      {steps.length ? (
-        <ol className="jp-Companion-progress" aria-label="Creation progress" aria-live="polite">
-          {steps.map(s => (
-            <li key={s.step} className={`jp-mod-${s.status}`} data-step={s.step}>
-              <span className="jp-Companion-stepIcon" aria-hidden="true">
-                {s.status === 'done' ? '✓' : s.status === 'error' ? '✗' : '…'}
-              </span>{' '}
-              {s.label}
-              {s.detail ? <span className="jp-Companion-muted"> — {s.detail}</span> : null}
-            </li>
-          ))}
-        </ol>
-      ) : null}
+      <CreationSteps steps={steps} />
       {error ? (
         <div className="jp-Companion-error" role="alert">
           {error}
