@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .backends.base import PERMISSION_MODES
 from .cli_agents import add_agent_commands
 from .cli_recordings import add_recording_command
 
@@ -21,7 +22,6 @@ server discovery: --url/--token, else JUPYTER_COMPANION_URL/JUPYTER_COMPANION_TO
 JupyterHub server) its JUPYTERHUB_* variables, else the running servers whose root holds the folder.
 """
 
-PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
 
 
 def _common() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from .backends.base import PERMISSION_MODES
 from .client import (
     CompanionClient,
     CompanionError,
@@ -29,7 +30,6 @@ from .client import (
 )
 from .client.render import TextRenderer, permission_text, sessions_table, status_text
 
-PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
 SUBCOMMANDS = (
     "new",
     "list",

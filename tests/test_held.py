@@ -5,13 +5,12 @@ JupyterHub e2e drives the same with the real Claude CLI under a hub."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.server import JupyterServerProcess, wait_until
+from tests.support.server import JupyterServerProcess, process_alive, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -22,12 +21,6 @@ def _events(server: JupyterServerProcess, sid: str) -> list[dict[str, Any]]:
     return list(answer["events"])
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 @pytest.fixture
@@ -55,15 +48,22 @@ def _waiting_for_permission(server: JupyterServerProcess) -> tuple[str, dict[str
     return sid, info["pending_permissions"][0], int(info["pid"])
 
 
-def test_a_request_pending_at_a_stop_is_held_and_allowing_it_resumes_the_agent(servers: Any) -> None:
+def _held_over_a_stop(servers: Any) -> tuple[str, str, dict[str, Any], int]:
+    """A server whose session waits for a permission, stopped with SIGTERM (as JupyterHub's spawner
+    stops a culled server): ``(token, session id, the request, the CLI's pid)``."""
     first = servers().start()
     try:
         sid, request, pid = _waiting_for_permission(first)
     finally:
-        first.stop()  # SIGTERM, as JupyterHub's spawner stops a culled server
-    assert not _alive(pid), "the CLI outlived its server"
+        first.stop()
+    return first.token, sid, request, pid
 
-    with servers(first.token) as again:
+
+def test_a_request_pending_at_a_stop_is_held_and_allowing_it_resumes_the_agent(servers: Any) -> None:
+    token, sid, request, pid = _held_over_a_stop(servers)
+    assert not process_alive(pid), "the CLI outlived its server"
+
+    with servers(token) as again:
         info = again.request("GET", f"companion/api/sessions/{sid}")[1]
         assert info["phase"] == "terminated" and info["pid"] is None
         [held] = info["pending_permissions"]
@@ -91,12 +91,8 @@ def test_a_request_pending_at_a_stop_is_held_and_allowing_it_resumes_the_agent(s
 
 
 def test_a_denied_held_request_is_told_to_the_agent_with_the_next_prompt(servers: Any) -> None:
-    first = servers().start()
-    try:
-        sid, request, _ = _waiting_for_permission(first)
-    finally:
-        first.stop()
-    with servers(first.token) as again:
+    token, sid, request, _ = _held_over_a_stop(servers)
+    with servers(token) as again:
         status, _ = again.request("POST", f"companion/api/sessions/{sid}/permissions/{request['request_id']}",
                                   {"behavior": "deny", "message": "not that file"})
         assert status == 200
@@ -123,7 +119,7 @@ def test_a_turn_cut_by_a_crash_is_reported_at_restore_with_retry(servers: Any) -
         first.kill9()
     finally:
         first.stop()
-    wait_until(lambda: not _alive(pid), timeout=20)  # its input closed with the server: it exits
+    wait_until(lambda: not process_alive(pid), timeout=20)  # its input closed with the server: it exits
     with servers(first.token) as again:
         report = next(e for e in _events(again, sid) if e["type"] == "error" and e.get("code") == "server_stopped")
         assert report["retry"] is True and "interrupted" in report["message"]
@@ -166,12 +162,8 @@ def test_a_jupyterhub_named_server_gets_a_database_of_its_own(monkeypatch: pytes
 
 
 def test_a_held_request_allowed_while_a_newer_turn_runs_is_told_after_it(servers: Any) -> None:
-    first = servers().start()
-    try:
-        sid, request, _ = _waiting_for_permission(first)
-    finally:
-        first.stop()
-    with servers(first.token) as again:
+    token, sid, request, _ = _held_over_a_stop(servers)
+    with servers(token) as again:
         again.request("POST", f"companion/api/sessions/{sid}/messages", {"content": "slow"})
         wait_until(lambda: again.request("GET", f"companion/api/sessions/{sid}")[1]["phase"] == "streaming")
         status, _ = again.request("POST", f"companion/api/sessions/{sid}/permissions/{request['request_id']}",

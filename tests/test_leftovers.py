@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from jupyter_companion.backends import leftovers
+from tests.support.server import process_alive
 
 
 def _spawn() -> subprocess.Popen[bytes]:
@@ -17,12 +18,6 @@ def _spawn() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", script], start_new_session=True)  # noqa: S603
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split(")")[-1][:3]
 
 
 def test_a_noted_group_is_killed_whole(tmp_path: Path) -> None:
@@ -36,7 +31,7 @@ def test_a_noted_group_is_killed_whole(tmp_path: Path) -> None:
     assert leftovers.reap(pidfile) is True
     proc.wait(5)
     time.sleep(0.2)
-    assert not any(_alive(int(pid)) for pid in children) and not Path(pidfile).exists()
+    assert not any(process_alive(int(pid)) for pid in children) and not Path(pidfile).exists()
 
 
 def test_a_recycled_pid_is_left_alone(tmp_path: Path) -> None:
@@ -44,7 +39,7 @@ def test_a_recycled_pid_is_left_alone(tmp_path: Path) -> None:
     try:
         pidfile = tmp_path / leftovers.PIDFILE
         pidfile.write_text(f"{proc.pid} 1\n")  # another start time: not the process noted
-        assert leftovers.reap(str(pidfile)) is False and _alive(proc.pid) and not pidfile.exists()
+        assert leftovers.reap(str(pidfile)) is False and process_alive(proc.pid) and not pidfile.exists()
         assert leftovers.reap(str(tmp_path / "missing.pid")) is False
     finally:
         os.killpg(proc.pid, 9)

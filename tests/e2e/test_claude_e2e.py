@@ -12,16 +12,11 @@ from typing import Any
 import pytest
 
 from tests.support.anthropic_server import ScriptedAnthropic, Stall, Text, ToolUse
-from tests.support.clis import claude_cli_env, claude_env, ensure_cli
+from tests.support.clis import claude_env
+from tests.support.real_claude import claude_binary, companion_config, real_claude  # noqa: F401
 from tests.support.server import JupyterServerProcess, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
-
-
-@pytest.fixture(scope="module")
-def real_claude() -> str:
-    """The pinned claude binary (installed into the test cache on first use)."""
-    return ensure_cli("claude")
 
 
 @pytest.fixture
@@ -35,16 +30,6 @@ def model_server() -> Iterator[ScriptedAnthropic]:
         srv.on(r"what did I say", lambda req: Text("You said: " + " | ".join(req.user_texts)))
         srv.on(None, lambda req: Text(f"Hello! You wrote: {req.last_user_text}", chunks=4))
         yield srv
-
-
-@pytest.fixture
-def claude_binary(real_claude: str) -> str:
-    return real_claude
-
-
-@pytest.fixture
-def companion_config(companion_config: dict[str, Any], model_server: ScriptedAnthropic, tmp_path: Path) -> dict[str, Any]:
-    return {**companion_config, "cli_env": claude_cli_env(model_server.base_url, tmp_path / "home")}
 
 
 async def _session(api: Any) -> dict[str, Any]:
@@ -227,7 +212,9 @@ async def test_lost_transcript_is_recapped_into_the_new_conversation(
     assert result["text"].endswith("what did I say before? | what did I say now?")
 
 
-def test_server_kill9_and_restart_keeps_history(tmp_path: Path, real_claude: str, model_server: ScriptedAnthropic) -> None:
+def test_server_kill9_and_restart_keeps_history(
+    tmp_path: Path, real_claude: str, model_server: ScriptedAnthropic  # noqa: F811 - the shared fixture
+) -> None:
     root = tmp_path / "root"
     (root / "proj").mkdir(parents=True)
     home = tmp_path / "home"

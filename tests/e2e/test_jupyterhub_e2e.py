@@ -6,7 +6,6 @@ team's clients would."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from jupyter_companion.client.discovery import ServerInfo
 from tests.support.anthropic_server import ScriptedAnthropic, Text, ToolUse
 from tests.support.clis import claude_cli_env, ensure_cli
 from tests.support.hub import Hub, wait_for
+from tests.support.server import process_alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -101,7 +101,7 @@ def test_the_hub_stopping_and_starting_a_server_keeps_the_session(hub: Hub, toke
     pid = ada.get_session(session["id"])["pid"]
     assert pid
     hub.stop_server("ada")
-    assert not _alive(pid), "the CLI outlived its server"
+    assert not process_alive(pid), "the CLI outlived its server"
     hub.start_server("ada")
     again = ada.get_session(session["id"])
     assert again["name"] == "survives" and again["phase"] == "terminated"
@@ -122,7 +122,7 @@ def test_a_server_culled_while_a_permission_is_pending(hub: Hub, tokens: dict[st
     request_id = outcome.request_id
     pid = ada.get_session(session["id"])["pid"]
     hub.stop_server("ada")
-    assert not _alive(pid)
+    assert not process_alive(pid)
     hub.start_server("ada")
     info = ada.get_session(session["id"])
     assert [(p["request_id"], p["held"]) for p in info["pending_permissions"]] == [(request_id, True)]
@@ -226,10 +226,3 @@ def _kernel_env(hub: Hub, user: str) -> dict[str, str]:
     raise AssertionError(f"no server process of {user} found")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] != "Z"

@@ -55,7 +55,7 @@ def engine_or_skip() -> str:
     except DockerUnavailable as exc:
         if os.environ.get("COMPANION_REQUIRE_DOCKER"):
             pytest.fail(f"no Docker engine: {exc}")
-        pytest.skip(f"no Docker engine: {exc}")
+        pytest.skip(reason=f"no Docker engine here ({exc}); set COMPANION_REQUIRE_DOCKER=1 to fail instead")
 
 
 def docker_engine() -> str:

@@ -117,6 +117,19 @@ class JupyterServerProcess:
         self.stop()
 
 
+def process_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, exited but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def copy_repository(target: Path) -> None:
     """The repository's tracked files, plus the JupyterLab extension built by the suite's own install
     (so that building a wheel of the copy builds no JavaScript again: the build is skipped when it
